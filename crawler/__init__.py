@@ -1,0 +1,1 @@
+"""Crawler: spiders, fetch policy, parsing, extraction and the item pipeline."""

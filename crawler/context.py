@@ -1,0 +1,46 @@
+"""What one crawl of one source needs and what it counts, handed to the spider."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from scheduler.config import SourceConfig, TopicConfig
+from storage.repository import Repository
+
+
+@dataclass
+class SourceTally:
+    """Running counts for one source in one run (mutated by the spider and the pipeline)."""
+
+    found: int = 0  # article links seen in the feed, listing or sitemap
+    new: int = 0  # articles stored by this run
+    duplicate: int = 0  # already stored (skipped before download, or lost an insert race)
+    failed: int = 0  # article pages that could not be fetched, extracted or stored
+    http_status: int | None = None  # status of the source URL itself
+    not_modified: bool = False  # the source answered 304
+    source_error: str | None = None  # why the source URL itself failed
+    robots_blocked: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def note_error(self, message: str, *, limit: int = 20) -> None:
+        if len(self.errors) < limit:
+            self.errors.append(message)
+
+
+@dataclass
+class CrawlContext:
+    """Dependencies of one source's spider; built by the runner, never global."""
+
+    source: SourceConfig
+    topics: Sequence[TopicConfig]
+    repository: Repository
+    clock: Callable[[], datetime]
+    local_tz: tzinfo
+    max_articles: int
+    etag: str | None = None
+    last_modified: str | None = None
+    tally: SourceTally = field(default_factory=SourceTally)

@@ -1,0 +1,60 @@
+"""Downloader middleware enforcing the fetch policy before any byte is sent.
+
+Only http(s) URLs are fetched, and hosts that resolve to private, loopback or
+link-local addresses are refused unless the source sets `allow_private` (needed for
+fixtures on 127.0.0.1). The check resolves the host itself, so a public-looking
+name that points inside the network is caught too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+
+from crawler.urls import check_addresses, check_scheme, host_literal
+from storage.errors import ForbiddenURLError
+
+logger = logging.getLogger(__name__)
+
+
+class ForbiddenRequest(IgnoreRequest):
+    """A request refused by the fetch policy."""
+
+
+class FetchPolicyMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FetchPolicyMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        spider: Any = self.crawler.spider
+        allow_private = bool(getattr(getattr(spider, "context", None), "source", None) and spider.context.source.allow_private)
+        try:
+            check_scheme(request.url)
+            literal = host_literal(request.url)
+            addresses = [literal] if literal else await _resolve(request.url)
+            check_addresses(request.url, addresses, allow_private=allow_private)
+        except ForbiddenURLError as exc:
+            logger.warning("refused %s: %s", request.url, exc)
+            raise ForbiddenRequest(str(exc)) from exc
+        return None
+
+
+async def _resolve(url: str) -> list[str]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return []  # let the download fail with the resolver's own error
+    return [str(info[4][0]) for info in infos]

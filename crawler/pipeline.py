@@ -1,0 +1,61 @@
+"""Item pipeline: match topics and store each article once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from sqlalchemy.exc import SQLAlchemyError
+
+from crawler.items import ArticleItem
+from crawler.matching import match_topics
+from crawler.textnorm import content_hash
+from storage.models import Article
+
+logger = logging.getLogger(__name__)
+
+
+class StoragePipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
+        return cls(crawler)
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        spider: Any = self.crawler.spider
+        context = spider.context
+        extracted = item.article
+        matches = match_topics(extracted.title, extracted.text, context.topics)
+        row = Article(
+            url=item.canonical_url,
+            source_name=context.source.name,
+            title=extracted.title,
+            author=extracted.author,
+            published_at=extracted.published,
+            fetched_at=context.clock(),
+            language=extracted.language,
+            encoding=extracted.encoding,
+            text=extracted.text,
+            content_hash=content_hash(extracted.title, extracted.text),
+        )
+        try:
+            article_id = context.repository.add_article(row, matches)
+        except SQLAlchemyError as exc:
+            context.tally.failed += 1
+            context.tally.note_error(f"{item.canonical_url}: database error: {exc}")
+            logger.error("source=%s url=%s could not store: %s", context.source.name, item.canonical_url, exc)
+            raise DropItem(f"could not store {item.canonical_url}") from exc
+        if article_id is None:
+            context.tally.duplicate += 1
+        else:
+            context.tally.new += 1
+            relevant = [m.topic for m in matches if m.relevant]
+            logger.info(
+                "source=%s url=%s stored id=%s topics=%s", context.source.name, item.canonical_url, article_id,
+                ",".join(relevant) or "-",
+            )
+        return item

@@ -1,0 +1,1 @@
+"""Digest: choosing what is new, rendering it, and delivering it."""

@@ -1,0 +1,1 @@
+"""Scheduler: configuration, the composition root, the daemon and the command line."""

@@ -1,0 +1,144 @@
+"""SQLModel tables: the shared vocabulary of mediawatch.
+
+Every timestamp is stored in UTC and comes back timezone-aware (see `UTCDateTime`),
+whichever backend is in use. Queries live in `storage.repository`, nowhere else.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A DateTime that refuses naive values and always returns aware UTC ones.
+
+    SQLite has no time zones: without this, an aware datetime written there comes
+    back naive and comparisons with `clock()` raise.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: mediawatch stores timezone-aware times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(**kwargs: object) -> object:
+    return Field(sa_type=UTCDateTime, **kwargs)  # type: ignore[arg-type]
+
+
+class Source(SQLModel, table=True):
+    """Runtime state of a configured source; the configuration stays the source of truth."""
+
+    __tablename__ = "source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    kind: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    consecutive_failures: int = 0
+    healthy: bool = True
+    unhealthy_reason: str | None = None
+    last_run_at: datetime | None = _ts(default=None)
+    last_success_at: datetime | None = _ts(default=None)
+    last_new_at: datetime | None = _ts(default=None)
+    next_run_at: datetime | None = _ts(default=None)
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = _ts(default=None)
+
+
+class Article(SQLModel, table=True):
+    """One article, stored once per canonical URL."""
+
+    __tablename__ = "article"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(unique=True, index=True)
+    source_name: str = Field(index=True)
+    title: str
+    author: str | None = None
+    published_at: datetime | None = _ts(default=None, index=True)
+    fetched_at: datetime = _ts(index=True)
+    language: str | None = None
+    encoding: str | None = None
+    text: str = Field(sa_type=sa.Text)
+    content_hash: str = Field(index=True)
+    storyline_id: int | None = Field(default=None, index=True)
+    removed_at: datetime | None = _ts(default=None)
+
+
+class ArticleTopic(SQLModel, table=True):
+    """Why an article matched (or did not match) one topic."""
+
+    __tablename__ = "article_topic"
+    __table_args__ = (sa.UniqueConstraint("article_id", "topic", name="uq_article_topic"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    topic: str = Field(index=True)
+    score: float
+    relevant: bool
+    matched: str = Field(default="[]", sa_type=sa.Text)  # JSON list of matched terms
+
+
+class CrawlRun(SQLModel, table=True):
+    """One crawl of one source: when, how it ended, and what it found."""
+
+    __tablename__ = "crawl_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_name: str = Field(index=True)
+    trigger: str  # "manual" | "scheduled" | "demo"
+    started_at: datetime = _ts(index=True)
+    finished_at: datetime | None = _ts(default=None)
+    status: str = "running"  # running | ok | not_modified | failed | interrupted | skipped
+    found: int = 0
+    new: int = 0
+    duplicate: int = 0
+    failed: int = 0
+    http_status: int | None = None
+    error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class Digest(SQLModel, table=True):
+    """One digest of one topic, from building to delivery."""
+
+    __tablename__ = "digest"
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(index=True)
+    created_at: datetime = _ts()
+    period_start: datetime | None = _ts(default=None)
+    period_end: datetime = _ts()
+    status: str = "pending"  # pending | sent | failed | empty
+    sent_at: datetime | None = _ts(default=None)
+    article_count: int = 0
+    message_id: str | None = None
+    error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class DigestItem(SQLModel, table=True):
+    """The digest ledger: each article enters at most one digest per topic."""
+
+    __tablename__ = "digest_item"
+    __table_args__ = (sa.UniqueConstraint("topic", "article_id", name="uq_digest_item_topic_article"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest_id: int = Field(foreign_key="digest.id", index=True)
+    topic: str
+    article_id: int = Field(foreign_key="article.id", index=True)

@@ -1,0 +1,232 @@
+"""All database queries. Each method is one short transaction.
+
+Short transactions matter on SQLite: every transaction there is `BEGIN IMMEDIATE`,
+so a session held open across network I/O would block the other process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from storage.models import Article, ArticleTopic, CrawlRun, Source
+from storage.types import TopicMatch
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article with its per-topic matches, as read back for display."""
+
+    article: Article
+    matches: tuple[TopicMatch, ...]
+
+
+class Repository:
+    """The only place that talks SQL."""
+
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    # -- helpers -------------------------------------------------------------
+    def _insert(self, model: type[sa.orm.DeclarativeBase] | type) -> sa.Insert:
+        dialect = self.engine.dialect.name
+        table = model.__table__  # type: ignore[attr-defined]
+        if dialect == "sqlite":
+            return sqlite.insert(table)
+        if dialect == "postgresql":
+            return postgresql.insert(table)
+        raise NotImplementedError(f"idempotent inserts are not implemented for {dialect}")
+
+    # -- sources -------------------------------------------------------------
+    def sync_sources(self, sources: Iterable[tuple[str, str, str]]) -> None:
+        """Make sure a state row exists for each (name, kind, url), updating kind and url."""
+        with Session(self.engine) as session:
+            for name, kind, url in sources:
+                statement = (
+                    self._insert(Source)
+                    .values(name=name, kind=kind, url=url)
+                    .on_conflict_do_update(index_elements=["name"], set_={"kind": kind, "url": url})
+                )
+                session.exec(statement)  # type: ignore[call-overload]
+            session.commit()
+
+    def get_source(self, name: str) -> Source | None:
+        with Session(self.engine) as session:
+            return session.exec(select(Source).where(Source.name == name)).first()
+
+    def list_source_states(self) -> dict[str, Source]:
+        with Session(self.engine) as session:
+            return {s.name: s for s in session.exec(select(Source)).all()}
+
+    def save_http_validators(self, name: str, etag: str | None, last_modified: str | None) -> None:
+        """Remember a feed's ETag / Last-Modified for the next conditional GET."""
+        with Session(self.engine) as session:
+            session.exec(  # type: ignore[call-overload]
+                sa.update(Source).where(col(Source.name) == name).values(etag=etag, last_modified=last_modified)
+            )
+            session.commit()
+
+    # -- articles ------------------------------------------------------------
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """Which of these canonical URLs are already stored."""
+        wanted = list(dict.fromkeys(urls))
+        found: set[str] = set()
+        with Session(self.engine) as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found.update(session.exec(select(Article.url).where(col(Article.url).in_(chunk))).all())
+        return found
+
+    def add_article(self, article: Article, matches: Sequence[TopicMatch]) -> int | None:
+        """Store an article once. Returns its id, or None if its URL was already stored.
+
+        `INSERT … ON CONFLICT DO NOTHING` makes this safe when two processes store
+        the same URL at the same moment: exactly one of them gets an id back.
+        """
+        values = article.model_dump(exclude={"id"})
+        with Session(self.engine) as session:
+            statement = (
+                self._insert(Article)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["url"])
+                .returning(Article.__table__.c.id)  # type: ignore[attr-defined]
+            )
+            article_id = session.exec(statement).scalar()  # type: ignore[call-overload]
+            if article_id is None:
+                session.rollback()
+                return None
+            for match in matches:
+                session.add(
+                    ArticleTopic(
+                        article_id=article_id,
+                        topic=match.topic,
+                        score=match.score,
+                        relevant=match.relevant,
+                        matched=json.dumps(list(match.matched), ensure_ascii=False),
+                    )
+                )
+            session.commit()
+            return int(article_id)
+
+    def count_articles(self) -> int:
+        with Session(self.engine) as session:
+            return int(session.exec(select(sa.func.count()).select_from(Article)).one())
+
+    def list_articles(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        relevant_only: bool = True,
+        limit: int | None = None,
+    ) -> list[StoredArticle]:
+        """Articles newest first, optionally only those relevant to `topic` and fetched since `since`."""
+        with Session(self.engine) as session:
+            query = select(Article)
+            if topic is not None:
+                query = query.join(ArticleTopic, col(ArticleTopic.article_id) == col(Article.id)).where(
+                    ArticleTopic.topic == topic
+                )
+                if relevant_only:
+                    query = query.where(col(ArticleTopic.relevant).is_(True))
+            if since is not None:
+                query = query.where(col(Article.fetched_at) >= since)
+            query = query.order_by(col(Article.fetched_at).desc(), col(Article.id).desc())
+            if limit:
+                query = query.limit(limit)
+            articles = session.exec(query).all()
+            ids = [a.id for a in articles]
+            rows = session.exec(select(ArticleTopic).where(col(ArticleTopic.article_id).in_(ids))).all() if ids else []
+        by_article: dict[int, list[TopicMatch]] = {}
+        for row in rows:
+            by_article.setdefault(row.article_id, []).append(
+                TopicMatch(row.topic, row.score, row.relevant, tuple(json.loads(row.matched)))
+            )
+        return [StoredArticle(a, tuple(by_article.get(a.id or 0, ()))) for a in articles]
+
+    # -- crawl runs ----------------------------------------------------------
+    def start_run(self, source_name: str, trigger: str) -> int:
+        with Session(self.engine) as session:
+            run = CrawlRun(source_name=source_name, trigger=trigger, started_at=self.clock())
+            session.add(run)
+            session.commit()
+            assert run.id is not None
+            return run.id
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        found: int,
+        new: int,
+        duplicate: int,
+        failed: int,
+        http_status: int | None,
+        error: str | None,
+    ) -> CrawlRun:
+        """Close a run and fold its outcome into the source's state."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            run = session.get(CrawlRun, run_id)
+            if run is None:
+                raise KeyError(run_id)
+            run.finished_at = now
+            run.status = status
+            run.found, run.new, run.duplicate, run.failed = found, new, duplicate, failed
+            run.http_status = http_status
+            run.error = error
+            source = session.exec(select(Source).where(Source.name == run.source_name)).first()
+            if source is not None:
+                source.last_run_at = now
+                if status in ("ok", "not_modified"):
+                    source.last_success_at = now
+                    source.consecutive_failures = 0
+                elif status == "failed":
+                    source.consecutive_failures += 1
+                if new:
+                    source.last_new_at = now
+                session.add(source)
+            session.add(run)
+            session.commit()
+            session.refresh(run)
+            return run
+
+    def last_runs(self) -> dict[str, CrawlRun]:
+        """The latest finished or running run of each source."""
+        with Session(self.engine) as session:
+            latest = (
+                select(CrawlRun.source_name, sa.func.max(CrawlRun.id).label("id"))
+                .group_by(CrawlRun.source_name)
+                .subquery()
+            )
+            runs = session.exec(select(CrawlRun).join(latest, col(CrawlRun.id) == latest.c.id)).all()
+        return {run.source_name: run for run in runs}
+
+    def runs_for(self, source_name: str, limit: int = 20) -> list[CrawlRun]:
+        with Session(self.engine) as session:
+            return list(
+                session.exec(
+                    select(CrawlRun)
+                    .where(CrawlRun.source_name == source_name)
+                    .order_by(col(CrawlRun.id).desc())
+                    .limit(limit)
+                ).all()
+            )

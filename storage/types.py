@@ -1,0 +1,54 @@
+"""Plain data types that travel between the packages (not database tables).
+
+Tables live in `storage.models`; everything here is an immutable value that a
+pure function produces or consumes, so tests can build them by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class DecodedPage:
+    """A page's bytes turned into text, and how the codec was chosen."""
+
+    text: str
+    encoding: str  # the Python codec actually used, e.g. "gb18030", "utf-8"
+    declared: str | None  # what the HTTP header or <meta> claimed, if anything
+    reason: str  # "bom", "http-header", "meta", "detected", "fallback"
+
+
+@dataclass(frozen=True)
+class ExtractedArticle:
+    """What the extractor got out of one article page."""
+
+    url: str
+    title: str
+    text: str
+    author: str | None = None
+    published: datetime | None = None  # timezone-aware
+    language: str | None = None  # "zh-Hans", "zh-Hant", "en", ... or None
+    encoding: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One entry of a parsed feed: where the article is and what the feed says of it."""
+
+    url: str
+    title: str | None = None
+    published: datetime | None = None  # timezone-aware
+    author: str | None = None
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class TopicMatch:
+    """Why an article belongs (or not) to a topic."""
+
+    topic: str
+    score: float  # in [0, 1]
+    relevant: bool
+    matched: tuple[str, ...] = field(default_factory=tuple)
