@@ -28,5 +28,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+eval: $(STAMP)
+	$(BIN)/python -m bench.eval_relevance
+
+bench-extract: $(STAMP)
+	$(BIN)/python -m bench.extract
+
 clean:
 	rm -rf $(VENV) demo .pytest_cache .ruff_cache

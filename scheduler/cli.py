@@ -33,7 +33,8 @@ db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 
-out = Console(highlight=False, soft_wrap=True)
+# Piped output (tests, scripts) gets wide tables instead of rich's 80-column default.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False)
 
 
@@ -333,6 +334,13 @@ def demo(
     out.print(f"database: {db_path}", markup=False)
     if not any(r.succeeded for r in results):
         raise typer.Exit(1)
+
+
+# Commands that live in their own modules register themselves here.
+from scheduler import cli_digest, cli_topics  # noqa: E402
+
+cli_digest.register(app)
+cli_topics.register(app)
 
 
 def main() -> None:

@@ -142,3 +142,26 @@ class DigestItem(SQLModel, table=True):
     digest_id: int = Field(foreign_key="digest.id", index=True)
     topic: str
     article_id: int = Field(foreign_key="article.id", index=True)
+
+
+class JobState(SQLModel, table=True):
+    """When a scheduled job last ran and is next due, so a restart resumes the timetable."""
+
+    __tablename__ = "job_state"
+
+    job_id: str = Field(primary_key=True)
+    last_run_at: datetime | None = _ts(default=None)
+    next_run_at: datetime | None = _ts(default=None)
+    last_status: str | None = None
+
+
+class DaemonState(SQLModel, table=True):
+    """The running daemon's heartbeat (one row per daemon name)."""
+
+    __tablename__ = "daemon_state"
+
+    name: str = Field(primary_key=True)
+    pid: int
+    host: str
+    started_at: datetime = _ts()
+    heartbeat_at: datetime = _ts()

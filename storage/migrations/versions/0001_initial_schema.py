@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 03:23:47.918588
+Create Date: 2026-11-26 03:28:26.424606
 """
 
 from __future__ import annotations
@@ -65,6 +65,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_crawl_run_source_name'), ['source_name'], unique=False)
         batch_op.create_index(batch_op.f('ix_crawl_run_started_at'), ['started_at'], unique=False)
 
+    op.create_table('daemon_state',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=False),
+    sa.Column('host', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('started_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('heartbeat_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('digest',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('topic', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -81,6 +89,13 @@ def upgrade() -> None:
     with op.batch_alter_table('digest', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_digest_topic'), ['topic'], unique=False)
 
+    op.create_table('job_state',
+    sa.Column('job_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('last_run_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_run_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_status', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.PrimaryKeyConstraint('job_id')
+    )
     op.create_table('source',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -150,10 +165,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_source_name'))
 
     op.drop_table('source')
+    op.drop_table('job_state')
     with op.batch_alter_table('digest', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_digest_topic'))
 
     op.drop_table('digest')
+    op.drop_table('daemon_state')
     with op.batch_alter_table('crawl_run', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_crawl_run_started_at'))
         batch_op.drop_index(batch_op.f('ix_crawl_run_source_name'))

@@ -1,0 +1,108 @@
+"""Shared fixtures: real databases, a real HTTP server on 127.0.0.1, the CLI as a subprocess.
+
+Tests that use `database_url` run against PostgreSQL when MEDIAWATCH_TEST_DATABASE_URL
+is set (each test gets its own freshly created database) and against a SQLite file
+otherwise; the summary at the end says how many ran on each backend.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import tomli_w
+
+from scheduler.demo import StaticSite, load_site
+from storage.db import create_engine
+from storage.migrate import ensure_schema
+from storage.repository import Repository
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).parent / "data"
+SHARED = REPO_ROOT.parent / "shared"
+PG_ENV = "MEDIAWATCH_TEST_DATABASE_URL"
+
+_backend_counts: Counter[str] = Counter()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database: PostgreSQL if configured, else SQLite."""
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        _backend_counts["sqlite"] += 1
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    _backend_counts["postgresql"] += 1
+    name = f"mw_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    engine = create_engine(database_url)
+    ensure_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def repository(engine: sa.Engine) -> Repository:
+    return Repository(engine)
+
+
+@pytest.fixture
+def demo_site() -> Iterator[StaticSite]:
+    with StaticSite(load_site()) as site:
+        yield site
+
+
+def write_config(path: Path, data: dict[str, Any]) -> Path:
+    """Write a configuration dict as TOML (None values dropped, as TOML has no null)."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if v is not None}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    path.write_text(tomli_w.dumps(clean(data)), encoding="utf-8")
+    return path
+
+
+def run_cli(*args: str, config: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `mediawatch` in a subprocess (the Twisted reactor cannot restart in-process)."""
+    command = [sys.executable, "-m", "scheduler.cli"]
+    if config is not None:
+        command += ["--config", str(config)]
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
+    full_env.update(env or {})
+    full_env["PYTHONPATH"] = str(REPO_ROOT)
+    return subprocess.run(
+        command + list(args), capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd or REPO_ROOT
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _backend_counts:
+        parts = ", ".join(f"{count} on {name}" for name, count in sorted(_backend_counts.items()))
+        terminalreporter.write_line(f"database-backed tests: {parts}")
