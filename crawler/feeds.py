@@ -34,8 +34,10 @@ def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> l
     if content_type:
         headers["content-type"] = content_type
     parsed = feedparser.parse(body, response_headers=headers)
-    if parsed.bozo and not parsed.entries:
-        raise NotAFeedError(f"{base_url}: not a readable feed ({parsed.get('bozo_exception')!s})")
+    if not parsed.entries and (parsed.bozo or not parsed.version):
+        # An empty but valid feed has a version ("rss20", "atom10"); HTML or junk has none.
+        reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed document found"
+        raise NotAFeedError(f"{base_url}: not a readable feed ({reason!s})")
     if parsed.bozo:
         logger.info("feed %s parsed with recoverable errors: %s", base_url, parsed.get("bozo_exception"))
     entries = []

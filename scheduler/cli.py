@@ -35,7 +35,7 @@ app.add_typer(db_app, name="db")
 
 # Piped output (tests, scripts) gets wide tables instead of rich's 80-column default.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @dataclass
@@ -346,7 +346,8 @@ cli_topics.register(app)
 def main() -> None:
     """Console-script entry point: turn project errors into one line and an exit status."""
     try:
-        app(standalone_mode=False)
+        # With standalone_mode=False click returns the status of typer.Exit instead of exiting.
+        status = app(standalone_mode=False)
     except ConfigError as exc:
         err.print(f"mediawatch: configuration error:\n{exc}", markup=False)
         sys.exit(2)
@@ -365,6 +366,7 @@ def main() -> None:
             exc.show()
             sys.exit(2)
         raise
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 if __name__ == "__main__":

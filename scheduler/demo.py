@@ -35,6 +35,17 @@ class Route:
     templated: bool = False  # replace "{base}" with the server's base URL
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that hang up (timeouts, size limits) are expected here, not errors.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class StaticSite:
     """A threaded HTTP server on 127.0.0.1 serving `Route`s; records every request.
 
@@ -44,7 +55,7 @@ class StaticSite:
     def __init__(self, routes: Mapping[str, Route]) -> None:
         self.routes: dict[str, Route] = dict(routes)
         self.requests: list[tuple[str, dict[str, str]]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="static-site", daemon=True)
 
