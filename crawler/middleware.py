@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
 
 from crawler.urls import check_addresses, check_scheme, host_literal
 from storage.errors import ForbiddenURLError
@@ -58,3 +60,33 @@ async def _resolve(url: str) -> list[str]:
     except OSError:
         return []  # let the download fail with the resolver's own error
     return [str(info[4][0]) for info in infos]
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retry policy (5xx, 408, 429, timeouts; never other 4xx), with exponential backoff.
+
+    Scrapy retries at once; a struggling server deserves a pause that grows with each try.
+    """
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.backoff = settings.getfloat("MEDIAWATCH_RETRY_BACKOFF", 2.0)
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        result = super().process_response(request, response)
+        if isinstance(result, Request):
+            await self._pause(result)
+        return result
+
+    async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
+        result = super().process_exception(request, exception)
+        if isinstance(result, Request):
+            await self._pause(result)
+        return result
+
+    async def _pause(self, retry: Request) -> None:
+        attempt = int(retry.meta.get("retry_times", 1))
+        delay = min(self.backoff * 2 ** (attempt - 1), 300.0)
+        if delay > 0:
+            logger.info("retrying %s in %.1fs (attempt %d)", retry.url, delay, attempt)
+            await asyncio.sleep(delay)

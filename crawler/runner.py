@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from scrapy.crawler import AsyncCrawlerRunner
 
@@ -18,6 +22,8 @@ from crawler.context import CrawlContext, SourceTally
 from crawler.settings import scrapy_settings
 from crawler.spiders import SourceSpider
 from scheduler.config import Config, SourceConfig
+from scheduler.durations import parse_duration
+from scheduler.health import assess_health
 from storage.repository import Clock, Repository
 
 logger = logging.getLogger(__name__)
@@ -36,7 +42,7 @@ class SourceResult:
 
     @property
     def succeeded(self) -> bool:
-        return self.status in ("ok", "not_modified")
+        return self.status in ("ok", "not_modified", "skipped")
 
 
 def run_status(tally: SourceTally) -> tuple[str, str | None]:
@@ -58,13 +64,33 @@ async def crawl_sources(
     trigger: str = "manual",
     clock: Clock | None = None,
     on_done: Callable[[SourceResult], None] | None = None,
+    owner: str | None = None,
 ) -> list[SourceResult]:
-    """Crawl `sources` at once; each gets its own Scrapy crawler and crawl-run row."""
+    """Crawl `sources` at once; each gets its own Scrapy crawler and crawl-run row.
+
+    A source another process is crawling right now (its lease is live) is skipped.
+    """
     clock = clock or repository.clock
+    owner = owner or lease_owner()
+    lease_ttl = parse_duration(config.daemon.lease)
     repository.sync_sources((s.name, s.kind, s.url) for s in sources)
     runner = AsyncCrawlerRunner(scrapy_settings(config.crawler))
 
     async def crawl_one(source: SourceConfig) -> SourceResult:
+        if not repository.try_lease(source.name, owner, lease_ttl):
+            holder = repository.get_source(source.name)
+            message = f"busy: being crawled by {holder.lease_owner if holder else 'another process'}"
+            logger.info("source=%s skipped: %s", source.name, message)
+            result = SourceResult(source.name, 0, "skipped", SourceTally(), 0.0, message)
+            if on_done:
+                on_done(result)
+            return result
+        try:
+            return await _crawl_leased(source)
+        finally:
+            repository.release_lease(source.name, owner)
+
+    async def _crawl_leased(source: SourceConfig) -> SourceResult:
         state = repository.get_source(source.name)
         context = CrawlContext(
             source=source,
@@ -81,6 +107,14 @@ async def crawl_sources(
         logger.info("source=%s url=%s crawl started run=%d", source.name, source.url, run_id)
         try:
             await runner.crawl(SourceSpider, context=context)
+        except asyncio.CancelledError:
+            tally = context.tally
+            repository.finish_run(
+                run_id, status="interrupted", found=tally.found, new=tally.new, duplicate=tally.duplicate,
+                failed=tally.failed, http_status=tally.http_status, error="stopped before the crawl finished",
+            )
+            logger.warning("source=%s run=%d interrupted", source.name, run_id)
+            raise
         except Exception as exc:  # one source's crash never ends the others
             logger.exception("source=%s crawl crashed", source.name)
             context.tally.source_error = f"crawl crashed: {exc!r}"
@@ -98,6 +132,7 @@ async def crawl_sources(
             http_status=tally.http_status,
             error=error,
         )
+        _record_health(repository, source, config, clock())
         result = SourceResult(source.name, run_id, status, tally, time.monotonic() - started, error)
         logger.info(
             "source=%s status=%s found=%d new=%d duplicate=%d failed=%d seconds=%.1f",
@@ -108,3 +143,19 @@ async def crawl_sources(
         return result
 
     return list(await asyncio.gather(*(crawl_one(s) for s in sources)))
+
+
+def lease_owner() -> str:
+    """Who holds a source's lock: host, process and a random suffix (pids get reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _record_health(repository: Repository, source: SourceConfig, config: Config, now: datetime) -> None:
+    state = repository.get_source(source.name)
+    if state is None:
+        return
+    healthy, reason = assess_health(source, state, now, unhealthy_after=config.crawler.unhealthy_after)
+    if not healthy and state.healthy:
+        logger.warning("source=%s is now unhealthy: %s", source.name, reason)
+    if (healthy, reason) != (state.healthy, state.unhealthy_reason):
+        repository.set_health(source.name, healthy=healthy, reason=reason)

@@ -47,6 +47,11 @@ def scrapy_settings(config: CrawlerConfig) -> dict[str, Any]:
         "STATS_DUMP": False,
         "LOG_ENABLED": False,
         "ITEM_PIPELINES": {"crawler.pipeline.StoragePipeline": 300},
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middleware.FetchPolicyMiddleware": 50},
+        "MEDIAWATCH_RETRY_BACKOFF": config.retry_backoff,
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.middleware.FetchPolicyMiddleware": 50,
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "crawler.middleware.BackoffRetryMiddleware": 550,
+        },
         "EXTENSIONS": {"scrapy.extensions.logstats.LogStats": None},
     }

@@ -52,3 +52,16 @@ def crawl(app: App, source_names: Sequence[str] | None, *, trigger: str = "manua
             sources, config=app.config, repository=app.repository, trigger=trigger, clock=app.clock, on_done=on_done
         )
     )
+
+
+def digest_runner_for(app: App):  # type: ignore[no-untyped-def]
+    """The daemon's digest job: send the next digest of every topic (None until digests exist)."""
+    try:
+        from digest.service import send_all_digests
+    except ImportError:
+        return None
+
+    def run(scheduled):  # type: ignore[no-untyped-def]
+        return send_all_digests(app, now=app.clock())
+
+    return run

@@ -337,8 +337,9 @@ def demo(
 
 
 # Commands that live in their own modules register themselves here.
-from scheduler import cli_digest, cli_topics  # noqa: E402
+from scheduler import cli_daemon, cli_digest, cli_topics  # noqa: E402
 
+cli_daemon.register(app)
 cli_digest.register(app)
 cli_topics.register(app)
 
@@ -367,7 +368,3 @@ def main() -> None:
             sys.exit(2)
         raise
     sys.exit(status if isinstance(status, int) else 0)
-
-
-if __name__ == "__main__":
-    main()

@@ -27,7 +27,7 @@ DEFAULT_CONFIG_FILE = "mediawatch.toml"
 CONFIG_ENV = "MEDIAWATCH_CONFIG"
 ENV_PREFIX = "MEDIAWATCH_"
 # Sections whose keys may be overridden by MEDIAWATCH_<SECTION>_<KEY>.
-ENV_SECTIONS = ("database", "crawler", "digest", "smtp")
+ENV_SECTIONS = ("database", "crawler", "digest", "smtp", "daemon")
 SECRET_KEYS = {("smtp", "password")}
 
 
@@ -66,6 +66,29 @@ class CrawlerConfig(_Section):
     retry_times: int = Field(2, ge=0, le=10, description="retries for 5xx and timeouts (never for 4xx)")
     autothrottle: bool = Field(True, description="adapt the request rate to each host's latency")
     max_articles_per_run: int = Field(200, ge=1, description="article pages fetched per source per run")
+    retry_backoff: float = Field(2.0, ge=0, description="seconds before the first retry; doubles each retry")
+    unhealthy_after: int = Field(3, ge=1, description="failed runs in a row before a source is unhealthy")
+    max_backoff: str = Field("1d", description="longest interval an unhealthy source is backed off to")
+
+    @field_validator("max_backoff")
+    @classmethod
+    def _valid_backoff(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class DaemonConfig(_Section):
+    jitter: str = Field("30s", description="random delay added to each crawl so sources on one host spread out")
+    digest_grace: str = Field("6h", description="a digest missed by downtime is sent on start if this recent")
+    shutdown_timeout: str = Field("30s", description="on SIGTERM, how long running crawls may finish")
+    heartbeat: str = Field("30s", description="how often the daemon records that it is alive")
+    lease: str = Field("30m", description="how long a crawl holds its source's lock if its process dies")
+
+    @field_validator("jitter", "digest_grace", "shutdown_timeout", "heartbeat", "lease")
+    @classmethod
+    def _valid_durations(cls, value: str) -> str:
+        parse_duration(value)
+        return value
 
 
 class SeedConfig(_Section):
@@ -79,10 +102,49 @@ class SeedConfig(_Section):
     _url = field_validator("url")(classmethod(lambda cls, v: _check_http_url(v)))
 
 
+class TopicGroupConfig(_Section):
+    name: str = Field(min_length=1, description="group name, shown in classify output and validation errors")
+    mode: Literal["any", "all", "none"] = Field(
+        "any", description="any: one term is enough; all: every term must appear; none: a term vetoes the article"
+    )
+    weight: float = Field(
+        1.0, ge=0, le=1,
+        description="any/all: added to the rule score when the group matches; none: fraction of the score taken away",
+    )
+    terms: list[list[str]] = Field(
+        min_length=1, description='terms, each "alias|alias" or a list of aliases (any alias counts as the term)'
+    )
+
+    @field_validator("terms", mode="before")
+    @classmethod
+    def _split_aliases(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value  # pydantic reports "should be a valid list"
+        terms = []
+        for index, term in enumerate(value):
+            aliases = term.split("|") if isinstance(term, str) else term
+            if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+                raise ValueError(f'terms[{index}]: a term is a string ("深度求索|DeepSeek") or a list of strings')
+            aliases = [a.strip() for a in aliases]
+            if not aliases or not all(aliases):
+                raise ValueError(f"terms[{index}]: empty alias in {term!r}")
+            terms.append(aliases)
+        return terms
+
+
 class TopicConfig(_Section):
     name: str = Field(min_length=1, description="topic name, used on the command line and in digests")
-    keywords: list[str] = Field(default_factory=list, description="an article matching any keyword is on topic")
+    keywords: list[str] = Field(
+        default_factory=list,
+        description='an article matching any keyword is on topic (unless a none group vetoes it); "a|b" are aliases',
+    )
     seed: SeedConfig | None = Field(None, description="the original report digests open with")
+    threshold: float = Field(0.5, ge=0, le=1, description="an article whose score reaches this is relevant")
+    similarity_weight: float | None = Field(
+        None, ge=0, le=1,
+        description="how much similarity to the seed text counts (default 0.3 with a seed text or summary, else 0)",
+    )
+    groups: list[TopicGroupConfig] = Field(default_factory=list, description="weighted rule groups ([[topics.groups]])")
 
     @field_validator("keywords")
     @classmethod
@@ -91,6 +153,21 @@ class TopicConfig(_Section):
         if len(cleaned) != len(value):
             raise ValueError("keywords must be non-empty strings")
         return cleaned
+
+    @field_validator("groups")
+    @classmethod
+    def _unique_group_names(cls, value: list[TopicGroupConfig]) -> list[TopicGroupConfig]:
+        names = [g.name for g in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"group name {twice[0]!r} is used twice")
+        return value
+
+    @model_validator(mode="after")
+    def _similarity_needs_seed(self) -> TopicConfig:
+        if self.similarity_weight and not (self.seed and (self.seed.text_file or self.seed.summary.strip())):
+            raise ValueError("similarity_weight needs a seed with text_file or summary to compare against")
+        return self
 
 
 class SourceConfig(_Section):
@@ -105,6 +182,9 @@ class SourceConfig(_Section):
     title: str | None = Field(None, description="display name of the outlet")
     timezone: str = Field("Asia/Shanghai", description="publisher's time zone, for dates printed without one")
     enabled: bool = Field(True, description="set false to keep a source configured but idle")
+    silent_after: str | None = Field(
+        None, description="unhealthy when nothing new for this long (default: 10 × every, at least 2d)"
+    )
 
     _url = field_validator("url")(classmethod(lambda cls, v: _check_http_url(v)))
 
@@ -113,6 +193,19 @@ class SourceConfig(_Section):
     def _valid_every(cls, value: str) -> str:
         parse_duration(value)
         return value
+
+    @field_validator("silent_after")
+    @classmethod
+    def _valid_silent_after(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @property
+    def silence_limit(self) -> timedelta:
+        if self.silent_after:
+            return parse_duration(self.silent_after)
+        return max(self.interval * 10, timedelta(days=2))
 
     @field_validator("timezone")
     @classmethod
@@ -170,6 +263,7 @@ class Config(_Section):
     topics: list[TopicConfig] = Field(min_length=1)
     sources: list[SourceConfig] = Field(default_factory=list)
     digest: DigestConfig = Field(default_factory=DigestConfig)  # type: ignore[arg-type]
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)  # type: ignore[arg-type]
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)  # type: ignore[arg-type]
     path: Annotated[Path | None, Field(exclude=True)] = None
 

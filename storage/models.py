@@ -165,3 +165,41 @@ class DaemonState(SQLModel, table=True):
     host: str
     started_at: datetime = _ts()
     heartbeat_at: datetime = _ts()
+
+
+class Storyline(SQLModel, table=True):
+    """One story across outlets: the articles whose `storyline_id` is this id.
+
+    `first_*` describe the member reported first (earliest `published_at`, else
+    `fetched_at`; the earlier stored on a tie), kept up to date as members join.
+    """
+
+    __tablename__ = "storyline"
+
+    id: int | None = Field(default=None, primary_key=True)
+    first_article_id: int = Field(foreign_key="article.id")
+    first_source_name: str
+    first_reported_at: datetime = _ts()
+    created_at: datetime = _ts()
+    last_joined_at: datetime = _ts(index=True)
+    article_count: int = 1
+
+
+class StorylineSignature(SQLModel, table=True):
+    """An article's MinHash signature (uint32 little-endian values) and its shingle count."""
+
+    __tablename__ = "storyline_signature"
+
+    article_id: int = Field(primary_key=True, foreign_key="article.id")
+    shingle_count: int
+    signature: bytes = Field(sa_type=sa.LargeBinary)
+
+
+class StorylineBand(SQLModel, table=True):
+    """The LSH index: one row per (band key, article); articles sharing a key are candidates."""
+
+    __tablename__ = "storyline_band"
+    __table_args__ = {"sqlite_with_rowid": False}  # on SQLite the primary key is the table: no rowid copy
+
+    band_key: int = Field(primary_key=True, sa_type=sa.BigInteger)
+    article_id: int = Field(primary_key=True, foreign_key="article.id")

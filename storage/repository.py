@@ -10,14 +10,14 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage.models import Article, ArticleTopic, CrawlRun, Source
+from storage.models import Article, ArticleTopic, CrawlRun, DaemonState, JobState, Source
 from storage.types import TopicMatch
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,102 @@ class Repository:
                 sa.update(Source).where(col(Source.name) == name).values(etag=etag, last_modified=last_modified)
             )
             session.commit()
+
+    def try_lease(self, name: str, owner: str, ttl: timedelta) -> bool:
+        """Take the source's crawl lock unless another live holder has it.
+
+        One conditional UPDATE, so two processes racing for the lock cannot both win;
+        a holder that died stops blocking others once its lease expires.
+        """
+        now = self.clock()
+        with Session(self.engine) as session:
+            result = session.exec(  # type: ignore[call-overload]
+                sa.update(Source)
+                .where(col(Source.name) == name)
+                .where(
+                    sa.or_(
+                        col(Source.lease_owner).is_(None),
+                        col(Source.lease_owner) == owner,
+                        col(Source.lease_expires_at) < now,
+                    )
+                )
+                .values(lease_owner=owner, lease_expires_at=now + ttl)
+            )
+            session.commit()
+            return bool(result.rowcount)
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with Session(self.engine) as session:
+            session.exec(  # type: ignore[call-overload]
+                sa.update(Source)
+                .where(col(Source.name) == name, col(Source.lease_owner) == owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+            session.commit()
+
+    def set_health(self, name: str, *, healthy: bool, reason: str | None) -> None:
+        with Session(self.engine) as session:
+            session.exec(  # type: ignore[call-overload]
+                sa.update(Source).where(col(Source.name) == name).values(healthy=healthy, unhealthy_reason=reason)
+            )
+            session.commit()
+
+    def set_next_run(self, name: str, when: datetime | None) -> None:
+        with Session(self.engine) as session:
+            session.exec(sa.update(Source).where(col(Source.name) == name).values(next_run_at=when))  # type: ignore[call-overload]
+            session.commit()
+
+    # -- scheduled jobs and the daemon ---------------------------------------
+    def get_job_state(self, job_id: str) -> JobState | None:
+        with Session(self.engine) as session:
+            return session.get(JobState, job_id)
+
+    def save_job_state(
+        self, job_id: str, *, last_run_at: datetime | None = None, next_run_at: datetime | None = None,
+        last_status: str | None = None,
+    ) -> None:
+        with Session(self.engine) as session:
+            state = session.get(JobState, job_id) or JobState(job_id=job_id)
+            if last_run_at is not None:
+                state.last_run_at = last_run_at
+            if next_run_at is not None:
+                state.next_run_at = next_run_at
+            if last_status is not None:
+                state.last_status = last_status
+            session.add(state)
+            session.commit()
+
+    def heartbeat(self, name: str, pid: int, host: str, started_at: datetime) -> None:
+        now = self.clock()
+        with Session(self.engine) as session:
+            state = session.get(DaemonState, name) or DaemonState(
+                name=name, pid=pid, host=host, started_at=started_at, heartbeat_at=now
+            )
+            state.pid, state.host, state.started_at, state.heartbeat_at = pid, host, started_at, now
+            session.add(state)
+            session.commit()
+
+    def daemon_state(self, name: str = "daemon") -> DaemonState | None:
+        with Session(self.engine) as session:
+            return session.get(DaemonState, name)
+
+    def clear_daemon_state(self, name: str = "daemon") -> None:
+        with Session(self.engine) as session:
+            state = session.get(DaemonState, name)
+            if state is not None:
+                session.delete(state)
+                session.commit()
+
+    def interrupt_stale_runs(self, source_names: Iterable[str]) -> int:
+        """Close runs left 'running' by a process that died, so status tells the truth."""
+        with Session(self.engine) as session:
+            result = session.exec(  # type: ignore[call-overload]
+                sa.update(CrawlRun)
+                .where(col(CrawlRun.status) == "running", col(CrawlRun.source_name).in_(list(source_names)))
+                .values(status="interrupted", finished_at=self.clock(), error="process ended during the crawl")
+            )
+            session.commit()
+            return int(result.rowcount or 0)
 
     # -- articles ------------------------------------------------------------
     def known_urls(self, urls: Iterable[str]) -> set[str]:

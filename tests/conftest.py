@@ -91,7 +91,7 @@ def write_config(path: Path, data: dict[str, Any]) -> Path:
 def run_cli(*args: str, config: Path | None = None, env: dict[str, str] | None = None,
             timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run `mediawatch` in a subprocess (the Twisted reactor cannot restart in-process)."""
-    command = [sys.executable, "-m", "scheduler.cli"]
+    command = [sys.executable, "-m", "scheduler"]
     if config is not None:
         command += ["--config", str(config)]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}

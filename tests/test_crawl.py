@@ -154,7 +154,7 @@ def test_manual_crawls_in_parallel_store_each_article_once(
 ) -> None:
     config = _config(tmp_path, database_url, demo_sources(demo_site.base_url))
     run_cli("db", "upgrade", config=config)
-    command = [sys.executable, "-m", "scheduler.cli", "--config", str(config), "crawl"]
+    command = [sys.executable, "-m", "scheduler", "--config", str(config), "crawl"]
     processes = [
         subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(3)

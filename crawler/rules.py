@@ -1,0 +1,140 @@
+"""A topic's term rules, compiled once: keywords and weighted `any`/`all`/`none` groups.
+
+Everything here works on text that `normalize_text` has already folded, so a rule term
+written 六小龙 matches 六小龍, and "Nanjing" matches "NANJING". Chinese aliases match
+anywhere in the text (Chinese has no spaces to anchor on); aliases in Latin script match
+whole words only, so "AI" does not fire inside "said", and a trailing plural "s" is
+allowed ("little dragon" matches "little dragons").
+
+Scoring (see `Rules.evaluate`): each matched `any`/`all` group adds its weight to a rule
+score capped at 1; each matched `none` group keeps only `1 - weight` of the final score
+(weight 1, the default, is a veto). A keyword hit makes the article relevant on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from crawler.textnorm import normalize_text
+from scheduler.config import TopicConfig, TopicGroupConfig
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_SEPARATOR = re.compile(r"[\s\-]+")
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
+def _alias_pattern(normalized: str) -> str:
+    if has_cjk(normalized):
+        return re.escape(normalized)
+    parts = [re.escape(p) for p in _LATIN_SEPARATOR.split(normalized) if p]
+    # Spaces and hyphens are interchangeable ("six-little-dragons"); letters and digits
+    # around the alias would mean it is part of a longer word.
+    return r"(?<![a-z0-9])" + r"[\s\-]+".join(parts) + r"s?(?![a-z0-9])"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One concept and its aliases; `label` is the first alias as the config wrote it."""
+
+    label: str
+    aliases: tuple[str, ...]  # as written in the config, in the pattern's group order
+    pattern: re.Pattern[str]  # one capturing group per alias
+
+    @classmethod
+    def compile(cls, aliases: Sequence[str]) -> Term:
+        written = tuple(dict.fromkeys(a.strip() for a in aliases if a.strip()))
+        if not written:
+            raise ValueError("a term needs at least one alias")
+        normalized = [normalize_text(a) for a in written]
+        # Longest alias first, so 杭州六小龙 is reported rather than its part 六小龙.
+        order = sorted(range(len(written)), key=lambda i: -len(normalized[i]))
+        pattern = re.compile("|".join(f"({_alias_pattern(normalized[i])})" for i in order))
+        return cls(label=written[0], aliases=tuple(written[i] for i in order), pattern=pattern)
+
+    def find(self, text: str) -> str | None:
+        """The alias (as written in the config) found in normalised `text`, or None."""
+        match = self.pattern.search(text)
+        return None if match is None else self.aliases[match.lastindex - 1]  # type: ignore[operator]
+
+    def count(self, text: str) -> int:
+        return sum(1 for _ in self.pattern.finditer(text))
+
+    def dictionary_words(self) -> list[str]:
+        """The normalised Chinese aliases, for the segmenter's dictionary."""
+        return [n for n in (normalize_text(a) for a in self.aliases) if has_cjk(n) and " " not in n]
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    mode: str  # "any", "all" or "none"
+    weight: float
+    terms: tuple[Term, ...]
+
+    @classmethod
+    def compile(cls, config: TopicGroupConfig) -> Group:
+        return cls(config.name, config.mode, config.weight, tuple(Term.compile(t) for t in config.terms))
+
+    def found(self, text: str) -> list[str]:
+        """The aliases found, or [] when the group does not match (an `all` group needs every term)."""
+        hits = [t.find(text) for t in self.terms]
+        found = [h for h in hits if h is not None]
+        if self.mode == "all" and len(found) < len(self.terms):
+            return []
+        return found
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What the terms say about one article, before seed similarity is mixed in."""
+
+    score: float  # sum of matched any/all group weights, capped at 1
+    keyword_hit: bool
+    keep: float  # product of (1 - weight) over matched none groups; 1.0 when none matched
+    reasons: tuple[str, ...]  # matched aliases; none-group hits as "not:<alias>"
+
+
+@dataclass(frozen=True)
+class Rules:
+    keywords: tuple[Term, ...]
+    groups: tuple[Group, ...]
+
+    @classmethod
+    def compile(cls, topic: TopicConfig) -> Rules:
+        keywords = tuple(Term.compile(k.split("|")) for k in topic.keywords)
+        return cls(keywords=keywords, groups=tuple(Group.compile(g) for g in topic.groups))
+
+    @property
+    def terms(self) -> Iterable[Term]:
+        yield from self.keywords
+        for group in self.groups:
+            yield from group.terms
+
+    def dictionary_words(self) -> list[str]:
+        return sorted({w for term in self.terms for w in term.dictionary_words()})
+
+    def evaluate(self, text: str) -> RuleOutcome:
+        """Score normalised `text` against the keywords and groups."""
+        reasons: list[str] = []
+        keyword_hits = [h for h in (k.find(text) for k in self.keywords) if h is not None]
+        reasons.extend(keyword_hits)
+        score = 1.0 if keyword_hits else 0.0
+        keep = 1.0
+        for group in self.groups:
+            found = group.found(text)
+            if not found:
+                continue
+            if group.mode == "none":
+                keep *= 1.0 - group.weight
+                reasons.extend(f"not:{alias}" for alias in found)
+            else:
+                score += group.weight
+                reasons.extend(found)
+        return RuleOutcome(
+            score=min(1.0, score), keyword_hit=bool(keyword_hits), keep=keep, reasons=tuple(dict.fromkeys(reasons))
+        )

@@ -1,0 +1,271 @@
+"""The long-running daemon: APScheduler and Scrapy sharing one asyncio event loop.
+
+Crawl jobs run per source at the source's `every` (with jitter, and backed off while
+the source is unhealthy); the digest job runs on the `[digest]` cron schedule in the
+configured time zone. What was last run and what is next due is kept in the database,
+so a restart resumes the timetable instead of re-crawling everything, and a digest
+whose time passed while the daemon was down is sent once on start (within a grace
+period) and never twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import signal
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from scheduler.app import App
+from scheduler.config import SourceConfig
+from scheduler.durations import parse_duration
+from scheduler.health import backoff_interval
+
+logger = logging.getLogger(__name__)
+
+DIGEST_JOB = "digest"
+DigestRunner = Callable[[datetime], object]
+
+
+def digest_trigger(schedule: str, timezone: str) -> CronTrigger:
+    return CronTrigger.from_crontab(schedule, timezone=ZoneInfo(timezone))
+
+
+def missed_fire_time(trigger: CronTrigger, last_run: datetime | None, now: datetime, grace: timedelta) -> datetime | None:
+    """The latest scheduled time after `last_run` that has passed, if within `grace` of now.
+
+    Several missed times collapse into one (the latest): a week of downtime sends one
+    digest, not seven.
+    """
+    if last_run is None:
+        return None
+    missed = None
+    fire = trigger.get_next_fire_time(None, last_run + timedelta(seconds=1))
+    while fire is not None and fire <= now:
+        missed = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    if missed is not None and now - missed <= grace:
+        return missed
+    return None
+
+
+class Daemon:
+    def __init__(
+        self,
+        app: App,
+        *,
+        digest_runner: DigestRunner | None = None,
+        rng: random.Random | None = None,
+        name: str = "daemon",
+    ) -> None:
+        self.app = app
+        self.config = app.config
+        self.repository = app.repository
+        self.digest_runner = digest_runner
+        self.rng = rng or random.Random()
+        self.name = name
+        self.started_at = app.clock()
+        self.scheduler: AsyncIOScheduler | None = None
+        self._running: set[asyncio.Task[object]] = set()
+        self._jitter = parse_duration(self.config.daemon.jitter).total_seconds()
+        self._max_backoff = parse_duration(self.config.crawler.max_backoff)
+        self._current_interval: dict[str, timedelta] = {}
+
+    # -- life cycle ------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Schedule everything, wait for `stop`, then shut down gracefully."""
+        sources = self.config.select_sources(None)
+        self.repository.sync_sources((s.name, s.kind, s.url) for s in sources)
+        self._close_orphaned_runs(sources)
+        scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone="UTC")
+        self.scheduler = scheduler
+        now = self.app.clock()
+        for source in sources:
+            first = self._first_run(source, now)
+            self._schedule_source(source, first, self._interval(source))
+        self._schedule_digest(now)
+        heartbeat = parse_duration(self.config.daemon.heartbeat).total_seconds()
+        scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=heartbeat), id="heartbeat",
+                          next_run_time=datetime.now(UTC))
+        scheduler.start()
+        logger.info("daemon started: %d sources, digest schedule %r %s", len(sources),
+                    self.config.digest.schedule, self.config.digest.timezone)
+        await stop.wait()
+        logger.info("daemon stopping: %d job(s) running", len(self._running))
+        scheduler.shutdown(wait=False)
+        await self._drain(parse_duration(self.config.daemon.shutdown_timeout).total_seconds())
+        self.repository.clear_daemon_state(self.name)
+        logger.info("daemon stopped")
+
+    async def _drain(self, timeout: float) -> None:
+        if not self._running:
+            return
+        _, pending = await asyncio.wait(set(self._running), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            logger.warning("cancelled %d job(s) still running after %.0fs", len(pending), timeout)
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def _close_orphaned_runs(self, sources: list[SourceConfig]) -> None:
+        states = self.repository.list_source_states()
+        now = self.app.clock()
+        free = [s.name for s in sources if not (
+            states.get(s.name) and states[s.name].lease_owner and (states[s.name].lease_expires_at or now) > now
+        )]
+        if closed := self.repository.interrupt_stale_runs(free):
+            logger.warning("marked %d run(s) left running by an earlier process as interrupted", closed)
+
+    def _track(self, coroutine_function: Callable[..., object]) -> Callable[..., object]:
+        async def tracked(*args: object, **kwargs: object) -> object:
+            task = asyncio.current_task()
+            assert task is not None
+            self._running.add(task)  # type: ignore[arg-type]
+            try:
+                return await coroutine_function(*args, **kwargs)  # type: ignore[misc]
+            finally:
+                self._running.discard(task)  # type: ignore[arg-type]
+
+        tracked.__name__ = getattr(coroutine_function, "__name__", "job")
+        return tracked
+
+    # -- crawling --------------------------------------------------------------
+    def _interval(self, source: SourceConfig) -> timedelta:
+        state = self.repository.get_source(source.name)
+        return backoff_interval(
+            source, state, unhealthy_after=self.config.crawler.unhealthy_after, max_backoff=self._max_backoff
+        )
+
+    def _jitter_for(self, interval: timedelta) -> float:
+        # Never more than a tenth of the interval, so "every 5s" stays every 5 seconds or so.
+        return min(self._jitter, interval.total_seconds() / 10)
+
+    def _first_run(self, source: SourceConfig, now: datetime) -> datetime:
+        state = self.repository.get_source(source.name)
+        spread = timedelta(seconds=self.rng.uniform(0, self._jitter_for(source.interval)))
+        if state is not None and state.next_run_at is not None and state.next_run_at > now:
+            return state.next_run_at
+        if state is not None and state.last_run_at is not None and state.next_run_at is None:
+            due = state.last_run_at + self._interval(source)
+            if due > now:
+                return due
+        return now + spread  # overdue or never run: once, soon (a backlog runs once, not N times)
+
+    def _schedule_source(self, source: SourceConfig, first: datetime, interval: timedelta) -> None:
+        assert self.scheduler is not None
+        self.scheduler.add_job(
+            self._track(self._crawl_job),
+            IntervalTrigger(seconds=interval.total_seconds(), start_date=first, jitter=self._jitter_for(interval) or None),
+            args=[source.name],
+            id=f"crawl:{source.name}",
+            name=f"crawl {source.name}",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=int(max(interval.total_seconds(), 60)),
+        )
+        self.repository.set_next_run(source.name, first)
+        self._current_interval[source.name] = interval
+
+    async def _crawl_job(self, source_name: str) -> None:
+        from crawler.runner import crawl_sources
+
+        source = next((s for s in self.config.sources if s.name == source_name), None)
+        if source is None:
+            return
+        try:
+            await crawl_sources([source], config=self.config, repository=self.repository, trigger="scheduled",
+                                clock=self.app.clock)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the daemon never dies of one source
+            logger.exception("source=%s scheduled crawl crashed", source_name)
+        self._after_crawl(source)
+
+    def _after_crawl(self, source: SourceConfig) -> None:
+        assert self.scheduler is not None
+        interval = self._interval(source)
+        job_id = f"crawl:{source.name}"
+        if interval != self._current_interval.get(source.name):
+            logger.info("source=%s interval now %s", source.name, interval)
+            self._schedule_source(source, self.app.clock() + interval, interval)
+            return
+        job = self.scheduler.get_job(job_id)
+        if job is not None and job.next_run_time is not None:
+            self.repository.set_next_run(source.name, job.next_run_time)
+
+    # -- digests ---------------------------------------------------------------
+    def _schedule_digest(self, now: datetime) -> None:
+        assert self.scheduler is not None
+        digest = self.config.digest
+        trigger = digest_trigger(digest.schedule, digest.timezone)
+        grace = parse_duration(self.config.daemon.digest_grace)
+        state = self.repository.get_job_state(DIGEST_JOB)
+        if state is None or state.last_run_at is None:
+            # First start: nothing can have been missed yet; count from now.
+            self.repository.save_job_state(DIGEST_JOB, last_run_at=now)
+        elif missed := missed_fire_time(trigger, state.last_run_at, now, grace):
+            logger.info("digest due at %s was missed while the daemon was down: sending now", missed.isoformat())
+            # DateTrigger() fires at the scheduler's own "now": the injected clock decides
+            # *whether* a digest was missed, APScheduler's real clock decides *when* to run.
+            self.scheduler.add_job(self._track(self._digest_job), DateTrigger(), args=[missed], id="digest-catch-up",
+                                   max_instances=1)
+        self.scheduler.add_job(
+            self._track(self._digest_job_now), trigger, id=DIGEST_JOB, max_instances=1, coalesce=True,
+            misfire_grace_time=int(grace.total_seconds()),
+        )
+        next_fire = trigger.get_next_fire_time(None, now)
+        if next_fire is not None:
+            self.repository.save_job_state(DIGEST_JOB, next_run_at=next_fire)
+
+    async def _digest_job_now(self) -> None:
+        # The scheduled time this run stands for: the latest fire time not after now.
+        await self._digest_job(self.app.clock())
+
+    async def _digest_job(self, scheduled: datetime) -> None:
+        status = "ok"
+        if self.digest_runner is None:
+            logger.info("digest due at %s: no digest delivery configured", scheduled.isoformat())
+            status = "skipped"
+        else:
+            try:
+                await asyncio.to_thread(self.digest_runner, scheduled)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("digest job failed; its articles stay pending for the next digest")
+                status = "failed"
+        trigger = digest_trigger(self.config.digest.schedule, self.config.digest.timezone)
+        self.repository.save_job_state(
+            DIGEST_JOB, last_run_at=scheduled, last_status=status,
+            next_run_at=trigger.get_next_fire_time(None, self.app.clock()),
+        )
+
+    # -- heartbeat -------------------------------------------------------------
+    async def _heartbeat(self) -> None:
+        try:
+            self.repository.heartbeat(self.name, os.getpid(), socket.gethostname(), self.started_at)
+        except Exception:
+            logger.exception("could not record heartbeat")
+
+
+async def run_daemon(app: App, *, digest_runner: DigestRunner | None = None) -> None:
+    """Run until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await Daemon(app, digest_runner=digest_runner).run(stop)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)

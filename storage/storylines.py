@@ -1,0 +1,308 @@
+"""Storylines in the database: the LSH index, the storyline rows, and the digest's queries.
+
+The index is three tables (see `storage.models`): `storyline_band` maps each LSH
+band key to the articles that have it (its primary key is the lookup index),
+`storyline_signature` holds each article's MinHash signature for verifying a
+candidate, and `storyline` describes each group. Deciding what matches is not
+done here but in `crawler.storylines`; this module only reads and writes.
+
+Assignment runs in one transaction serialised across processes: `BEGIN
+IMMEDIATE` on SQLite (see `storage.db`), a transaction-scoped advisory lock on
+PostgreSQL. Two processes storing copies of one story at the same moment
+therefore see each other, and the second joins the first's storyline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from storage.errors import StorageError
+from storage.models import Article, Storyline, StorylineBand, StorylineSignature
+from storage.repository import Clock, utc_now
+
+logger = logging.getLogger(__name__)
+
+_article = Article.__table__  # type: ignore[attr-defined]
+_storyline = Storyline.__table__  # type: ignore[attr-defined]
+_signature = StorylineSignature.__table__  # type: ignore[attr-defined]
+_band = StorylineBand.__table__  # type: ignore[attr-defined]
+
+# pg_advisory_xact_lock key for "storyline assignment" (any constant bigint no one else uses).
+_PG_LOCK_KEY = 0x6D77_5354_4F52_59  # "mwSTORY"
+
+
+@dataclass(frozen=True)
+class ExactDuplicate:
+    article_id: int
+    storyline_id: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stored article sharing at least one LSH band with the one being assigned."""
+
+    article_id: int
+    storyline_id: int
+    shingle_count: int
+    signature: bytes
+    band_hits: int
+
+
+@dataclass(frozen=True)
+class PendingArticle:
+    """A stored article that has no storyline yet."""
+
+    article_id: int
+    title: str
+    text: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class StorylineMember:
+    article_id: int
+    storyline_id: int
+    source_name: str
+    title: str
+    url: str
+    published_at: datetime | None
+    fetched_at: datetime
+
+    @property
+    def reported_at(self) -> datetime:
+        return self.published_at or self.fetched_at
+
+
+@dataclass(frozen=True)
+class StorylineSummary:
+    id: int
+    first_article_id: int
+    first_source_name: str
+    first_reported_at: datetime
+    last_joined_at: datetime
+    article_count: int
+    sources: tuple[str, ...]  # distinct outlets, in the order they reported
+
+
+def _member_order() -> tuple[sa.ColumnElement, ...]:
+    return (sa.func.coalesce(_article.c.published_at, _article.c.fetched_at), _article.c.id)
+
+
+class AssignmentTransaction:
+    """The reads and writes of one article's assignment, inside one locked transaction."""
+
+    def __init__(self, connection: sa.Connection, article: sa.Row, now: datetime) -> None:
+        self._connection = connection
+        self._article = article
+        self._now = now
+        self.article_id: int = article.id
+        self.current_storyline_id: int | None = article.storyline_id
+
+    def find_exact_duplicate(self, content_hash: str) -> ExactDuplicate | None:
+        """The earliest stored article with this content hash that already has a storyline."""
+        row = self._connection.execute(
+            sa.select(_article.c.id, _article.c.storyline_id)
+            .where(
+                _article.c.content_hash == content_hash,
+                _article.c.id != self.article_id,
+                _article.c.storyline_id.is_not(None),
+            )
+            .order_by(_article.c.id)
+            .limit(1)
+        ).first()
+        return ExactDuplicate(row.id, row.storyline_id) if row else None
+
+    def find_candidates(self, band_keys: Iterable[int], limit: int) -> list[Candidate]:
+        """Stored articles sharing a band key, most shared bands first, at most `limit` of them."""
+        keys = list(band_keys)
+        if not keys:
+            return []
+        hits = sa.func.count().label("hits")
+        top = (
+            sa.select(_band.c.article_id, hits)
+            .where(_band.c.band_key.in_(keys), _band.c.article_id != self.article_id)
+            .group_by(_band.c.article_id)
+            .order_by(hits.desc(), _band.c.article_id)
+            .limit(limit)
+            .subquery()
+        )
+        rows = self._connection.execute(
+            sa.select(
+                _signature.c.article_id, _article.c.storyline_id, _signature.c.shingle_count,
+                _signature.c.signature, top.c.hits,
+            )
+            .join(top, top.c.article_id == _signature.c.article_id)
+            .join(_article, _article.c.id == _signature.c.article_id)
+            .where(_article.c.storyline_id.is_not(None))
+        ).all()
+        return [Candidate(r.article_id, r.storyline_id, r.shingle_count, bytes(r.signature), r.hits) for r in rows]
+
+    def index(self, signature: bytes, shingle_count: int, band_keys: Iterable[int]) -> None:
+        """Store the article's signature and band keys so later articles can find it."""
+        self._connection.execute(
+            sa.insert(_signature).values(article_id=self.article_id, shingle_count=shingle_count, signature=signature)
+        )
+        rows = [{"band_key": key, "article_id": self.article_id} for key in dict.fromkeys(band_keys)]
+        if rows:
+            self._connection.execute(sa.insert(_band), rows)
+
+    def create(self) -> int:
+        """Start a new storyline with this article as its first member; returns its id."""
+        storyline_id = self._connection.execute(
+            sa.insert(_storyline)
+            .values(
+                first_article_id=self.article_id,
+                first_source_name=self._article.source_name,
+                first_reported_at=self._reported_at,
+                created_at=self._now,
+                last_joined_at=self._now,
+                article_count=1,
+            )
+            .returning(_storyline.c.id)
+        ).scalar_one()
+        self._set_storyline(storyline_id)
+        return int(storyline_id)
+
+    def join(self, storyline_id: int) -> None:
+        """Add this article to an existing storyline, and make it the first if it was reported earlier."""
+        self._connection.execute(
+            sa.update(_storyline)
+            .where(_storyline.c.id == storyline_id)
+            .values(article_count=_storyline.c.article_count + 1, last_joined_at=self._now)
+        )
+        self._connection.execute(
+            sa.update(_storyline)
+            .where(_storyline.c.id == storyline_id, _storyline.c.first_reported_at > self._reported_at)
+            .values(
+                first_article_id=self.article_id,
+                first_source_name=self._article.source_name,
+                first_reported_at=self._reported_at,
+            )
+        )
+        self._set_storyline(storyline_id)
+
+    @property
+    def _reported_at(self) -> datetime:
+        return self._article.published_at or self._article.fetched_at
+
+    def _set_storyline(self, storyline_id: int) -> None:
+        self._connection.execute(
+            sa.update(_article).where(_article.c.id == self.article_id).values(storyline_id=storyline_id)
+        )
+        self.current_storyline_id = storyline_id
+
+
+class StorylineStore:
+    """All storyline queries. Each public method is one short transaction."""
+
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @contextmanager
+    def assignment(self, article_id: int) -> Iterator[AssignmentTransaction]:
+        """A transaction for assigning one stored article, exclusive across processes.
+
+        Committed when the block ends, rolled back if it raises.
+        """
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+            # On SQLite the engine's BEGIN IMMEDIATE already holds the write lock.
+            article = connection.execute(
+                sa.select(
+                    _article.c.id, _article.c.storyline_id, _article.c.source_name,
+                    _article.c.published_at, _article.c.fetched_at,
+                ).where(_article.c.id == article_id)
+            ).first()
+            if article is None:
+                raise StorageError(f"article {article_id} is not stored: store it before assigning a storyline")
+            yield AssignmentTransaction(connection, article, self.clock())
+
+    def pending_articles(self, limit: int | None = None, batch: int = 200) -> Iterator[PendingArticle]:
+        """Articles without a storyline, oldest first, read in short batches."""
+        after, served = 0, 0
+        while limit is None or served < limit:
+            size = batch if limit is None else min(batch, limit - served)
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    sa.select(_article.c.id, _article.c.title, _article.c.text, _article.c.content_hash)
+                    .where(_article.c.storyline_id.is_(None), _article.c.id > after)
+                    .order_by(_article.c.id)
+                    .limit(size)
+                ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield PendingArticle(row.id, row.title, row.text, row.content_hash)
+            after, served = rows[-1].id, served + len(rows)
+
+    # -- reading, for the digest and the command line ------------------------
+    def get_storyline(self, storyline_id: int) -> StorylineSummary | None:
+        found = self.list_storylines(ids=[storyline_id])
+        return found[0] if found else None
+
+    def list_storylines(
+        self,
+        *,
+        since: datetime | None = None,
+        min_articles: int = 1,
+        limit: int | None = None,
+        ids: Iterable[int] | None = None,
+    ) -> list[StorylineSummary]:
+        """Storylines most recently joined first; `since` keeps those joined at or after it."""
+        query = sa.select(_storyline).where(_storyline.c.article_count >= min_articles)
+        if since is not None:
+            query = query.where(_storyline.c.last_joined_at >= since)
+        if ids is not None:
+            query = query.where(_storyline.c.id.in_(list(ids)))
+        query = query.order_by(_storyline.c.last_joined_at.desc(), _storyline.c.id.desc())
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        members = self.members_by_storyline(row.id for row in rows)
+        return [
+            StorylineSummary(
+                id=row.id,
+                first_article_id=row.first_article_id,
+                first_source_name=row.first_source_name,
+                first_reported_at=row.first_reported_at,
+                last_joined_at=row.last_joined_at,
+                article_count=row.article_count,
+                sources=tuple(dict.fromkeys(m.source_name for m in members.get(row.id, []))),
+            )
+            for row in rows
+        ]
+
+    def storyline_members(self, storyline_id: int) -> list[StorylineMember]:
+        """Every article of a storyline, first reported first."""
+        return self.members_by_storyline([storyline_id]).get(storyline_id, [])
+
+    def members_by_storyline(self, storyline_ids: Iterable[int]) -> dict[int, list[StorylineMember]]:
+        """Members of several storylines at once (a digest groups its entries with this)."""
+        wanted = list(dict.fromkeys(storyline_ids))
+        result: dict[int, list[StorylineMember]] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                rows = connection.execute(
+                    sa.select(
+                        _article.c.id, _article.c.storyline_id, _article.c.source_name, _article.c.title,
+                        _article.c.url, _article.c.published_at, _article.c.fetched_at,
+                    )
+                    .where(_article.c.storyline_id.in_(wanted[start : start + 500]))
+                    .order_by(*_member_order())
+                ).all()
+                for r in rows:
+                    result.setdefault(r.storyline_id, []).append(
+                        StorylineMember(r.id, r.storyline_id, r.source_name, r.title, r.url, r.published_at,
+                                        r.fetched_at)
+                    )
+        return result
