@@ -281,10 +281,18 @@ def config_check(ctx: typer.Context) -> None:
 
 
 @config_app.command("settings")
-def config_settings() -> None:
+def config_settings(
+    markdown: Annotated[bool, typer.Option("--markdown", help="As a Markdown table (the README's).")] = False,
+) -> None:
     """List every setting with its default and meaning."""
+    if markdown:
+        out.print("| setting | default | meaning |\n|---|---|---|", markup=False)
     for key, default, help_text in settings_table():
-        out.print(f"{key:<32} {default:<28} {help_text}", markup=False)
+        if markdown:
+            shown = f"`{default}`" if default else "(required)"
+            out.print(f"| `{key}` | {shown} | {help_text.replace('|', '&#124;')} |", markup=False)
+        else:
+            out.print(f"{key:<32} {default or '(required)':<28} {help_text}", markup=False)
 
 
 @db_app.command("upgrade")
@@ -337,9 +345,10 @@ def demo(
 
 
 # Commands that live in their own modules register themselves here.
-from scheduler import cli_daemon, cli_digest, cli_topics  # noqa: E402
+from scheduler import cli_daemon, cli_digest, cli_export, cli_topics  # noqa: E402
 
 cli_daemon.register(app)
+cli_export.register(app)
 cli_digest.register(app)
 cli_topics.register(app)
 

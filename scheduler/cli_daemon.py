@@ -14,7 +14,10 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
 
 
-def run(ctx: typer.Context) -> None:
+def run(
+    ctx: typer.Context,
+    digests: Annotated[bool, typer.Option("--digests/--no-digests", help="Also send digests on schedule (one daemon should).")] = True,
+) -> None:
     """Run the scheduler daemon: crawls on each source's timetable, digests on schedule. Stop with SIGTERM/Ctrl-C."""
     from crawler.reactor import run_on_reactor
     from scheduler.app import build_app, digest_runner_for
@@ -23,7 +26,8 @@ def run(ctx: typer.Context) -> None:
 
     application = build_app(_load(ctx))
     try:
-        run_on_reactor(lambda: run_daemon(application, digest_runner=digest_runner_for(application)))
+        run_on_reactor(lambda: run_daemon(application, digest_runner=digest_runner_for(application) if digests else None,
+                                          schedule_digests=digests))
     finally:
         application.close()
 

@@ -29,6 +29,7 @@ from scheduler.app import App
 from scheduler.config import SourceConfig
 from scheduler.durations import parse_duration
 from scheduler.health import backoff_interval
+from scheduler.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class Daemon:
         digest_runner: DigestRunner | None = None,
         rng: random.Random | None = None,
         name: str = "daemon",
+        schedule_digests: bool = True,
     ) -> None:
         self.app = app
         self.config = app.config
@@ -73,12 +75,15 @@ class Daemon:
         self.digest_runner = digest_runner
         self.rng = rng or random.Random()
         self.name = name
+        self.schedule_digests = schedule_digests
         self.started_at = app.clock()
         self.scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[object]] = set()
         self._jitter = parse_duration(self.config.daemon.jitter).total_seconds()
         self._max_backoff = parse_duration(self.config.crawler.max_backoff)
         self._current_interval: dict[str, timedelta] = {}
+        self.metrics = Metrics()
+        self._metrics_server: object | None = None
 
     # -- life cycle ------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -92,10 +97,13 @@ class Daemon:
         for source in sources:
             first = self._first_run(source, now)
             self._schedule_source(source, first, self._interval(source))
-        self._schedule_digest(now)
+        if self.schedule_digests:
+            self._schedule_digest(now)
         heartbeat = parse_duration(self.config.daemon.heartbeat).total_seconds()
         scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=heartbeat), id="heartbeat",
                           next_run_time=datetime.now(UTC))
+        if self.config.daemon.metrics_port:
+            self._metrics_server = self.metrics.serve(self.config.daemon.metrics_host, self.config.daemon.metrics_port)
         scheduler.start()
         logger.info("daemon started: %d sources, digest schedule %r %s", len(sources),
                     self.config.digest.schedule, self.config.digest.timezone)
@@ -104,6 +112,8 @@ class Daemon:
         scheduler.shutdown(wait=False)
         await self._drain(parse_duration(self.config.daemon.shutdown_timeout).total_seconds())
         self.repository.clear_daemon_state(self.name)
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()  # type: ignore[attr-defined]
         logger.info("daemon stopped")
 
     async def _drain(self, timeout: float) -> None:
@@ -184,7 +194,7 @@ class Daemon:
             return
         try:
             await crawl_sources([source], config=self.config, repository=self.repository, trigger="scheduled",
-                                clock=self.app.clock)
+                                clock=self.app.clock, on_done=self.metrics.observe_run)
         except asyncio.CancelledError:
             raise
         except Exception:  # the daemon never dies of one source
@@ -232,18 +242,19 @@ class Daemon:
         await self._digest_job(self.app.clock())
 
     async def _digest_job(self, scheduled: datetime) -> None:
-        status = "ok"
+        status, outcomes = "ok", None
         if self.digest_runner is None:
             logger.info("digest due at %s: no digest delivery configured", scheduled.isoformat())
             status = "skipped"
         else:
             try:
-                await asyncio.to_thread(self.digest_runner, scheduled)
+                outcomes = await asyncio.to_thread(self.digest_runner, scheduled)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("digest job failed; its articles stay pending for the next digest")
                 status = "failed"
+        self.metrics.observe_digest_job(status, outcomes)
         trigger = digest_trigger(self.config.digest.schedule, self.config.digest.timezone)
         self.repository.save_job_state(
             DIGEST_JOB, last_run_at=scheduled, last_status=status,
@@ -258,14 +269,14 @@ class Daemon:
             logger.exception("could not record heartbeat")
 
 
-async def run_daemon(app: App, *, digest_runner: DigestRunner | None = None) -> None:
+async def run_daemon(app: App, *, digest_runner: DigestRunner | None = None, schedule_digests: bool = True) -> None:
     """Run until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await Daemon(app, digest_runner=digest_runner).run(stop)
+        await Daemon(app, digest_runner=digest_runner, schedule_digests=schedule_digests).run(stop)
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage.models import Article, ArticleTopic, CrawlRun, DaemonState, JobState, Source
+from storage.models import Article, ArticleTopic, CrawlRun, DaemonState, Digest, DigestItem, JobState, Source
 from storage.types import TopicMatch
 
 logger = logging.getLogger(__name__)
@@ -256,6 +256,21 @@ class Repository:
                 TopicMatch(row.topic, row.score, row.relevant, tuple(json.loads(row.matched)))
             )
         return [StoredArticle(a, tuple(by_article.get(a.id or 0, ()))) for a in articles]
+
+    def digest_membership(self, article_ids: Sequence[int]) -> dict[int, list[dict[str, object]]]:
+        """For each article, the digests it went into: id, topic, status."""
+        found: dict[int, list[dict[str, object]]] = {}
+        with Session(self.engine) as session:
+            for start in range(0, len(article_ids), 500):
+                chunk = list(article_ids[start : start + 500])
+                rows = session.exec(
+                    select(DigestItem.article_id, Digest.id, Digest.topic, Digest.status)
+                    .join(Digest, col(Digest.id) == col(DigestItem.digest_id))
+                    .where(col(DigestItem.article_id).in_(chunk))
+                ).all()
+                for article_id, digest_id, topic, status in rows:
+                    found.setdefault(article_id, []).append({"digest": digest_id, "topic": topic, "status": status})
+        return found
 
     # -- crawl runs ----------------------------------------------------------
     def start_run(self, source_name: str, trigger: str) -> int:
