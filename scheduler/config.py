@@ -83,6 +83,8 @@ class DaemonConfig(_Section):
     shutdown_timeout: str = Field("30s", description="on SIGTERM, how long running crawls may finish")
     heartbeat: str = Field("30s", description="how often the daemon records that it is alive")
     lease: str = Field("30m", description="how long a crawl holds its source's lock if its process dies")
+    metrics_port: int = Field(0, ge=0, le=65535, description="serve Prometheus metrics on this port (0: off)")
+    metrics_host: str = Field("127.0.0.1", description="address the metrics endpoint binds to")
 
     @field_validator("jitter", "digest_grace", "shutdown_timeout", "heartbeat", "lease")
     @classmethod
