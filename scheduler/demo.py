@@ -33,6 +33,7 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (timeouts, slow sites)
     templated: bool = False  # replace "{base}" with the server's base URL
+    fail_first: int = 0  # answer the first N requests with 503 (retry tests)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -93,6 +94,8 @@ class StaticSite:
                 route = site.routes.get(path.lstrip("/")) or (site.routes.get("") if path == "/" else None)
                 if route is None:
                     return self._send(404, b"not found", "text/plain; charset=utf-8", {})
+                if route.fail_first and site.hits(path) <= route.fail_first:
+                    return self._send(503, b"try again", "text/plain; charset=utf-8", {})
                 if route.delay:
                     time.sleep(route.delay)
                 body = route.body
