@@ -46,6 +46,7 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _LATIN = re.compile(r"[A-Za-z]")
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
+_ANY_WORD = re.compile(r"[^\W\d_]+")  # letters of any script: Korean and Russian pages count too
 # fmt: off
 _EN_FUNCTION_WORDS = frozenset({
     "the", "and", "of", "to", "in", "is", "that", "for", "it", "was", "on", "with", "as", "by", "at",
@@ -144,9 +145,12 @@ def extract_article(
         raise NoArticleError(f"no article text found in {url}")
 
     found, text = _main_text(tree, url)
-    if not _is_substantial(text):
-        logger.debug("trafilatura found too little in %s, trying paragraph clusters", url)
-        text = _clean_text(_densest_paragraphs(tree))
+    layout_table = _is_mostly_table(text)
+    if layout_table or not _is_substantial(text):
+        logger.debug("trafilatura found too little or a layout table in %s, trying text density", url)
+        fallback = _clean_text(_densest_paragraphs(tree))
+        if (layout_table and _is_substantial(fallback)) or _text_size(fallback) > _text_size(text):
+            text = fallback
     if not _is_substantial(text):
         raise NoArticleError(f"no article text found in {url}")
 
@@ -273,7 +277,21 @@ def _prose_chars(text: str) -> int:
 
 
 def _is_substantial(text: str) -> bool:
-    return len(_HAN.findall(text)) >= MIN_HAN_CHARS or len(_WORD.findall(text)) >= MIN_WORDS
+    return len(_HAN.findall(text)) >= MIN_HAN_CHARS or len(_ANY_WORD.findall(text)) >= MIN_WORDS
+
+
+def _is_mostly_table(text: str) -> bool:
+    """True when the text is mostly "| cell | cell |" rows.
+
+    Old government and local-paper CMSs lay the whole page out in tables;
+    trafilatura then returns the navigation and the article as one big table.
+    """
+    rows = sum(len(line) for line in text.splitlines() if line.startswith("|"))
+    return rows * 2 > len(text)
+
+
+def _text_size(text: str) -> int:
+    return len(_HAN.findall(text)) + len(_ANY_WORD.findall(text))
 
 
 def _clean_text(text: str) -> str:

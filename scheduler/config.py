@@ -144,7 +144,7 @@ class TopicConfig(_Section):
     threshold: float = Field(0.5, ge=0, le=1, description="an article whose score reaches this is relevant")
     similarity_weight: float | None = Field(
         None, ge=0, le=1,
-        description="how much similarity to the seed text counts (default 0.3 with a seed text or summary, else 0)",
+        description="how much similarity to the seed text counts (default: 0.3 with groups and a seed, else 0)",
     )
     groups: list[TopicGroupConfig] = Field(default_factory=list, description="weighted rule groups ([[topics.groups]])")
 
@@ -172,6 +172,15 @@ class TopicConfig(_Section):
         return self
 
 
+class SelectorsConfig(_Section):
+    """Per-source extraction overrides: CSS selectors, or XPath when they start with / or (."""
+
+    body: str | None = Field(None, description="selector for the article body")
+    title: str | None = Field(None, description="selector for the headline")
+    date: str | None = Field(None, description="selector for the publication date (text or datetime attribute)")
+    author: str | None = Field(None, description="selector for the author")
+
+
 class SourceConfig(_Section):
     name: str = Field(min_length=1, pattern=r"^[\w.-]+$", description="short unique name (letters, digits, - _ .)")
     kind: Literal["feed", "listing", "sitemap"] = Field(description="feed, listing or sitemap")
@@ -187,6 +196,7 @@ class SourceConfig(_Section):
     silent_after: str | None = Field(
         None, description="unhealthy when nothing new for this long (default: 10 × every, at least 2d)"
     )
+    selectors: SelectorsConfig | None = Field(None, description="extraction overrides for this source's pages")
 
     _url = field_validator("url")(classmethod(lambda cls, v: _check_http_url(v)))
 
