@@ -40,7 +40,10 @@ class FetchPolicyMiddleware:
 
     async def process_request(self, request: Request) -> None:
         spider: Any = self.crawler.spider
-        allow_private = bool(getattr(getattr(spider, "context", None), "source", None) and spider.context.source.allow_private)
+        allow_private = request.meta.get("mediawatch_allow_private")
+        if allow_private is None:
+            source = getattr(getattr(spider, "context", None), "source", None)
+            allow_private = bool(source and source.allow_private)
         try:
             check_scheme(request.url)
             literal = host_literal(request.url)

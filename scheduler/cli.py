@@ -121,6 +121,26 @@ def _print_crawl_table(results: list[Any]) -> None:
     out.print(table)
 
 
+@app.command()
+def recheck(ctx: typer.Context) -> None:
+    """Re-fetch recent articles now: record takedowns (404/410, redirect to a front page) and edits."""
+    from crawler.reactor import run_on_reactor
+    from crawler.recheck_spider import recheck_articles
+
+    application = _open(ctx)
+    try:
+        with err.status("re-checking recent articles…"):
+            report = run_on_reactor(lambda: recheck_articles(application.config, application.repository))
+    finally:
+        application.close()
+    outcomes = ", ".join(f"{name} {count}" for name, count in sorted(report.outcomes.items())) or "nothing to check"
+    out.print(f"re-checked {report.checked} article(s): {outcomes}", markup=False)
+    for url in report.removed:
+        out.print(f"  removed: {url}", markup=False)
+    for url in report.edited:
+        out.print(f"  edited:  {url}", markup=False)
+
+
 # -- sources & articles ------------------------------------------------------------
 @app.command()
 def sources(ctx: typer.Context, json_output: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:

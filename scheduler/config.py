@@ -27,7 +27,7 @@ DEFAULT_CONFIG_FILE = "mediawatch.toml"
 CONFIG_ENV = "MEDIAWATCH_CONFIG"
 ENV_PREFIX = "MEDIAWATCH_"
 # Sections whose keys may be overridden by MEDIAWATCH_<SECTION>_<KEY>.
-ENV_SECTIONS = ("database", "crawler", "digest", "smtp", "daemon")
+ENV_SECTIONS = ("database", "crawler", "digest", "smtp", "daemon", "recheck")
 SECRET_KEYS = {("smtp", "password")}
 
 
@@ -89,6 +89,19 @@ class DaemonConfig(_Section):
     @field_validator("jitter", "digest_grace", "shutdown_timeout", "heartbeat", "lease")
     @classmethod
     def _valid_durations(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class RecheckConfig(_Section):
+    enabled: bool = Field(True, description="re-check recent articles for edits and takedowns")
+    every: str = Field("6h", description="how often the daemon re-checks")
+    days: int = Field(7, ge=1, description="re-check articles fetched in the last N days")
+    max_per_run: int = Field(500, ge=1, description="articles re-checked per run, least recently checked first")
+
+    @field_validator("every")
+    @classmethod
+    def _valid_every(cls, value: str) -> str:
         parse_duration(value)
         return value
 
@@ -276,6 +289,7 @@ class Config(_Section):
     sources: list[SourceConfig] = Field(default_factory=list)
     digest: DigestConfig = Field(default_factory=DigestConfig)  # type: ignore[arg-type]
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)  # type: ignore[arg-type]
+    recheck: RecheckConfig = Field(default_factory=RecheckConfig)  # type: ignore[arg-type]
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)  # type: ignore[arg-type]
     path: Annotated[Path | None, Field(exclude=True)] = None
 

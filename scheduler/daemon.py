@@ -99,6 +99,10 @@ class Daemon:
             self._schedule_source(source, first, self._interval(source))
         if self.schedule_digests:
             self._schedule_digest(now)
+        if self.config.recheck.enabled:
+            every = parse_duration(self.config.recheck.every)
+            scheduler.add_job(self._track(self._recheck_job), IntervalTrigger(seconds=every.total_seconds(),
+                              jitter=self._jitter_for(every) or None), id="recheck", max_instances=1, coalesce=True)
         heartbeat = parse_duration(self.config.daemon.heartbeat).total_seconds()
         scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=heartbeat), id="heartbeat",
                           next_run_time=datetime.now(UTC))
@@ -212,6 +216,16 @@ class Daemon:
         job = self.scheduler.get_job(job_id)
         if job is not None and job.next_run_time is not None:
             self.repository.set_next_run(source.name, job.next_run_time)
+
+    async def _recheck_job(self) -> None:
+        from crawler.recheck_spider import recheck_articles
+
+        try:
+            await recheck_articles(self.config, self.repository)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("recheck job failed")
 
     # -- digests ---------------------------------------------------------------
     def _schedule_digest(self, now: datetime) -> None:

@@ -17,7 +17,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage.models import Article, ArticleTopic, CrawlRun, DaemonState, Digest, DigestItem, JobState, Source
+from storage.models import (
+    Article,
+    ArticleTopic,
+    ArticleVersion,
+    CrawlRun,
+    DaemonState,
+    Digest,
+    DigestItem,
+    JobState,
+    Source,
+)
 from storage.types import TopicMatch
 
 logger = logging.getLogger(__name__)
@@ -271,6 +281,58 @@ class Repository:
                 for article_id, digest_id, topic, status in rows:
                     found.setdefault(article_id, []).append({"digest": digest_id, "topic": topic, "status": status})
         return found
+
+    # -- edits and takedowns -------------------------------------------------
+    def articles_to_recheck(self, since: datetime, limit: int) -> list[Article]:
+        """Articles fetched since `since` and not known to be removed, least recently checked first."""
+        with Session(self.engine) as session:
+            return list(
+                session.exec(
+                    select(Article)
+                    .where(col(Article.fetched_at) >= since, col(Article.removed_at).is_(None))
+                    .order_by(col(Article.last_checked_at).is_not(None), col(Article.last_checked_at), col(Article.id))
+                    .limit(limit)
+                ).all()
+            )
+
+    def mark_checked(self, article_id: int, *, etag: str | None, last_modified: str | None) -> None:
+        with Session(self.engine) as session:
+            session.exec(  # type: ignore[call-overload]
+                sa.update(Article).where(col(Article.id) == article_id)
+                .values(last_checked_at=self.clock(), etag=etag, last_modified=last_modified)
+            )
+            session.commit()
+
+    def mark_removed(self, article_id: int) -> None:
+        """Record that the article is gone; its text stays."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            session.exec(  # type: ignore[call-overload]
+                sa.update(Article).where(col(Article.id) == article_id, col(Article.removed_at).is_(None))
+                .values(removed_at=now, last_checked_at=now)
+            )
+            session.commit()
+
+    def record_edit(self, article_id: int, *, title: str, text: str, content_hash: str) -> None:
+        """Keep the current version, then store the new title and text."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            article = session.get(Article, article_id)
+            if article is None:
+                raise KeyError(article_id)
+            session.add(ArticleVersion(article_id=article_id, captured_at=now, title=article.title,
+                                       text=article.text, content_hash=article.content_hash))
+            article.title, article.text, article.content_hash = title, text, content_hash
+            article.edited_at = now
+            article.last_checked_at = now
+            session.add(article)
+            session.commit()
+
+    def article_versions(self, article_id: int) -> list[ArticleVersion]:
+        with Session(self.engine) as session:
+            return list(session.exec(
+                select(ArticleVersion).where(ArticleVersion.article_id == article_id).order_by(col(ArticleVersion.id))
+            ).all())
 
     # -- crawl runs ----------------------------------------------------------
     def start_run(self, source_name: str, trigger: str) -> int:
