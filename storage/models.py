@@ -79,7 +79,11 @@ class Article(SQLModel, table=True):
     text: str = Field(sa_type=sa.Text)
     content_hash: str = Field(index=True)
     storyline_id: int | None = Field(default=None, index=True)
-    removed_at: datetime | None = _ts(default=None)
+    removed_at: datetime | None = _ts(default=None)  # when a recheck found it gone (404/410/front page)
+    edited_at: datetime | None = _ts(default=None)  # when a recheck last found a substantive change
+    last_checked_at: datetime | None = _ts(default=None)
+    etag: str | None = None  # validators for the recheck's conditional GET
+    last_modified: str | None = None
 
 
 class ArticleTopic(SQLModel, table=True):
@@ -142,6 +146,19 @@ class DigestItem(SQLModel, table=True):
     digest_id: int = Field(foreign_key="digest.id", index=True)
     topic: str
     article_id: int = Field(foreign_key="article.id", index=True)
+
+
+class ArticleVersion(SQLModel, table=True):
+    """An earlier version of an article, kept when a recheck finds it substantively edited."""
+
+    __tablename__ = "article_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    captured_at: datetime = _ts()  # when this version was replaced
+    title: str
+    text: str = Field(sa_type=sa.Text)
+    content_hash: str
 
 
 class JobState(SQLModel, table=True):

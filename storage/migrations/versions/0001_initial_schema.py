@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 03:32:52.757782
+Create Date: 2026-11-26 03:45:48.479133
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ def upgrade() -> None:
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('storyline_id', sa.Integer(), nullable=True),
     sa.Column('removed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('edited_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_checked_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('etag', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('last_modified', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('article', schema=None) as batch_op:
@@ -132,6 +136,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_article_topic_article_id'), ['article_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_article_topic_topic'), ['topic'], unique=False)
 
+    op.create_table('article_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('captured_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['article.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('article_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_article_version_article_id'), ['article_id'], unique=False)
+
     op.create_table('digest_item',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('digest_id', sa.Integer(), nullable=False),
@@ -190,6 +207,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_digest_item_article_id'))
 
     op.drop_table('digest_item')
+    with op.batch_alter_table('article_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_article_version_article_id'))
+
+    op.drop_table('article_version')
     with op.batch_alter_table('article_topic', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_article_topic_topic'))
         batch_op.drop_index(batch_op.f('ix_article_topic_article_id'))
