@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
-from scheduler.config import SourceConfig, TopicConfig
+from crawler.matching import TopicMatcher
+from scheduler.config import SourceConfig
 from storage.repository import Repository
 
 
@@ -36,7 +37,7 @@ class CrawlContext:
     """Dependencies of one source's spider; built by the runner, never global."""
 
     source: SourceConfig
-    topics: Sequence[TopicConfig]
+    matchers: Sequence[TopicMatcher]  # built once per crawl, one per topic this source feeds
     repository: Repository
     clock: Callable[[], datetime]
     local_tz: tzinfo

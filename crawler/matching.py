@@ -39,6 +39,17 @@ logger = logging.getLogger(__name__)
 DEFAULT_SIMILARITY_WEIGHT = 0.3
 
 
+def default_similarity_weight(topic: TopicConfig) -> float:
+    """`similarity_weight`, or its default: 0.3 for a topic with rule groups, 0 for keywords only.
+
+    A keyword-only topic keeps its old, cheap behaviour (no jieba, no seed vector):
+    similarity could not change its decisions anyway, since a keyword hit decides.
+    """
+    if topic.similarity_weight is not None:
+        return topic.similarity_weight
+    return DEFAULT_SIMILARITY_WEIGHT if topic.groups else 0.0
+
+
 class TopicMatcher:
     """One topic's compiled rules and seed vector; `match` is pure and thread-safe."""
 
@@ -48,8 +59,7 @@ class TopicMatcher:
         self.threshold = topic.threshold
         self.rules = Rules.compile(topic)
         seed_text = (seed_text or "").strip()
-        weight = topic.similarity_weight
-        self.similarity_weight = (DEFAULT_SIMILARITY_WEIGHT if weight is None else weight) if seed_text else 0.0
+        self.similarity_weight = default_similarity_weight(topic) if seed_text else 0.0
         self.similarity: SeedSimilarity | None = None
         if self.similarity_weight > 0:
             featurizer = Featurizer(Segmenter(self.rules.dictionary_words()), self._term_counts)
@@ -70,7 +80,8 @@ class TopicMatcher:
         if outcome.keyword_hit:
             combined = max(combined, self.threshold)
         score = round(combined * outcome.keep, 3)
-        return TopicMatch(topic=self.name, score=score, relevant=score >= self.threshold, matched=tuple(reasons))
+        relevant = score >= self.threshold and outcome.keep > 0  # a veto holds even at threshold 0
+        return TopicMatch(topic=self.name, score=score, relevant=relevant, matched=tuple(reasons))
 
 
 def read_seed_text(topic: TopicConfig, config: Config | None = None) -> str | None:
@@ -82,12 +93,16 @@ def read_seed_text(topic: TopicConfig, config: Config | None = None) -> str | No
     if seed is None:
         return None
     if seed.text_file:
-        path = config.resolve_path(seed.text_file) if config is not None else Path(seed.text_file).expanduser()
+        path = (
+            config.resolve_path(seed.text_file) if config is not None else Path(seed.text_file).expanduser()
+        )
         try:
             return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or exc
-            raise ConfigError(f"topic {topic.name!r}: seed text_file {str(path)!r}: cannot read: {reason}") from exc
+            raise ConfigError(
+                f"topic {topic.name!r}: seed text_file {str(path)!r}: cannot read: {reason}"
+            ) from exc
     return seed.summary or None
 
 

@@ -10,7 +10,6 @@ from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.items import ArticleItem
-from crawler.matching import match_topics
 from crawler.textnorm import content_hash
 from storage.models import Article
 
@@ -29,7 +28,7 @@ class StoragePipeline:
         spider: Any = self.crawler.spider
         context = spider.context
         extracted = item.article
-        matches = match_topics(extracted.title, extracted.text, context.topics)
+        matches = [matcher.match(extracted.title, extracted.text) for matcher in context.matchers]
         row = Article(
             url=item.canonical_url,
             source_name=context.source.name,

@@ -20,21 +20,24 @@ from dataclasses import dataclass
 from crawler.textnorm import normalize_text
 from scheduler.config import TopicConfig, TopicGroupConfig
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_SEPARATOR = re.compile(r"[\s\-]+")
 
 
 def has_cjk(text: str) -> bool:
-    return _CJK.search(text) is not None
+    return _HAN.search(text) is not None
 
 
-def _alias_pattern(normalized: str) -> str:
+def _alias_pattern(normalized: str) -> tuple[str, str]:
+    """(regex, probe): the probe is a plain substring the regex cannot match without."""
     if has_cjk(normalized):
-        return re.escape(normalized)
-    parts = [re.escape(p) for p in _LATIN_SEPARATOR.split(normalized) if p]
+        return re.escape(normalized), normalized
+    parts = [p for p in _LATIN_SEPARATOR.split(normalized.replace("’", "'")) if p]
     # Spaces and hyphens are interchangeable ("six-little-dragons"); letters and digits
     # around the alias would mean it is part of a longer word.
-    return r"(?<![a-z0-9])" + r"[\s\-]+".join(parts) + r"s?(?![a-z0-9])"
+    words = [re.escape(p).replace("'", "['’]") for p in parts]  # Xi'an, Xi’an
+    regex = r"(?<![a-z0-9])" + r"[\s\-]+".join(words) + r"s?(?![a-z0-9])"
+    return regex, max((w for p in parts for w in p.split("'")), key=len)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Term:
     label: str
     aliases: tuple[str, ...]  # as written in the config, in the pattern's group order
     pattern: re.Pattern[str]  # one capturing group per alias
+    probes: tuple[str, ...]  # substrings of which at least one is in any text the pattern matches
 
     @classmethod
     def compile(cls, aliases: Sequence[str]) -> Term:
@@ -53,20 +57,33 @@ class Term:
         normalized = [normalize_text(a) for a in written]
         # Longest alias first, so 杭州六小龙 is reported rather than its part 六小龙.
         order = sorted(range(len(written)), key=lambda i: -len(normalized[i]))
-        pattern = re.compile("|".join(f"({_alias_pattern(normalized[i])})" for i in order))
-        return cls(label=written[0], aliases=tuple(written[i] for i in order), pattern=pattern)
+        compiled = [_alias_pattern(normalized[i]) for i in order]
+        return cls(
+            label=written[0],
+            aliases=tuple(written[i] for i in order),
+            pattern=re.compile("|".join(f"({regex})" for regex, _ in compiled)),
+            probes=tuple(dict.fromkeys(probe for _, probe in compiled)),
+        )
+
+    def _maybe_in(self, text: str) -> bool:
+        # A substring test is an order of magnitude cheaper than the regex, and most
+        # terms are absent from most articles.
+        return any(probe in text for probe in self.probes)
 
     def find(self, text: str) -> str | None:
         """The alias (as written in the config) found in normalised `text`, or None."""
+        if not self._maybe_in(text):
+            return None
         match = self.pattern.search(text)
         return None if match is None else self.aliases[match.lastindex - 1]  # type: ignore[operator]
 
     def count(self, text: str) -> int:
-        return sum(1 for _ in self.pattern.finditer(text))
+        """Non-overlapping occurrences of any alias."""
+        return sum(1 for _ in self.pattern.finditer(text)) if self._maybe_in(text) else 0
 
     def dictionary_words(self) -> list[str]:
-        """The normalised Chinese aliases, for the segmenter's dictionary."""
-        return [n for n in (normalize_text(a) for a in self.aliases) if has_cjk(n) and " " not in n]
+        """The normalised aliases written in Han characters only, for the segmenter's dictionary."""
+        return [n for n in (normalize_text(a) for a in self.aliases) if _HAN.fullmatch(n)]
 
 
 @dataclass(frozen=True)
@@ -136,5 +153,8 @@ class Rules:
                 score += group.weight
                 reasons.extend(found)
         return RuleOutcome(
-            score=min(1.0, score), keyword_hit=bool(keyword_hits), keep=keep, reasons=tuple(dict.fromkeys(reasons))
+            score=min(1.0, score),
+            keyword_hit=bool(keyword_hits),
+            keep=keep,
+            reasons=tuple(dict.fromkeys(reasons)),
         )

@@ -19,6 +19,7 @@ from datetime import datetime
 from scrapy.crawler import AsyncCrawlerRunner
 
 from crawler.context import CrawlContext, SourceTally
+from crawler.matching import build_matchers
 from crawler.settings import scrapy_settings
 from crawler.spiders import SourceSpider
 from scheduler.config import Config, SourceConfig
@@ -75,6 +76,8 @@ async def crawl_sources(
     lease_ttl = parse_duration(config.daemon.lease)
     repository.sync_sources((s.name, s.kind, s.url) for s in sources)
     runner = AsyncCrawlerRunner(scrapy_settings(config.crawler))
+    # Matchers compile rules and the seed vector once per crawl, not once per article.
+    matchers = {matcher.name: matcher for matcher in build_matchers(config)}
 
     async def crawl_one(source: SourceConfig) -> SourceResult:
         if not repository.try_lease(source.name, owner, lease_ttl):
@@ -94,7 +97,7 @@ async def crawl_sources(
         state = repository.get_source(source.name)
         context = CrawlContext(
             source=source,
-            topics=config.topics_for(source),
+            matchers=[matchers[topic.name] for topic in config.topics_for(source)],
             repository=repository,
             clock=clock,
             local_tz=source.tz,

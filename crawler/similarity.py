@@ -35,6 +35,7 @@ LATIN_IDF = 8.0  # about a moderately rare Chinese word in jieba's table
 NUMBER_IDF = 3.0
 DEFAULT_REFERENCE = 0.3  # when the seed is a single paragraph and cannot calibrate itself
 MIN_PARAGRAPH_CHARS = 40
+_IDF_CACHE_SIZE = 200_000
 
 _STOP_WORDS = """a about after again against all also an and any are as at be because been before being between both but by
     can could did do does doing down during each few for from further had has have having he her here hers him his
@@ -75,10 +76,13 @@ def _stem(word: str) -> str:
 class Featurizer:
     """Turns normalised text into weighted features (see the module docstring)."""
 
-    def __init__(self, segmenter: Segmenter, term_counter: Callable[[str], Mapping[str, int]] | None = None) -> None:
+    def __init__(
+        self, segmenter: Segmenter, term_counter: Callable[[str], Mapping[str, int]] | None = None
+    ) -> None:
         self.segmenter = segmenter
         self.term_counter = term_counter or (lambda text: {})
         self._table, self._median = _jieba_idf()
+        self._cache: dict[str, float] = {}
 
     def counts(self, text: str) -> Counter[str]:
         counts: Counter[str] = Counter()
@@ -98,6 +102,14 @@ class Featurizer:
         return counts
 
     def idf(self, feature: str) -> float:
+        weight = self._cache.get(feature)
+        if weight is None:
+            if len(self._cache) > _IDF_CACHE_SIZE:
+                self._cache.clear()
+            weight = self._cache[feature] = self._idf(feature)
+        return weight
+
+    def _idf(self, feature: str) -> float:
         table, median = self._table, self._median
         kind, token = feature[:2], feature[2:]
         if kind == "t:":

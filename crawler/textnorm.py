@@ -15,15 +15,26 @@ from functools import cache
 
 import opencc
 
-# OpenCC chains applied in order. `tw2sp` must see the traditional text to map Taiwan
-# phrases (人工智慧→人工智能, 軟體→软件, 晶片→芯片); `hk2s` then folds Hong Kong
-# variants that `tw2sp` leaves (衞→卫). On text that is already simplified both are
-# close to identity (tw2sp also maps 影片→视频, which is harmless for matching).
-_OPENCC_CHAIN = ("tw2sp", "hk2s")
+# OpenCC conversions applied in order: Taiwan variants, then Hong Kong variants (衞→卫),
+# each also folding traditional characters to simplified. OpenCC's phrase-level Taiwan
+# conversion (tw2sp) is deliberately not used: besides 軟體→软件 it rewrites words that
+# are also standard in the mainland (複製→拷贝, 影片→视频), which would make a rule term
+# 复制 miss a Taiwan reprint.
+_OPENCC_CHAIN = ("tw2s", "hk2s")
 
-# Everyday Hong Kong words that OpenCC keeps as they are but that mainland terms are
-# written without: "为甚么" must match a rule term "为什么".
-_REGIONAL_WORDS = {"甚么": "什么", "机械人": "机器人"}
+# Everyday Taiwan and Hong Kong words that keep their form through OpenCC but that
+# mainland rule terms spell differently ("为甚么" must match a term "为什么"). Only
+# words with a single, unambiguous mainland equivalent belong here.
+_REGIONAL_WORDS = {
+    "甚么": "什么",
+    "机械人": "机器人",
+    "人工智慧": "人工智能",
+    "软体": "软件",
+    "晶片": "芯片",
+    "网路": "网络",
+    "伺服器": "服务器",
+    "数位": "数字",
+}
 _REGIONAL = re.compile("|".join(map(re.escape, _REGIONAL_WORDS)))
 
 
@@ -43,7 +54,8 @@ def normalize_text(text: str) -> str:
     """Fold script, width and case so 六小龍, 六小龙 and full-width Ｄｅｅｐｓｅｅｋ compare equal.
 
     NFKC maps full-width ASCII and the ideographic space to their half-width forms;
-    OpenCC then maps traditional characters and regional phrases to simplified ones;
+    OpenCC then maps traditional characters (Taiwan and Hong Kong variants) to simplified
+    ones, and a short list of regional words to their mainland form;
     `casefold` is a stronger `lower` (ß→ss). Idempotent, and length may change.
     """
     folded = unicodedata.normalize("NFKC", text)

@@ -349,7 +349,8 @@ def demo(
     """Serve the bundled demo site on 127.0.0.1, crawl it into a fresh database, show the result."""
     from scheduler.demo import run_demo
 
-    results, stored, db_path = run_demo(directory, progress=err)
+    demo_result = run_demo(directory, progress=err)
+    results, stored = demo_result.results, demo_result.stored
     _print_crawl_table(results)
     table = Table(title=f"stored articles ({len(stored)})")
     for column in ("source", "title", "language", "published", "matched"):
@@ -359,7 +360,10 @@ def demo(
         matched = "; ".join(f"{', '.join(m.matched)}" for m in item.matches if m.relevant) or "(off topic)"
         table.add_row(a.source_name, a.title, a.language or "?", a.published_at.date().isoformat() if a.published_at else "?", matched)
     out.print(table)
-    out.print(f"database: {db_path}", markup=False)
+    out.print(f"database: {demo_result.database}", markup=False)
+    if demo_result.digest_html:
+        out.print(f"digest:   {demo_result.digest_html}", markup=False)
+        out.print(f"          {demo_result.digest_text}", markup=False)
     if not any(r.succeeded for r in results):
         raise typer.Exit(1)
 

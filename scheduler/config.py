@@ -143,6 +143,9 @@ class TopicGroupConfig(_Section):
             aliases = [a.strip() for a in aliases]
             if not aliases or not all(aliases):
                 raise ValueError(f"terms[{index}]: empty alias in {term!r}")
+            for alias in aliases:
+                if not any(ch.isalnum() for ch in alias):
+                    raise ValueError(f"terms[{index}]: alias {alias!r} has no letter, digit or character to match")
             terms.append(aliases)
         return terms
 
@@ -263,6 +266,12 @@ class DigestConfig(_Section):
     archive_dir: str = Field("digests", description="folder for HTML/text digests, index.html and feed.xml")
     send_empty: bool = Field(False, description="send a digest even when nothing is new")
     max_per_section: int = Field(20, ge=1, description="entries per section before 'and N more'")
+    archive_url: str | None = Field(None, description="http(s) URL where archive_dir is served; digests link to it")
+
+    @field_validator("archive_url")
+    @classmethod
+    def _valid_archive_url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_http_url(value)
 
     @field_validator("timezone")
     @classmethod

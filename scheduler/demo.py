@@ -193,8 +193,18 @@ def demo_config(base_url: str, directory: Path) -> dict[str, Any]:
     }
 
 
-def run_demo(directory: Path, *, progress: Any = None) -> tuple[list[Any], list[Any], Path]:
-    """Serve the demo site, crawl it into a fresh database under `directory`, return what happened."""
+@dataclass(frozen=True)
+class DemoResult:
+    results: list[Any]  # one SourceResult per demo source
+    stored: list[Any]  # StoredArticle, newest first
+    database: Path
+    digest_html: Path | None
+    digest_text: Path | None
+
+
+def run_demo(directory: Path, *, progress: Any = None) -> DemoResult:
+    """Serve the demo site, crawl it into a fresh database under `directory`, write a digest."""
+    from digest.service import send_digest
     from scheduler.app import build_app, crawl
     from scheduler.config import config_from_mapping
 
@@ -210,6 +220,8 @@ def run_demo(directory: Path, *, progress: Any = None) -> tuple[list[Any], list[
         try:
             results = crawl(application, None, trigger="demo")
             stored = application.repository.list_articles(relevant_only=False, limit=None)
+            # No recipients are configured, so the digest is archived, not mailed.
+            outcome = send_digest(application, DEMO_TOPIC["name"])
         finally:
             application.close()
-    return results, stored, directory / "mediawatch.db"
+    return DemoResult(results, stored, directory / "mediawatch.db", outcome.archive_html, outcome.archive_text)

@@ -14,6 +14,14 @@ Lifecycle of one digest::
                      └──release()/release_stale()──►  failed (items deleted)
 
 Every method is one short transaction; none is held open across SMTP.
+
+Removals and edits (`changes`) have no ledger rows of their own: a digest reports the
+changes whose time falls in its period, from the previous *sent* digest's
+`period_end` (exclusive) to its own (inclusive). Consecutive sent digests' periods
+neither overlap nor leave gaps, and a failed digest never becomes "the previous
+sent digest", so its changes fall into the next period. The bounds are the claim
+times, not `sent_at`: a change noticed while a digest was being handed to SMTP is
+after that digest's `period_end` and lands in the next one instead of between the two.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage.models import Article, ArticleTopic, Digest, DigestItem
+from storage.models import Article, ArticleTopic, ArticleVersion, Digest, DigestItem
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +57,18 @@ class CoveragePoint:
 
     source_name: str
     at: datetime  # published_at, or fetched_at when the publication time is unknown
+
+
+@dataclass(frozen=True)
+class LedgerChange:
+    """An article a digest of the topic listed (or is listing) that was since removed or edited."""
+
+    kind: str  # "removed" | "edited"
+    item: LedgerArticle
+    at: datetime  # `removed_at` or `edited_at`
+    in_this_digest: bool  # listed as new coverage in the digest being built
+    earlier: ArticleVersion | None = None  # edited: the version the period began with
+    versions: int = 0  # edited: versions kept during the period (one per substantive edit)
 
 
 class DigestLedger:
@@ -99,16 +119,84 @@ class DigestLedger:
         with Session(self.engine) as session:
             return [CoveragePoint(name, published or fetched) for name, published, fetched in session.exec(query).all()]
 
+    def changes(
+        self,
+        topic: str,
+        *,
+        since: datetime | None,
+        until: datetime,
+        digest_id: int | None = None,
+        include_pending: bool = False,
+    ) -> list[LedgerChange]:
+        """Removals and edits in the period `(since, until]` of articles the topic's digests list.
+
+        An article counts when it is relevant to `topic` and a sent digest of the topic
+        holds it, or the digest being built does: `digest_id`, or for a preview
+        (`include_pending`) the articles no digest holds yet. An article removed in the
+        period is reported as removed only, not also as edited. Most relevant first,
+        then most recent.
+        """
+        here: sa.ColumnElement[bool]
+        if digest_id is not None:
+            here = sa.exists().where(col(DigestItem.digest_id) == digest_id, col(DigestItem.article_id) == col(Article.id))
+        elif include_pending:
+            here = ~sa.exists().where(col(DigestItem.topic) == topic, col(DigestItem.article_id) == col(Article.id))
+        else:
+            here = sa.false()
+        sent = (
+            sa.exists()
+            .where(col(DigestItem.topic) == topic, col(DigestItem.article_id) == col(Article.id))
+            .where(col(DigestItem.digest_id) == col(Digest.id), col(Digest.status) == "sent")
+        )
+        query = (
+            select(Article, ArticleTopic, here.label("here"))
+            .join(ArticleTopic, col(ArticleTopic.article_id) == col(Article.id))
+            .where(col(ArticleTopic.topic) == topic, col(ArticleTopic.relevant).is_(True))
+            .where(sa.or_(_within(col(Article.removed_at), since, until), _within(col(Article.edited_at), since, until)))
+            .where(sa.or_(sent, here))
+            .order_by(col(Article.id))
+        )
+        with Session(self.engine) as session:
+            rows = session.exec(query).all()
+            edited_ids = [a.id for a, _, _ in rows if not _in(a.removed_at, since, until)]
+            versions: dict[int, list[ArticleVersion]] = {}
+            if edited_ids:
+                kept = session.exec(
+                    select(ArticleVersion)
+                    .where(col(ArticleVersion.article_id).in_(edited_ids))
+                    .where(_within(col(ArticleVersion.captured_at), since, until))
+                    .order_by(col(ArticleVersion.captured_at), col(ArticleVersion.id))
+                ).all()
+                for version in kept:
+                    versions.setdefault(version.article_id, []).append(version)
+        found = []
+        for article, match, in_this in rows:
+            item = _ledger_article(article, match)
+            if _in(article.removed_at, since, until):
+                assert article.removed_at is not None
+                found.append(LedgerChange("removed", item, article.removed_at, bool(in_this)))
+            elif article.edited_at is not None:
+                period = versions.get(article.id or 0, [])
+                found.append(
+                    LedgerChange("edited", item, article.edited_at, bool(in_this), period[0] if period else None, len(period))
+                )
+        found.sort(key=lambda c: (-c.item.score, -c.at.timestamp(), c.item.article.id or 0))
+        return found
+
     def get(self, digest_id: int) -> Digest | None:
         with Session(self.engine) as session:
             return session.get(Digest, digest_id)
 
     def last_sent(self, topic: str) -> Digest | None:
-        """The topic's most recent sent digest (its `period_end` starts the next period)."""
+        """The topic's most recent sent digest (its `period_end` starts the next period).
+
+        "Most recent" is by id, the order digests were claimed in, so a clock that
+        jumped backwards cannot make an older digest look like the latest.
+        """
         query = (
             select(Digest)
             .where(col(Digest.topic) == topic, col(Digest.status) == "sent")
-            .order_by(col(Digest.period_end).desc(), col(Digest.id).desc())
+            .order_by(col(Digest.id).desc())
             .limit(1)
         )
         with Session(self.engine) as session:
@@ -235,6 +323,16 @@ class DigestLedger:
         if dialect == "postgresql":
             return postgresql.insert(table)
         raise NotImplementedError(f"the digest ledger does not support {dialect}")
+
+
+def _within(column: sa.ColumnElement[datetime | None], since: datetime | None, until: datetime) -> sa.ColumnElement[bool]:
+    """`column` in the period `(since, until]`; an open start when `since` is None (the first digest)."""
+    inside = sa.and_(column.is_not(None), column <= until)
+    return sa.and_(inside, column > since) if since is not None else inside
+
+
+def _in(moment: datetime | None, since: datetime | None, until: datetime) -> bool:
+    return moment is not None and moment <= until and (since is None or moment > since)
 
 
 def _ledger_article(article: Article, match: ArticleTopic) -> LedgerArticle:

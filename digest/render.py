@@ -1,0 +1,150 @@
+"""Rendering a `DigestView` as an email-ready HTML page, a plain-text twin and a subject.
+
+The HTML template is written with a `<style>` block for readability and then
+inlined by `css_inline` (email clients drop `<style>`); its layout is one column of
+nested tables at most 640 px wide, so it reads on a phone and in Outlook. Both
+environments use `StrictUndefined`, so a typo in a template fails the tests instead
+of printing nothing; only the HTML one autoescapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import css_inline
+import jinja2
+
+from digest.text import display_width, one_line, shorten
+from digest.view import Bar, DigestView
+
+TEMPLATES = Path(__file__).parent / "templates"
+TEXT_BAR_WIDTH = 24
+SUBJECT_TITLE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class DigestLinks:
+    """Where the archived copy of this digest can be read.
+
+    `page` and `index` are http(s) URLs (set when the archive folder is served,
+    `[digest] archive_url`); without them the email names `page_path`, the page's
+    path inside the archive folder.
+    """
+
+    page: str | None = None
+    index: str | None = None
+    page_path: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """One digest, ready to send or to write: subject, HTML (CSS inlined) and text."""
+
+    topic: str
+    subject: str
+    html: str
+    text: str
+    view: DigestView
+
+    @property
+    def article_count(self) -> int:
+        return self.view.article_count
+
+    @property
+    def outlet_count(self) -> int:
+        return self.view.outlet_count
+
+
+def render_digest(view: DigestView, *, links: DigestLinks | None = None, cap: int | None = None) -> RenderedDigest:
+    """Render `view` with each section cut to `cap` entries (None: everything, as archived)."""
+    links = links or DigestLinks()
+    shown = view.capped(cap)
+    subject = make_subject(view)
+    context = {"d": shown, "links": links, "subject": subject}
+    html = _html_env().get_template("digest.html.j2").render(context)
+    text = _text_env().get_template("digest.txt.j2").render(context)
+    return RenderedDigest(topic=view.topic, subject=subject, html=inline_css(html), text=text, view=view)
+
+
+def make_subject(view: DigestView) -> str:
+    """'<topic>: 12 new articles from 5 outlets, 2025-02-12 — <lead headline>' on one line."""
+    day = view.generated[:10]
+    if not view.article_count:
+        return one_line(f"{view.topic}: no new articles, {day}")
+    subject = (
+        f"{view.topic}: {_plural(view.article_count, 'new article')} "
+        f"from {_plural(view.outlet_count, 'outlet')}, {day}"
+    )
+    if view.storylines.items:
+        lead = shorten(one_line(view.storylines.items[0].lead.title_text), SUBJECT_TITLE_CHARS)
+        subject += f" — {lead}"
+    return one_line(subject)
+
+
+def inline_css(html: str) -> str:
+    """Move the `<style>` rules onto the elements (remote stylesheets are never fetched)."""
+    return _inliner().inline(html)
+
+
+@lru_cache(maxsize=1)
+def _inliner() -> css_inline.CSSInliner:
+    return css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _text_bar(percent: int) -> str:
+    blocks = round(percent * TEXT_BAR_WIDTH / 100)
+    return "█" * (blocks or (1 if percent else 0))
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align `text` in `width` columns, counting Chinese characters as two."""
+    return text + " " * max(0, width - display_width(text))
+
+
+def _label_width(bars: Sequence[Bar]) -> int:
+    return max((display_width(bar.label) for bar in bars), default=0)
+
+
+def _common_globals(env: jinja2.Environment) -> jinja2.Environment:
+    env.globals.update(plural=_plural)
+    env.filters.update(text_bar=_text_bar, pad=_pad, label_width=_label_width, one_line=one_line)
+    return env
+
+
+@lru_cache(maxsize=1)
+def _html_env() -> jinja2.Environment:
+    return _common_globals(
+        jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+    )
+
+
+@lru_cache(maxsize=1)
+def _text_env() -> jinja2.Environment:
+    return _common_globals(
+        jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=False,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+    )
+
+
+def html_environment() -> jinja2.Environment:
+    """The autoescaping environment, for the archive's index page."""
+    return _html_env()

@@ -1,0 +1,244 @@
+"""Turning a digest's articles into what a reader sees: pure data in, a `DigestView` out.
+
+Nothing here touches the database, the clock or the network: the service hands in
+the claimed articles, the lifetime coverage, the source states and `now`, and gets
+back the view (`digest.view`) that both templates render.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from digest.text import highlight, make_excerpt, one_line, safe_url, shorten
+from digest.view import (
+    Bar,
+    Coverage,
+    DigestView,
+    Entry,
+    OutletLink,
+    Section,
+    SeedReport,
+    SourceProblem,
+    Storyline,
+)
+from storage.ledger import CoveragePoint, LedgerArticle
+from storage.models import CrawlRun, Source
+
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+# Above this many days the chart switches to weeks, above this many weeks to months.
+MAX_BARS = 45
+
+
+def select_digest(
+    topic: str,
+    articles: Sequence[LedgerArticle],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    since: datetime | None,
+    seed: SeedReport | None,
+    outlets: Mapping[str, str],
+    coverage: Sequence[CoveragePoint],
+    health: Sequence[SourceProblem] = (),
+) -> DigestView:
+    """Group, rank and describe one digest's articles (uncapped; see `DigestView.capped`)."""
+    outlet_of = _outlet_namer(outlets)
+    storylines = group_storylines(articles, tz=tz, outlet_of=outlet_of)
+    return DigestView(
+        topic=topic,
+        generated=format_local(now, tz),
+        generated_at=now,
+        timezone=str(tz),
+        seed=seed,
+        article_count=len(articles),
+        outlet_count=len({a.article.source_name for a in articles}),
+        since=format_local(since, tz) if since else None,
+        storylines=Section(tuple(storylines)),
+        coverage=coverage_bars(coverage, tz=tz, outlet_of=outlet_of),
+        health=Section(tuple(health)),
+    )
+
+
+def group_storylines(
+    articles: Sequence[LedgerArticle], *, tz: ZoneInfo, outlet_of: Callable[[str], str]
+) -> list[Storyline]:
+    """Collapse copies into storylines, ranked by relevance then recency.
+
+    Articles join one storyline when they share a `storyline_id` or an identical
+    `content_hash` (transitively, so a syndicated copy that carries no storyline id
+    still joins its original's storyline). The lead is the most relevant article,
+    and among equals the earliest: the original rather than the reprint.
+    """
+    parent = list(range(len(articles)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_by_key: dict[tuple[str, object], int] = {}
+    for index, item in enumerate(articles):
+        keys: list[tuple[str, object]] = [("hash", item.article.content_hash)]
+        if item.article.storyline_id is not None:
+            keys.append(("storyline", item.article.storyline_id))
+        for key in keys:
+            if key in first_by_key:
+                parent[find(index)] = find(first_by_key[key])
+            else:
+                first_by_key[key] = index
+    groups: dict[int, list[LedgerArticle]] = defaultdict(list)
+    for index, item in enumerate(articles):
+        groups[find(index)].append(item)
+
+    ranked: list[tuple[Storyline, float]] = []
+    for members in groups.values():
+        ordered = sorted(members, key=lambda m: (-m.score, _when(m), m.article.id or 0))
+        lead = ordered[0]
+        lead_outlet = outlet_of(lead.article.source_name)
+        also: dict[str, OutletLink] = {}
+        for member in sorted(ordered[1:], key=lambda m: (_when(m), m.article.id or 0)):
+            name = outlet_of(member.article.source_name)
+            if name != lead_outlet and name not in also:
+                also[name] = OutletLink(name, safe_url(member.article.url))
+        storyline = Storyline(
+            lead=make_entry(lead, tz=tz, outlet=lead_outlet),
+            also=tuple(also.values()),
+            size=len(members),
+            score=max(m.score for m in members),
+        )
+        ranked.append((storyline, max(_when(m) for m in members).timestamp()))
+    ranked.sort(key=lambda pair: (-pair[0].score, -pair[1], pair[0].lead.article_id))
+    return [storyline for storyline, _ in ranked]
+
+
+def make_entry(item: LedgerArticle, *, tz: ZoneInfo, outlet: str) -> Entry:
+    article = item.article
+    when = article.published_at or article.fetched_at
+    return Entry(
+        article_id=article.id or 0,
+        title=highlight(one_line(article.title) or "(untitled)", item.matched),
+        url=safe_url(article.url),
+        outlet=outlet,
+        when=format_local(when, tz),
+        when_iso=when.astimezone(tz).isoformat(),
+        when_is_fetch=article.published_at is None,
+        excerpt=highlight(make_excerpt(_without_title(article.text, article.title), item.matched), item.matched),
+        matched=item.matched,
+        language=article.language,
+        score=item.score,
+    )
+
+
+def coverage_bars(points: Iterable[CoveragePoint], *, tz: ZoneInfo, outlet_of: Callable[[str], str]) -> Coverage:
+    """Articles per period (day, else week, else month) and per outlet, as bar widths.
+
+    The chart runs from the topic's first article to its latest, quiet days included,
+    so a lull in the debate shows as a gap rather than disappearing.
+    """
+    points = list(points)
+    if not points:
+        return Coverage("day", (), Section(), 0, None)
+    days = [p.at.astimezone(tz).date() for p in points]
+    start, end = min(days), max(days)
+    unit = "day"
+    if (end - start).days + 1 > MAX_BARS:
+        unit = "week" if (end - start).days // 7 + 1 <= MAX_BARS else "month"
+    counts = Counter(_period_start(d, unit) for d in days)
+    periods, cursor = [], _period_start(start, unit)
+    while cursor <= end:
+        periods.append((cursor, counts.get(cursor, 0)))
+        cursor = _next_period(cursor, unit)
+    per_outlet = Counter(outlet_of(p.source_name) for p in points)
+    outlet_rows = sorted(per_outlet.items(), key=lambda kv: (-kv[1], kv[0]))
+    return Coverage(
+        unit=unit,
+        periods=_bars([(_period_label(d, unit), n) for d, n in periods]),
+        outlets=Section(_bars(outlet_rows)),
+        total=len(points),
+        first=_period_label(periods[0][0], unit),
+    )
+
+
+def find_source_problems(
+    names: Iterable[str],
+    states: Mapping[str, Source],
+    last_runs: Mapping[str, CrawlRun],
+    *,
+    tz: ZoneInfo,
+    outlet_of: Callable[[str], str],
+) -> list[SourceProblem]:
+    """Sources flagged unhealthy, or whose latest crawl failed, with the reason."""
+    problems = []
+    for name in names:
+        state, run = states.get(name), last_runs.get(name)
+        failed = run is not None and run.status == "failed"
+        unhealthy = state is not None and not state.healthy
+        if not (failed or unhealthy):
+            continue
+        detail = ""
+        if failed and run is not None:
+            detail = run.error or (f"HTTP {run.http_status}" if run.http_status else "")
+        if unhealthy and state is not None and not detail:
+            detail = state.unhealthy_reason or f"{state.consecutive_failures} failed crawls in a row"
+        last_ok = state.last_success_at if state is not None else None
+        problems.append(
+            SourceProblem(
+                name=name,
+                outlet=outlet_of(name),
+                problem="unhealthy" if unhealthy else "last crawl failed",
+                detail=shorten(one_line(detail) or "no error recorded", 200),
+                last_success=format_local(last_ok, tz) if last_ok else "never",
+            )
+        )
+    return problems
+
+
+def format_local(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime(TIME_FORMAT)
+
+
+def _outlet_namer(outlets: Mapping[str, str]) -> Callable[[str], str]:
+    return lambda name: outlets.get(name) or name
+
+
+def _without_title(text: str, title: str) -> str:
+    """The body without a leading copy of the headline (extractors often keep it)."""
+    flat, head = one_line(text), one_line(title)
+    if head and flat.startswith(head) and len(flat) > len(head):
+        return flat[len(head) :].lstrip(" .:：。-—|")
+    return text
+
+
+def _when(item: LedgerArticle) -> datetime:
+    return item.article.published_at or item.article.fetched_at
+
+
+def _bars(rows: Sequence[tuple[str, int]]) -> tuple[Bar, ...]:
+    widest = max((n for _, n in rows), default=0) or 1
+    return tuple(Bar(label, n, max(1, round(n * 100 / widest)) if n else 0) for label, n in rows)
+
+
+def _period_start(day: date, unit: str) -> date:
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _next_period(day: date, unit: str) -> date:
+    if unit == "week":
+        return day + timedelta(days=7)
+    if unit == "month":
+        return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return day + timedelta(days=1)
+
+
+def _period_label(day: date, unit: str) -> str:
+    if unit == "month":
+        return day.strftime("%Y-%m")
+    return day.isoformat()

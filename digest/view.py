@@ -1,0 +1,164 @@
+"""What a digest shows, as plain immutable data: the model both templates render.
+
+`digest.select` builds a `DigestView` from the ledger's articles; `digest.render`
+turns it into HTML and text. Every string here is plain text (the templates escape
+it) and every `url` has passed `digest.text.safe_url`, so a template may print it.
+A section that another feature fills later (`changes`: removed or edited articles)
+already has its place, its cap and its template block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of text; `mark` when it is a matched term to highlight."""
+
+    text: str
+    mark: bool = False
+
+
+@dataclass(frozen=True)
+class Section(Generic[T]):
+    """A list shown up to a cap; `more` is how many were left for the archive page."""
+
+    items: tuple[T, ...] = ()
+    more: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.items) or self.more > 0
+
+    def capped(self, limit: int | None) -> Section[T]:
+        if limit is None or len(self.items) <= limit:
+            return self
+        return Section(self.items[:limit], self.more + len(self.items) - limit)
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    """The original report a topic started from (from `[[topics]] seed`)."""
+
+    title: str
+    publisher: str
+    published: str  # ISO date
+    url: str | None
+    summary: str
+
+
+@dataclass(frozen=True)
+class OutletLink:
+    outlet: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One article as listed in a digest."""
+
+    article_id: int
+    title: tuple[Span, ...]
+    url: str | None
+    outlet: str
+    when: str  # local time, TIME_FORMAT
+    when_iso: str
+    when_is_fetch: bool  # no publication time known: `when` is when we found it
+    excerpt: tuple[Span, ...]
+    matched: tuple[str, ...]
+    language: str | None
+    score: float
+
+    @property
+    def title_text(self) -> str:
+        return "".join(span.text for span in self.title)
+
+
+@dataclass(frozen=True)
+class Storyline:
+    """Articles telling the same story: the lead entry and who else carried it."""
+
+    lead: Entry
+    also: tuple[OutletLink, ...]
+    size: int  # articles in this digest that belong to the storyline
+    score: float
+
+
+@dataclass(frozen=True)
+class Change:
+    """An article removed or edited since it was sent (filled in by change tracking)."""
+
+    kind: str  # "removed" | "edited"
+    title: str
+    outlet: str
+    url: str | None
+    when: str
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    count: int
+    percent: int  # of the widest bar, 0..100
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Coverage volume over the topic's lifetime, per period and per outlet."""
+
+    unit: str  # "day" | "week" | "month"
+    periods: tuple[Bar, ...]
+    outlets: Section[Bar]
+    total: int
+    first: str | None  # first period's label
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    name: str
+    outlet: str
+    problem: str  # "unhealthy" | "last crawl failed"
+    detail: str
+    last_success: str  # local time or "never"
+
+
+@dataclass(frozen=True)
+class DigestView:
+    """Everything a digest shows, in reading order."""
+
+    topic: str
+    generated: str  # local time
+    generated_at: datetime
+    timezone: str
+    seed: SeedReport | None
+    article_count: int
+    outlet_count: int
+    since: str | None  # local time of the previous digest; None for the first
+    storylines: Section[Storyline]
+    coverage: Coverage
+    health: Section[SourceProblem]
+    # Removed/edited coverage: its own issue fills this; the templates already show it.
+    changes: Section[Change] = field(default_factory=Section)
+
+    def capped(self, limit: int | None) -> DigestView:
+        """The same digest with each section cut to `limit` entries ("and N more")."""
+        return replace(
+            self,
+            storylines=self.storylines.capped(limit),
+            changes=self.changes.capped(limit),
+            health=self.health.capped(limit),
+            coverage=replace(self.coverage, outlets=self.coverage.outlets.capped(limit)),
+        )
+
+    @property
+    def storyline_count(self) -> int:
+        return len(self.storylines.items) + self.storylines.more
+
+    @property
+    def hidden_articles(self) -> int:
+        """Articles in storylines beyond the cap (for "and N more")."""
+        return self.article_count - sum(s.size for s in self.storylines.items)
