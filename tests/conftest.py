@@ -1,8 +1,9 @@
 """Shared fixtures: real databases, a real HTTP server on 127.0.0.1, the CLI as a subprocess.
 
-Tests that use `database_url` run against PostgreSQL when MEDIAWATCH_TEST_DATABASE_URL
-is set (each test gets its own freshly created database) and against a SQLite file
-otherwise; the summary at the end says how many ran on each backend.
+Tests that use `database_url` run against a SQLite file and, when
+MEDIAWATCH_TEST_DATABASE_URL is set, once more against PostgreSQL (each test gets its
+own freshly created database), so one run proves both backends; the summary at the end
+says how many ran on each.
 """
 
 from __future__ import annotations
@@ -33,14 +34,20 @@ PG_ENV = "MEDIAWATCH_TEST_DATABASE_URL"
 _backend_counts: Counter[str] = Counter()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" in metafunc.fixturenames:
+        backends = ["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"]
+        metafunc.parametrize("database_url", backends, indirect=True)
+
+
 @pytest.fixture
 def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh, empty database: PostgreSQL if configured, else SQLite."""
-    admin_url = os.environ.get(PG_ENV)
-    if not admin_url:
+    """A fresh, empty database on the backend the test is parametrised with."""
+    if request.param == "sqlite":
         _backend_counts["sqlite"] += 1
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
+    admin_url = os.environ[PG_ENV]
     _backend_counts["postgresql"] += 1
     name = f"mw_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
