@@ -52,6 +52,15 @@ class ArchivedDigest:
     created_at: str  # ISO 8601 with offset
     article_count: int
     outlet_count: int
+    removed_count: int = 0  # absent from records written before takedowns were reported
+    edited_count: int = 0
+
+    @property
+    def summary(self) -> str:
+        """'3 new article(s) from 2 outlet(s), 1 removed on <topic>', for feeds."""
+        counts = [f"{self.article_count} new article(s) from {self.outlet_count} outlet(s)"]
+        counts += [f"{n} {label}" for n, label in ((self.removed_count, "removed"), (self.edited_count, "edited")) if n]
+        return f"{', '.join(counts)} on {self.topic}"
 
     @property
     def created(self) -> datetime:
@@ -96,6 +105,8 @@ class Archive:
             created_at=local.isoformat(),
             article_count=view.article_count,
             outlet_count=view.outlet_count,
+            removed_count=view.removed_count,
+            edited_count=view.edited_count,
         )
 
     def links_for(self, record: ArchivedDigest) -> DigestLinks:
@@ -216,10 +227,7 @@ class Archive:
             add(entry, "link", rel="alternate", type="text/html", href=self._href(record, record.html_name, prefix))
             add(entry, "link", rel="alternate", type="text/plain", href=self._href(record, record.text_name, prefix))
             add(entry, "category", term=record.topic)
-            add(
-                entry, "summary",
-                f"{record.article_count} new article(s) from {record.outlet_count} outlet(s) on {record.topic}",
-            )
+            add(entry, "summary", record.summary)
             body = self._page_body(record)
             if body:
                 add(entry, "content", body, type="html")

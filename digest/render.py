@@ -70,17 +70,23 @@ def render_digest(view: DigestView, *, links: DigestLinks | None = None, cap: in
 
 
 def make_subject(view: DigestView) -> str:
-    """'<topic>: 12 new articles from 5 outlets, 2025-02-12 — <lead headline>' on one line."""
+    """'<topic>: 12 new articles from 5 outlets, 1 removed, 2025-02-12 — <lead headline>' on one line.
+
+    With no new articles, a digest sent for a takedown or an edit leads with that
+    article instead: 'no new articles, 1 removed, 2025-02-12 — removed: <headline>'.
+    """
     day = view.generated[:10]
-    if not view.article_count:
-        return one_line(f"{view.topic}: no new articles, {day}")
-    subject = (
-        f"{view.topic}: {_plural(view.article_count, 'new article')} "
-        f"from {_plural(view.outlet_count, 'outlet')}, {day}"
-    )
+    changed = [f"{count} {label}" for count, label in ((view.removed_count, "removed"), (view.edited_count, "edited")) if count]
+    if view.article_count:
+        counts = f"{_plural(view.article_count, 'new article')} from {_plural(view.outlet_count, 'outlet')}"
+    else:
+        counts = "no new articles"
+    subject = f"{view.topic}: " + ", ".join([counts, *changed, day])
     if view.storylines.items:
-        lead = shorten(one_line(view.storylines.items[0].lead.title_text), SUBJECT_TITLE_CHARS)
-        subject += f" — {lead}"
+        subject += " — " + shorten(one_line(view.storylines.items[0].lead.title_text), SUBJECT_TITLE_CHARS)
+    elif view.removed.items or view.edited.items:
+        first = (view.removed.items or view.edited.items)[0]
+        subject += f" — {first.kind}: " + shorten(one_line(first.title), SUBJECT_TITLE_CHARS)
     return one_line(subject)
 
 

@@ -1,8 +1,9 @@
 """Turning a digest's articles into what a reader sees: pure data in, a `DigestView` out.
 
 Nothing here touches the database, the clock or the network: the service hands in
-the claimed articles, the lifetime coverage, the source states and `now`, and gets
-back the view (`digest.view`) that both templates render.
+the claimed articles, the removals and edits of the period, the lifetime coverage,
+the source states and `now`, and gets back the view (`digest.view`) that both
+templates render.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from digest.text import highlight, make_excerpt, one_line, safe_url, shorten
 from digest.view import (
     Bar,
+    Change,
     Coverage,
     DigestView,
     Entry,
@@ -24,7 +26,7 @@ from digest.view import (
     SourceProblem,
     Storyline,
 )
-from storage.ledger import CoveragePoint, LedgerArticle
+from storage.ledger import CoveragePoint, LedgerArticle, LedgerChange
 from storage.models import CrawlRun, Source
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -43,10 +45,12 @@ def select_digest(
     outlets: Mapping[str, str],
     coverage: Sequence[CoveragePoint],
     health: Sequence[SourceProblem] = (),
+    changes: Sequence[LedgerChange] = (),
 ) -> DigestView:
     """Group, rank and describe one digest's articles (uncapped; see `DigestView.capped`)."""
     outlet_of = _outlet_namer(outlets)
     storylines = group_storylines(articles, tz=tz, outlet_of=outlet_of)
+    described = [describe_change(change, tz=tz, outlet_of=outlet_of) for change in changes]
     return DigestView(
         topic=topic,
         generated=format_local(now, tz),
@@ -59,6 +63,8 @@ def select_digest(
         storylines=Section(tuple(storylines)),
         coverage=coverage_bars(coverage, tz=tz, outlet_of=outlet_of),
         health=Section(tuple(health)),
+        removed=Section(tuple(c for c in described if c.kind == "removed")),
+        edited=Section(tuple(c for c in described if c.kind == "edited")),
     )
 
 
@@ -133,6 +139,40 @@ def make_entry(item: LedgerArticle, *, tz: ZoneInfo, outlet: str) -> Entry:
     )
 
 
+def describe_change(change: LedgerChange, *, tz: ZoneInfo, outlet_of: Callable[[str], str]) -> Change:
+    """One removal or edit as listed: current headline, outlet, when, and for an edit what changed.
+
+    The previous headline is the one the period began with (the earliest version kept
+    since the previous digest), not the latest: a piece retitled twice since the last
+    digest is shown against the headline its readers last saw.
+    """
+    article = change.item.article
+    title = one_line(article.title) or "(untitled)"
+    previous, what = None, ""
+    if change.kind == "edited":
+        earlier = change.earlier
+        title_changed = earlier is not None and one_line(earlier.title) != one_line(article.title)
+        text_changed = earlier is None or earlier.content_hash != article.content_hash
+        if title_changed and earlier is not None:
+            previous = one_line(earlier.title) or "(untitled)"
+        parts = [part for part, changed in (("headline", title_changed), ("text", text_changed)) if changed]
+        what = " and ".join(parts) + " changed" if parts else "edited, then changed back"
+    return Change(
+        kind=change.kind,
+        article_id=article.id or 0,
+        title=title,
+        outlet=outlet_of(article.source_name),
+        url=safe_url(article.url),
+        when=format_local(change.at, tz),
+        when_iso=change.at.astimezone(tz).isoformat(),
+        language=article.language,
+        in_this_digest=change.in_this_digest,
+        previous_title=previous,
+        what=what,
+        edits=max(1, change.versions),
+    )
+
+
 def coverage_bars(points: Iterable[CoveragePoint], *, tz: ZoneInfo, outlet_of: Callable[[str], str]) -> Coverage:
     """Articles per period (day, else week, else month) and per outlet, as bar widths.
 
@@ -171,7 +211,13 @@ def find_source_problems(
     tz: ZoneInfo,
     outlet_of: Callable[[str], str],
 ) -> list[SourceProblem]:
-    """Sources flagged unhealthy, or whose latest crawl failed, with the reason."""
+    """Sources flagged unhealthy (failing or silent), or whose latest crawl failed, with the reason.
+
+    `names` are the sources to consider: the service passes the topic's enabled ones,
+    so a source switched off with `enabled = false` is never reported. An unhealthy
+    source shows the daemon's reason ("failed 3 runs in a row", "nothing new for 3d
+    (limit 2d)") first, then its latest crawl's error if that crawl failed too.
+    """
     problems = []
     for name in names:
         state, run = states.get(name), last_runs.get(name)
@@ -179,11 +225,14 @@ def find_source_problems(
         unhealthy = state is not None and not state.healthy
         if not (failed or unhealthy):
             continue
-        detail = ""
+        reasons = []
+        if unhealthy and state is not None:
+            reasons.append(state.unhealthy_reason or f"{state.consecutive_failures} failed crawls in a row")
         if failed and run is not None:
-            detail = run.error or (f"HTTP {run.http_status}" if run.http_status else "")
-        if unhealthy and state is not None and not detail:
-            detail = state.unhealthy_reason or f"{state.consecutive_failures} failed crawls in a row"
+            error = run.error or (f"HTTP {run.http_status}" if run.http_status else "")
+            if error:
+                reasons.append(f"last error: {error}" if reasons else error)
+        detail = "; ".join(reasons)
         last_ok = state.last_success_at if state is not None else None
         problems.append(
             SourceProblem(

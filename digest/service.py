@@ -7,6 +7,8 @@ both call it (synchronously: the daemon runs it in a worker thread).
 2. Claim: create the `Digest` row and its `DigestItem` rows in one transaction.
    The ledger, not the clock, decides what is new, so overlapping crawls, clock
    jumps and concurrent sends cannot put an article in two digests of a topic.
+   A period with no new articles is still claimed (and sent) when an article an
+   earlier digest listed was taken down or edited in it: a takedown is news.
 3. Render twice: the email (sections capped at `max_per_section`) and the archive
    page (complete).
 4. Write the archive page, so the email's "and N more" link works when it arrives.
@@ -38,7 +40,7 @@ from digest.select import find_source_problems, select_digest
 from digest.text import safe_url
 from digest.view import DigestView, SeedReport
 from storage.errors import DeliveryError
-from storage.ledger import DigestLedger, LedgerArticle
+from storage.ledger import DigestLedger, LedgerArticle, LedgerChange
 
 if TYPE_CHECKING:
     from scheduler.app import App
@@ -87,6 +89,8 @@ class DigestOutcome:
     status: str  # "sent" (emailed and archived) | "archived" (no recipients) | "empty" (nothing new)
     digest_id: int | None = None
     article_count: int = 0
+    removed_count: int = 0
+    edited_count: int = 0
     subject: str | None = None
     recipients: tuple[str, ...] = ()
     refused: dict[str, str] = field(default_factory=dict)
@@ -109,7 +113,9 @@ def build_digest(app: App, topic_name: str, now: datetime | None = None) -> Rend
     topic = app.config.topic(topic_name)
     ledger = DigestLedger(app.engine)
     previous = ledger.last_sent(topic.name)
-    view = _view(app, ledger, topic, ledger.pending(topic.name), now=now, since=previous.period_end if previous else None)
+    since = previous.period_end if previous else None
+    changes = ledger.changes(topic.name, since=since, until=now, include_pending=True)
+    view = _view(app, ledger, topic, ledger.pending(topic.name), changes, now=now, since=since)
     links = DigestLinks(index=f"{settings.archive_url}/index.html" if settings.archive_url else None)
     return render_digest(view, links=links, cap=settings.max_per_section)
 
@@ -134,7 +140,10 @@ def send_digest(
         archive.remove_digest(topic.name, digest_id)
     previous = ledger.last_sent(topic.name)
     since = previous.period_end if previous else None
-    digest = ledger.claim(topic.name, now=now, period_start=since, allow_empty=settings.send_empty)
+    # Changes to articles already sent make the period worth a digest on their own,
+    # unless another digest of the topic is being sent right now: it reports them.
+    news = bool(ledger.changes(topic.name, since=since, until=now)) and not ledger.in_progress(topic.name)
+    digest = ledger.claim(topic.name, now=now, period_start=since, allow_empty=settings.send_empty or news)
     if digest is None:
         logger.info("digest of %r: nothing new since %s; nothing sent", topic.name, since)
         return DigestOutcome(topic=topic.name, status="empty", released_stale=released)
@@ -143,7 +152,8 @@ def send_digest(
 
     record: ArchivedDigest | None = None
     try:
-        view = _view(app, ledger, topic, ledger.articles_of(digest_id), now=now, since=since)
+        changes = ledger.changes(topic.name, since=digest.period_start, until=digest.period_end, digest_id=digest_id)
+        view = _view(app, ledger, topic, ledger.articles_of(digest_id), changes, now=now, since=since)
         record = archive.record_for(view, subject=make_subject(view), digest_id=digest_id, created_at=now)
         links = archive.links_for(record)
         # The archived page is complete, and links to its index relatively.
@@ -174,15 +184,17 @@ def send_digest(
     if refused:
         warnings.append("refused: " + "; ".join(f"{a}: {r}" for a, r in refused.items()))
     logger.info(
-        "digest %s of %r %s: %d article(s), %d recipient(s)",
+        "digest %s of %r %s: %d article(s), %d removed, %d edited, %d recipient(s)",
         digest_id, topic.name, "sent" if settings.recipients else "archived", digest.article_count,
-        len(settings.recipients),
+        view.removed_count, view.edited_count, len(settings.recipients),
     )
     return DigestOutcome(
         topic=topic.name,
         status="sent" if settings.recipients else "archived",
         digest_id=digest_id,
         article_count=digest.article_count,
+        removed_count=view.removed_count,
+        edited_count=view.edited_count,
         subject=email.subject,
         recipients=settings.recipients,
         refused=refused,
@@ -235,6 +247,7 @@ def _view(
     ledger: DigestLedger,
     topic: TopicConfig,
     articles: Sequence[LedgerArticle],
+    changes: Sequence[LedgerChange],
     *,
     now: datetime,
     since: datetime | None,
@@ -260,6 +273,7 @@ def _view(
         outlets=outlets,
         coverage=ledger.coverage(topic.name),
         health=problems,
+        changes=changes,
     )
 
 

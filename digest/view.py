@@ -3,8 +3,6 @@
 `digest.select` builds a `DigestView` from the ledger's articles; `digest.render`
 turns it into HTML and text. Every string here is plain text (the templates escape
 it) and every `url` has passed `digest.text.safe_url`, so a template may print it.
-A section that another feature fills later (`changes`: removed or edited articles)
-already has its place, its cap and its template block.
 """
 
 from __future__ import annotations
@@ -90,13 +88,20 @@ class Storyline:
 
 @dataclass(frozen=True)
 class Change:
-    """An article removed or edited since it was sent (filled in by change tracking)."""
+    """An article a digest listed that has since been taken down or substantively edited."""
 
     kind: str  # "removed" | "edited"
-    title: str
+    article_id: int
+    title: str  # the headline as stored now (for a removed article: its last known one)
     outlet: str
-    url: str | None
-    when: str
+    url: str | None  # the stored URL (for a removed article it no longer answers)
+    when: str  # local time the recheck noticed the removal, or found the (last) edit
+    when_iso: str
+    language: str | None
+    in_this_digest: bool  # also listed under new coverage in this digest
+    previous_title: str | None = None  # edited: the headline before, when it changed
+    what: str = ""  # edited: "headline changed", "text changed" or "headline and text changed"
+    edits: int = 1  # edited: substantive edits found in this period
 
 
 @dataclass(frozen=True)
@@ -141,15 +146,17 @@ class DigestView:
     storylines: Section[Storyline]
     coverage: Coverage
     health: Section[SourceProblem]
-    # Removed/edited coverage: its own issue fills this; the templates already show it.
-    changes: Section[Change] = field(default_factory=Section)
+    # Articles listed by a sent digest (or this one) that were taken down or edited this period.
+    removed: Section[Change] = field(default_factory=Section)
+    edited: Section[Change] = field(default_factory=Section)
 
     def capped(self, limit: int | None) -> DigestView:
         """The same digest with each section cut to `limit` entries ("and N more")."""
         return replace(
             self,
             storylines=self.storylines.capped(limit),
-            changes=self.changes.capped(limit),
+            removed=self.removed.capped(limit),
+            edited=self.edited.capped(limit),
             health=self.health.capped(limit),
             coverage=replace(self.coverage, outlets=self.coverage.outlets.capped(limit)),
         )
@@ -157,6 +164,14 @@ class DigestView:
     @property
     def storyline_count(self) -> int:
         return len(self.storylines.items) + self.storylines.more
+
+    @property
+    def removed_count(self) -> int:
+        return len(self.removed.items) + self.removed.more
+
+    @property
+    def edited_count(self) -> int:
+        return len(self.edited.items) + self.edited.more
 
     @property
     def hidden_articles(self) -> int:

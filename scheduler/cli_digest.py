@@ -69,7 +69,11 @@ def build(
         html_path, text_path = stem.with_suffix(".html"), stem.with_suffix(".txt")
         html_path.write_text(digest.html, encoding="utf-8")
         text_path.write_text(digest.text, encoding="utf-8")
-        err.print(f"{digest.topic}: {digest.article_count} new article(s) from {digest.outlet_count} outlet(s)", markup=False)
+        err.print(
+            f"{digest.topic}: {digest.article_count} new article(s) from {digest.outlet_count} outlet(s)"
+            f"{_change_counts(digest.view.removed_count, digest.view.edited_count)}",
+            markup=False,
+        )
         out.print(str(html_path), markup=False)
         out.print(str(text_path), markup=False)
 
@@ -109,14 +113,19 @@ def _print_outcome(outcome: Any) -> None:
     if outcome.status == "empty":
         out.print(f"{outcome.topic}: nothing new; nothing sent", markup=False)
         return
+    counts = f"{outcome.article_count} article(s){_change_counts(outcome.removed_count, outcome.edited_count)}"
     if outcome.status == "sent":
-        what = f"sent digest #{outcome.digest_id} ({outcome.article_count} article(s)) to {len(outcome.recipients)} recipient(s)"
+        what = f"sent digest #{outcome.digest_id} ({counts}) to {len(outcome.recipients)} recipient(s)"
     else:
-        what = f"archived digest #{outcome.digest_id} ({outcome.article_count} article(s)); no [digest] recipients to email"
+        what = f"archived digest #{outcome.digest_id} ({counts}); no [digest] recipients to email"
     out.print(f"{outcome.topic}: {what}", markup=False)
     out.print(f"  {outcome.archive_html}", markup=False)
     for warning in outcome.warnings:
         err.print(f"  warning: {warning}", markup=False)
+
+
+def _change_counts(removed: int, edited: int) -> str:
+    return "".join(f", {n} {label}" for n, label in ((removed, "removed"), (edited, "edited")) if n)
 
 
 def digests(

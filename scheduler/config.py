@@ -264,7 +264,7 @@ class DigestConfig(_Section):
     schedule: str = Field("0 8 * * *", description="cron expression (minute hour day month weekday)")
     timezone: str = Field("Asia/Shanghai", description="time zone for the schedule and displayed times")
     archive_dir: str = Field("digests", description="folder for HTML/text digests, index.html and feed.xml")
-    send_empty: bool = Field(False, description="send a digest even when nothing is new")
+    send_empty: bool = Field(False, description="send a digest even when nothing is new or changed (a takedown or edit always sends one)")
     max_per_section: int = Field(20, ge=1, description="entries per section before 'and N more'")
     archive_url: str | None = Field(None, description="http(s) URL where archive_dir is served; digests link to it")
 

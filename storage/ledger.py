@@ -202,6 +202,12 @@ class DigestLedger:
         with Session(self.engine) as session:
             return session.exec(query).first()
 
+    def in_progress(self, topic: str) -> bool:
+        """Whether a digest of `topic` is pending: being sent right now, or left by a crashed process."""
+        query = select(Digest.id).where(col(Digest.topic) == topic, col(Digest.status) == "pending").limit(1)
+        with Session(self.engine) as session:
+            return session.exec(query).first() is not None
+
     def list_digests(self, topic: str | None = None, limit: int | None = 50) -> list[Digest]:
         """Past digests, newest first."""
         query = select(Digest)

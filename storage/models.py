@@ -79,8 +79,8 @@ class Article(SQLModel, table=True):
     text: str = Field(sa_type=sa.Text)
     content_hash: str = Field(index=True)
     storyline_id: int | None = Field(default=None, index=True)
-    removed_at: datetime | None = _ts(default=None)  # when a recheck found it gone (404/410/front page)
-    edited_at: datetime | None = _ts(default=None)  # when a recheck last found a substantive change
+    removed_at: datetime | None = _ts(default=None, index=True)  # when a recheck found it gone (404/410/front page)
+    edited_at: datetime | None = _ts(default=None, index=True)  # when a recheck last found a substantive change
     last_checked_at: datetime | None = _ts(default=None)
     etag: str | None = None  # validators for the recheck's conditional GET
     last_modified: str | None = None

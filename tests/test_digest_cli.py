@@ -127,3 +127,20 @@ def test_an_unknown_topic_is_a_configuration_error(tmp_path: Path, database_url:
 
     assert result.returncode == 2
     assert "no topic named 'no-such-topic'" in result.stderr
+
+
+def test_digest_send_sends_a_takedown_alone_and_says_so(tmp_path: Path, database_url: str, repository: Repository) -> None:
+    stored_articles(repository)
+    with SmtpSink() as sink:
+        config = config_file(tmp_path, database_url, sink.port)
+        assert run_cli("digest", "send", config=config).returncode == 0
+        gone = repository.list_articles(topic=TOPIC)[0].article
+        assert gone.id is not None
+        repository.mark_removed(gone.id)
+
+        sent = run_cli("digest", "send", config=config)
+
+    assert sent.returncode == 0, sent.stderr
+    assert "(0 article(s), 1 removed) to 2 recipient(s)" in sent.stdout
+    text, _ = parts(sink.messages[1])
+    assert "REMOVED SINCE THE LAST DIGEST" in text and gone.title in text

@@ -12,7 +12,7 @@ from storage.db import create_engine
 from storage.ledger import DigestLedger
 from storage.models import DigestItem
 from storage.repository import Repository
-from tests.test_digest_support import START, TOPIC, store
+from tests.test_digest_support import START, TOPIC, FixedClock, store
 
 
 def claim(ledger: DigestLedger, *, minutes: int = 0, allow_empty: bool = False):  # type: ignore[no-untyped-def]
@@ -158,3 +158,87 @@ def test_concurrent_claims_from_two_processes_never_share_an_article(database_ur
     with Session(engine) as session:
         rows = session.exec(select(DigestItem.article_id)).all()
     assert len(rows) == len(set(rows)) == len(stored)
+
+
+def sent_digest(ledger: DigestLedger, at: FixedClock) -> int:
+    digest = ledger.claim(TOPIC, now=at(), period_start=None)
+    assert digest is not None and digest.id is not None
+    assert ledger.mark_sent(digest.id, sent_at=at(), message_id=None)
+    return digest.id
+
+
+def test_changes_are_those_in_the_period_after_since_up_to_and_including_until(engine: sa.Engine) -> None:
+    clock = FixedClock()
+    repository = Repository(engine, clock=clock)
+    ledger = DigestLedger(engine)
+    ids = [store(repository, f"文章{n} 六小龙") for n in range(3)]
+    sent_digest(ledger, clock)
+    since = clock()
+    repository.mark_removed(ids[0])  # at `since`: the previous digest's period
+    clock.advance(minutes=1)
+    repository.mark_removed(ids[1])  # inside
+    until = clock.advance(minutes=1)
+    clock.advance(seconds=1)
+    repository.mark_removed(ids[2])  # after `until`: the next digest's period
+
+    found = ledger.changes(TOPIC, since=since, until=until)
+
+    assert [(c.kind, c.item.article.id) for c in found] == [("removed", ids[1])]
+    assert [c.item.article.id for c in ledger.changes(TOPIC, since=None, until=clock())] == ids[::-1]
+
+
+def test_an_edit_is_shown_against_the_version_its_period_began_with(engine: sa.Engine) -> None:
+    clock = FixedClock()
+    repository = Repository(engine, clock=clock)
+    ledger = DigestLedger(engine)
+    article_id = store(repository, "原标题 六小龙")
+    repository.record_edit(article_id, title="第一次改 六小龙", text="一", content_hash="1")  # before the digest
+    sent_digest(ledger, clock)
+    since = clock()
+    for n, title in enumerate(("第二次改 六小龙", "第三次改 六小龙"), start=2):
+        clock.advance(minutes=1)
+        repository.record_edit(article_id, title=title, text=str(n), content_hash=str(n))
+
+    [change] = ledger.changes(TOPIC, since=since, until=clock())
+
+    assert change.kind == "edited" and change.item.article.title == "第三次改 六小龙"
+    assert change.earlier is not None and change.earlier.title == "第一次改 六小龙"  # what the digest showed
+    assert change.versions == 2 and change.at == clock()
+
+
+def test_an_article_edited_then_taken_down_is_reported_as_removed_only(engine: sa.Engine) -> None:
+    clock = FixedClock()
+    repository = Repository(engine, clock=clock)
+    ledger = DigestLedger(engine)
+    article_id = store(repository, "六小龙")
+    sent_digest(ledger, clock)
+    since = clock.advance(minutes=1)
+    clock.advance(minutes=1)
+    repository.record_edit(article_id, title="改过的 六小龙", text="改", content_hash="e")
+    clock.advance(minutes=1)
+    repository.mark_removed(article_id)
+
+    assert [c.kind for c in ledger.changes(TOPIC, since=since, until=clock())] == ["removed"]
+
+
+def test_only_sent_digests_and_the_digest_being_built_make_an_article_count(engine: sa.Engine) -> None:
+    clock = FixedClock()
+    repository = Repository(engine, clock=clock)
+    ledger = DigestLedger(engine)
+    claimed = store(repository, "六小龙 一")
+    pending = ledger.claim(TOPIC, now=clock(), period_start=None)
+    assert pending is not None and pending.id is not None
+    unclaimed = store(repository, "六小龙 二")
+    clock.advance(minutes=1)
+    repository.mark_removed(claimed)
+    repository.mark_removed(unclaimed)
+
+    assert ledger.changes(TOPIC, since=None, until=clock()) == []  # the digest holding it is not sent
+    [mine] = ledger.changes(TOPIC, since=None, until=clock(), digest_id=pending.id)
+    assert mine.item.article.id == claimed and mine.in_this_digest
+    [preview] = ledger.changes(TOPIC, since=None, until=clock(), include_pending=True)
+    assert preview.item.article.id == unclaimed and preview.in_this_digest
+    assert ledger.in_progress(TOPIC)
+    ledger.release(pending.id, "refused")
+    assert not ledger.in_progress(TOPIC)
+    assert ledger.changes(TOPIC, since=None, until=clock()) == []  # a failed digest does not count either

@@ -1,7 +1,9 @@
 """Rendering a digest: escaping, scripts, layout, capping, and the text twin as a golden file.
 
-`tests/data/digest/sample.expected.txt` is the text version of `sample_view()`; set
-MEDIAWATCH_REGENERATE_GOLDEN=1 to rewrite it after an intended change, and read the diff.
+`tests/data/digest/sample.expected.txt` is the text version of `sample_view()`, and
+`changes.expected.txt` that of `changes_view()` (a digest sent for takedowns and an
+edit alone); set MEDIAWATCH_REGENERATE_GOLDEN=1 to rewrite them after an intended
+change, and read the diff.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import pytest
 from digest.render import DigestLinks, make_subject, render_digest
 from digest.select import select_digest
 from digest.view import DigestView, SeedReport, SourceProblem
-from storage.ledger import CoveragePoint, LedgerArticle
-from storage.models import Article
+from storage.ledger import CoveragePoint, LedgerArticle, LedgerChange
+from storage.models import Article, ArticleVersion
 
 GOLDEN = Path(__file__).parent / "data" / "digest" / "sample.expected.txt"
+CHANGES_GOLDEN = GOLDEN.with_name("changes.expected.txt")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 2, 12, 0, 0, tzinfo=UTC)
 SEED = SeedReport(
@@ -86,13 +89,67 @@ def sample_view(**changes: object) -> DigestView:
     return view
 
 
-def test_text_version_matches_the_golden_file() -> None:
-    rendered = render_digest(sample_view(), links=DigestLinks(page_path="nanjing-six-dragons/2025-02-12-0800-1.html"), cap=20)
+def changes_view() -> DigestView:
+    """No new articles: two earlier ones taken down (one with a hostile title and link), one retitled."""
+    items = sample_articles()
+    before = ArticleVersion(article_id=4, captured_at=NOW, title="Nanjing asks why it has no dragons", text="old",
+                            content_hash="old")
+    changes = [
+        LedgerChange("removed", items[2], NOW - timedelta(hours=3), False),
+        LedgerChange("removed", items[4], NOW - timedelta(hours=2), False),
+        LedgerChange("edited", items[3], NOW - timedelta(hours=1), False, before, 2),
+    ]
+    return select_digest(
+        "nanjing-six-dragons", [], now=NOW, tz=SHANGHAI, since=NOW - timedelta(days=1), seed=SEED,
+        outlets=OUTLETS, coverage=[], changes=changes,
+    )
+
+
+@pytest.mark.parametrize(("make_view", "golden"), [(sample_view, GOLDEN), (changes_view, CHANGES_GOLDEN)])
+def test_text_version_matches_the_golden_file(make_view: object, golden: Path) -> None:
+    assert callable(make_view)
+    rendered = render_digest(make_view(), links=DigestLinks(page_path="nanjing-six-dragons/2025-02-12-0800-1.html"), cap=20)
 
     if os.environ.get("MEDIAWATCH_REGENERATE_GOLDEN"):
-        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN.write_text(rendered.text, encoding="utf-8")
-    assert rendered.text == GOLDEN.read_text(encoding="utf-8")
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(rendered.text, encoding="utf-8")
+    assert rendered.text == golden.read_text(encoding="utf-8")
+
+
+def test_a_digest_of_takedowns_alone_says_so_in_the_subject_preview_and_headline() -> None:
+    rendered = render_digest(changes_view())
+    body = rendered.html[rendered.html.index('class="masthead"'):]
+
+    assert rendered.subject == (
+        "nanjing-six-dragons: no new articles, 2 removed, 1 edited, 2025-02-12 — removed: " + TRADITIONAL
+    )
+    assert re.search(r'<div style="display:none[^"]*">No new articles · 2 removed · 1 edited</div>', rendered.html)
+    assert "No new articles · 2 removed · 1 edited</div>" in body
+    assert body.index("Removed since the last digest") < body.index("Edited since the last digest") < body.index(
+        "Source health"
+    )
+
+
+def test_removed_and_edited_sections_escape_titles_and_drop_unsafe_links() -> None:
+    rendered = render_digest(changes_view())
+    removed = rendered.html[rendered.html.index(">Removed since the last digest<"):rendered.html.index(">Edited since")]
+
+    assert "<script>" not in rendered.html
+    assert "Nanjing &lt;script&gt;alert(1)&lt;/script&gt; &amp; the \"dragons\" Bcc: victim@example.org" in removed
+    assert "javascript:" not in rendered.html.lower() and "javascript:" not in rendered.text.lower()
+    assert re.findall(r'href="([^"]*)"', removed) == ["https://haixi.example/2025/02/3.html"]
+    assert "Headline before: Nanjing asks why it has no dragons" in rendered.html
+
+
+def test_removed_and_edited_sections_are_capped_like_the_others() -> None:
+    links = DigestLinks(page="https://digests.example/nanjing/2025-02-12-0800-1.html")
+
+    rendered = render_digest(changes_view(), links=links, cap=1)
+
+    assert rendered.text.count("noticed removed") == 1
+    assert f"...and 1 more removed article: {links.page}" in rendered.text
+    assert "and 1 more removed article —" in rendered.html
+    assert "No new articles · 2 removed · 1 edited" in rendered.text  # the counts are not capped
 
 
 def test_html_and_text_open_with_the_original_report_then_the_headline() -> None:

@@ -10,8 +10,8 @@ import pytest
 from digest.select import coverage_bars, find_source_problems, group_storylines, select_digest
 from digest.text import highlight, make_excerpt, safe_url
 from digest.view import Section
-from storage.ledger import CoveragePoint, LedgerArticle
-from storage.models import Article, CrawlRun, Source
+from storage.ledger import CoveragePoint, LedgerArticle, LedgerChange
+from storage.models import Article, ArticleVersion, CrawlRun, Source
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 2, 12, 0, 0, tzinfo=UTC)
@@ -232,3 +232,70 @@ def test_headline_counts_articles_and_distinct_outlets_since_the_previous_digest
     assert view.since == "2025-02-11 08:00"
     assert view.generated == "2025-02-12 08:00"
     assert {s.lead.outlet for s in view.storylines.items} == {"江南日报", "donghai"}
+
+
+def test_an_unhealthy_source_whose_last_crawl_failed_shows_the_reason_then_the_error() -> None:
+    states = {"sick": Source(name="sick", kind="feed", url="https://sick.example/", healthy=False,
+                             unhealthy_reason="failed 3 runs in a row", consecutive_failures=3)}
+    runs = {"sick": CrawlRun(source_name="sick", trigger="scheduled", started_at=NOW, status="failed",
+                             error="HTTP 503 from https://sick.example/")}
+
+    [problem] = find_source_problems(["sick"], states, runs, tz=SHANGHAI, outlet_of=str)
+
+    assert problem.problem == "unhealthy"
+    assert problem.detail == "failed 3 runs in a row; last error: HTTP 503 from https://sick.example/"
+
+
+def test_only_the_named_sources_are_considered() -> None:
+    states = {"off": Source(name="off", kind="feed", url="https://off.example/", healthy=False,
+                            unhealthy_reason="nothing new for 9d (limit 2d)")}
+
+    assert find_source_problems([], states, {}, tz=SHANGHAI, outlet_of=str) == []
+
+
+def change(kind: str, story: LedgerArticle, *, earlier: ArticleVersion | None = None, versions: int = 0,
+           in_this_digest: bool = False) -> LedgerChange:
+    return LedgerChange(kind, story, NOW - timedelta(hours=1), in_this_digest, earlier, versions)
+
+
+def test_an_edit_names_what_changed_and_the_headline_it_replaced() -> None:
+    story = item("Nanjing answers\nits critics", source="haixi-en")
+    before = ArticleVersion(article_id=story.article.id or 0, captured_at=NOW, title="Nanjing  asks why",
+                            text="old", content_hash="old")
+
+    view = select_digest("t", [], now=NOW, tz=SHANGHAI, since=None, seed=None, outlets={"haixi-en": "Haixi Times"},
+                         coverage=[], changes=[change("edited", story, earlier=before, versions=2)])
+
+    [edit] = view.edited.items
+    assert (edit.title, edit.outlet, edit.previous_title) == ("Nanjing answers its critics", "Haixi Times", "Nanjing asks why")
+    assert edit.what == "headline and text changed" and edit.edits == 2
+    assert edit.when == "2025-02-12 07:00" and view.removed_count == 0
+
+
+def test_an_edit_that_keeps_the_headline_says_only_the_text_changed() -> None:
+    story = item("南京三问")
+    same_title = ArticleVersion(article_id=1, captured_at=NOW, title="南京三问", text="旧", content_hash="old")
+    reverted = ArticleVersion(article_id=1, captured_at=NOW, title="南京三问", text="x",
+                              content_hash=story.article.content_hash)
+
+    [text_only] = select_digest("t", [], now=NOW, tz=SHANGHAI, since=None, seed=None, outlets={}, coverage=[],
+                                changes=[change("edited", story, earlier=same_title, versions=1)]).edited.items
+    [back] = select_digest("t", [], now=NOW, tz=SHANGHAI, since=None, seed=None, outlets={}, coverage=[],
+                           changes=[change("edited", story, earlier=reverted, versions=2)]).edited.items
+
+    assert (text_only.what, text_only.previous_title) == ("text changed", None)
+    assert back.what == "edited, then changed back"
+
+
+def test_a_removed_article_keeps_its_stored_link_unless_it_is_not_http() -> None:
+    kept = item("一", url="https://jiangnan.example/a.html")
+    unsafe = item("<script>alert(1)</script>", url="javascript:alert(1)")
+
+    view = select_digest("t", [], now=NOW, tz=SHANGHAI, since=None, seed=None, outlets={}, coverage=[],
+                         changes=[change("removed", kept), change("removed", unsafe, in_this_digest=True)])
+
+    assert [(c.url, c.in_this_digest) for c in view.removed.items] == [
+        ("https://jiangnan.example/a.html", False), (None, True),
+    ]
+    assert view.removed.items[1].title == "<script>alert(1)</script>"  # escaping is the template's job
+    assert view.capped(1).removed.more == 1 and view.capped(1).removed_count == 2

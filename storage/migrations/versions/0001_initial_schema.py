@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 03:45:48.479133
+Create Date: 2026-11-26 04:11:09.035522
 """
 
 from __future__ import annotations
@@ -44,8 +44,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('article', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_article_content_hash'), ['content_hash'], unique=False)
+        batch_op.create_index(batch_op.f('ix_article_edited_at'), ['edited_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_article_fetched_at'), ['fetched_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_article_published_at'), ['published_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_article_removed_at'), ['removed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_article_source_name'), ['source_name'], unique=False)
         batch_op.create_index(batch_op.f('ix_article_storyline_id'), ['storyline_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_article_url'), ['url'], unique=True)
@@ -235,8 +237,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_article_url'))
         batch_op.drop_index(batch_op.f('ix_article_storyline_id'))
         batch_op.drop_index(batch_op.f('ix_article_source_name'))
+        batch_op.drop_index(batch_op.f('ix_article_removed_at'))
         batch_op.drop_index(batch_op.f('ix_article_published_at'))
         batch_op.drop_index(batch_op.f('ix_article_fetched_at'))
+        batch_op.drop_index(batch_op.f('ix_article_edited_at'))
         batch_op.drop_index(batch_op.f('ix_article_content_hash'))
 
     op.drop_table('article')
