@@ -164,15 +164,19 @@ class Daemon:
         return min(self._jitter, interval.total_seconds() / 10)
 
     def _first_run(self, source: SourceConfig, now: datetime) -> datetime:
+        """When a source is next due after a (re)start: its last run plus its current interval.
+
+        Computed from the last run rather than a stored next-run time, so a changed
+        `every` takes effect on restart; overdue or never-run sources run once, soon
+        (a backlog runs once, not N times), spread by jitter.
+        """
         state = self.repository.get_source(source.name)
         spread = timedelta(seconds=self.rng.uniform(0, self._jitter_for(source.interval)))
-        if state is not None and state.next_run_at is not None and state.next_run_at > now:
-            return state.next_run_at
-        if state is not None and state.last_run_at is not None and state.next_run_at is None:
+        if state is not None and state.last_run_at is not None:
             due = state.last_run_at + self._interval(source)
             if due > now:
                 return due
-        return now + spread  # overdue or never run: once, soon (a backlog runs once, not N times)
+        return now + spread
 
     def _schedule_source(self, source: SourceConfig, first: datetime, interval: timedelta) -> None:
         assert self.scheduler is not None

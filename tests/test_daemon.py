@@ -230,3 +230,23 @@ def test_interrupted_run_is_closed_on_next_start(tmp_path: Path, database_url: s
     [run] = [r for r in app.repository.runs_for("s") if r.id == run_id]
     assert run.status == "interrupted"
     app.close()
+
+
+def test_restart_resumes_from_the_last_run_and_honours_a_changed_interval(database_url: str) -> None:
+    now = datetime(2025, 2, 10, 9, 0, tzinfo=UTC)
+
+    def daemon_for(every: str) -> Daemon:
+        config = config_from_mapping({"database": {"url": database_url}, "topics": [TOPIC], "sources": [
+            {"name": "s", "kind": "feed", "url": "http://127.0.0.1:9/f", "every": every}]}, environ={})
+        return Daemon(build_app(config, clock=lambda: now))
+
+    daemon = daemon_for("1h")
+    source = daemon.config.sources[0]
+    daemon.repository.sync_sources([("s", "feed", source.url)])
+    run_id = daemon.repository.start_run("s", "scheduled")
+    daemon.repository.finish_run(run_id, status="ok", found=1, new=1, duplicate=0, failed=0, http_status=200, error=None)
+    assert daemon._first_run(source, now + timedelta(minutes=10)) == now + timedelta(hours=1)
+    shorter = daemon_for("15m")
+    assert shorter._first_run(shorter.config.sources[0], now + timedelta(minutes=10)) == now + timedelta(minutes=15)
+    overdue = shorter._first_run(shorter.config.sources[0], now + timedelta(hours=5))
+    assert now + timedelta(hours=5) <= overdue <= now + timedelta(hours=5, seconds=30)
