@@ -6,9 +6,12 @@ file on its own; everything is passed in from here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -16,6 +19,11 @@ from scheduler.config import Config, find_config_file, load_config
 from storage.db import create_engine
 from storage.migrate import ensure_schema
 from storage.repository import Clock, Repository, utc_now
+
+if TYPE_CHECKING:
+    from crawler.runner import SourceResult
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,7 +49,13 @@ def build_app(config: Config, *, clock: Clock = utc_now, migrate: bool = True) -
     return App(config=config, engine=engine, repository=Repository(engine, clock), clock=clock)
 
 
-def crawl(app: App, source_names: Sequence[str] | None, *, trigger: str = "manual", on_done=None):  # type: ignore[no-untyped-def]
+def crawl(
+    app: App,
+    source_names: Sequence[str] | None,
+    *,
+    trigger: str = "manual",
+    on_done: Callable[[SourceResult], None] | None = None,
+) -> list[SourceResult]:
     """Crawl the selected sources now, on the asyncio reactor (blocking)."""
     from crawler.reactor import run_on_reactor
     from crawler.runner import crawl_sources
@@ -54,14 +68,16 @@ def crawl(app: App, source_names: Sequence[str] | None, *, trigger: str = "manua
     )
 
 
-def digest_runner_for(app: App):  # type: ignore[no-untyped-def]
-    """The daemon's digest job: send the next digest of every topic (None until digests exist)."""
-    try:
-        from digest.service import send_all_digests
-    except ImportError:
-        return None
+def digest_runner_for(app: App) -> Callable[[datetime], object]:
+    """The daemon's digest job: send the next digest of every topic.
 
-    def run(scheduled):  # type: ignore[no-untyped-def]
+    `scheduled` is the time the run stands for; the digest's own period comes from
+    the ledger, so it is only logged.
+    """
+    from digest.service import send_all_digests
+
+    def run(scheduled: datetime) -> object:
+        logger.info("digest job for %s", scheduled.isoformat())
         return send_all_digests(app, now=app.clock())
 
     return run
