@@ -6,6 +6,10 @@ Candidates are tried in order: byte-order mark, HTTP ``Content-Type`` charset,
 *declared* charset is only believed once the bytes agree with it: Chinese
 sites often send ``charset=utf-8`` for GBK pages, or keep a ``gb2312`` meta on
 pages that were re-saved as UTF-8, and a wrong guess gives mojibake silently.
+"Agree" tolerates a few broken bytes (CMSs cut titles in the middle of a GBK
+character), and a single-byte declaration such as a server's default
+ISO-8859-1 is checked against GBK/Big5 readings, since any bytes decode as
+Latin-1.
 
 Everything here is pure: bytes in, :class:`storage.types.DecodedPage` out.
 """
@@ -91,6 +95,27 @@ _CODEC_ALIASES: dict[str, str] = {
 # and the others are not character encodings of documents at all.
 _REFUSED_CODECS = frozenset({"utf-7", "idna", "punycode", "raw-unicode-escape", "unicode-escape"})
 
+# Codecs that decode any byte sequence, so that a wrong one is never caught by errors.
+_SINGLE_BYTE = frozenset({"cp1252", "iso8859-15", "cp1251", "koi8-r", "iso8859-2", "cp1250", "mac-roman"})
+_CJK_CODECS = ("gb18030", "big5hkscs", "cp932", "cp949")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_HAN = re.compile("[\u4e00-\u9fff]")
+# The most frequent Chinese characters (simplified, plus the traditional forms
+# that differ), which make up well over half of any Chinese text.
+_COMMON_HAN = frozenset(
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面"
+    "而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好"
+    "应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道"
+    "命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员位入常文总次品式活设及管特件长求"
+    "老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色光"
+    "门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速"
+    "花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记需"
+    "段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连断深难近矿千周委素技备半办青省列习响约支般史感"
+    "劳便团往酸历市克何除消构府称太准精值号率族维划选标写存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂"
+    "京识适属圆包火住调满县局照参红细引听该铁价严龙飞們個來說時會對後國這為麼還過學發經間動於現實體東當關應開"
+    "從業點與種門題樣兩區長對話電華報"
+)
+
 _CONTENT_TYPE_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([^"';,\s]+)""", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([A-Za-z0-9_:.+-]+)""", re.IGNORECASE)
 
@@ -156,20 +181,27 @@ def decode_page(body: bytes, content_type: str | None = None) -> DecodedPage:
     if header_codec == "cp1252" and meta_codec and meta_codec != "cp1252":
         candidates.reverse()
 
-    valid_utf8 = _is_valid_utf8(body)
+    utf8 = _mostly_utf8(body)
     for reason, label, codec in candidates:
-        if codec != "utf-8" and valid_utf8 and not body.isascii():
+        if codec != "utf-8" and utf8 is not None:
             # Multibyte GBK/Big5 text or Latin-1 accents that happen to form
             # valid UTF-8 are vanishingly rare, while pages re-saved as UTF-8
             # that keep their old gb2312 meta are common: the bytes win.
-            logger.debug("declared %s (%s) but body is valid UTF-8", label, reason)
-            return DecodedPage(_decode(body, "utf-8"), "utf-8", label, "detected")
+            logger.debug("declared %s (%s) but body is UTF-8", label, reason)
+            return DecodedPage(utf8, "utf-8", label, "detected")
+        if codec in _SINGLE_BYTE and (cjk := _cjk_instead(body)) is not None:
+            # Any bytes decode as Latin-1 or KOI8-R; GBK and Big5 pages served
+            # with a server-default single-byte charset need a second look.
+            logger.debug("declared %s (%s) but body reads as %s", label, reason, cjk[1])
+            return DecodedPage(cjk[0], cjk[1], label, "detected")
         text = _verified_decode(body, codec)
         if text is not None:
             return DecodedPage(text, codec, label, reason)
         logger.debug("declared charset %s (%s) does not fit the bytes", label, reason)
 
-    detected = _detect(body, valid_utf8)
+    if utf8 is not None or body.isascii():
+        return DecodedPage(utf8 or _decode(body, "utf-8"), "utf-8", declared_default, "detected")
+    detected = _detect(body)
     if detected is not None:
         text = _verified_decode(body, detected)
         if text is not None:
@@ -206,30 +238,36 @@ def _meta_codec(label: str | None) -> str | None:
     return codec
 
 
-def _is_valid_utf8(body: bytes) -> bool:
-    return _strict_prefix_decode(body, "utf-8") is not None
+def _tolerance(text: str) -> int:
+    """How many undecodable or implausible characters a right codec may still produce.
 
-
-def _strict_prefix_decode(body: bytes, codec: str) -> str | None:
-    """Strictly decode, tolerating only a truncated character at the very end.
-
-    Fetchers cap the body size, so the last character of a perfectly good page
-    may be cut in half; that must not disqualify the codec.
+    Old CMSs cut titles after N bytes, leaving half a GBK character before
+    the next tag, and a page may carry one corrupt byte; rejecting the whole
+    page for that would turn every character into mojibake.
     """
-    decoder = codecs.getincrementaldecoder(codec)(errors="strict")
-    try:
-        return decoder.decode(body, final=False)
-    except (UnicodeDecodeError, LookupError):
+    return max(4, len(text) // 200)
+
+
+def _mostly_utf8(body: bytes) -> str | None:
+    """The body decoded as UTF-8 if it is non-ASCII and UTF-8 but for a few broken bytes, else None."""
+    if body.isascii():
         return None
+    text = _decode(body, "utf-8")
+    # GBK, Big5 or Latin-1 bytes read as UTF-8 break on nearly every non-ASCII
+    # character; a UTF-8 page with a corrupt byte has one bad one among many.
+    broken = text.count("\ufffd")
+    if broken and broken > sum(1 for char in text if char >= "\x80") // 50:
+        return None
+    return text
 
 
 def _verified_decode(body: bytes, codec: str) -> str | None:
-    """Return the text if ``codec`` decodes ``body`` cleanly and plausibly, else None."""
-    if _strict_prefix_decode(body, codec) is None:
+    """Return the text if ``codec`` decodes ``body`` with at most a few bad characters, else None."""
+    try:
+        text = _decode(body, codec)
+    except LookupError:
         return None
-    text = _decode(body, codec)
-    suspicious = len(_SUSPICIOUS.findall(text))
-    if suspicious > max(4, len(text) // 200):
+    if len(_SUSPICIOUS.findall(text)) > _tolerance(text):
         return None
     return text
 
@@ -238,13 +276,41 @@ def _decode(body: bytes, codec: str) -> str:
     return body.decode(codec, errors="replace")
 
 
-def _detect(body: bytes, valid_utf8: bool) -> str | None:
-    """Guess the codec from the bytes themselves."""
-    if valid_utf8:
-        # Valid UTF-8 with any non-ASCII byte is UTF-8 for all practical
-        # purposes, and pure ASCII decodes the same in every candidate.
-        return "utf-8"
-    best = from_bytes(body).best()
-    if best is None:
+def _cjk_instead(body: bytes) -> tuple[str, str] | None:
+    """(text, codec) when bytes declared as a single-byte charset are plainly GBK or Big5 instead."""
+    high = len(body) - len(body.translate(None, _HIGH_BYTES))
+    if high < 200 or high * 20 < len(body):
+        return None  # a few accented letters: nothing to second-guess
+    detected = _detect(body)
+    if detected not in _CJK_CODECS:
         return None
-    return normalise_charset(best.encoding)
+    text = _verified_decode(body, detected)
+    return (text, detected) if text is not None else None
+
+
+def _detect(body: bytes) -> str | None:
+    """Guess the codec from the bytes themselves."""
+    best = from_bytes(body).best()
+    if best is not None:
+        return normalise_charset(best.encoding)
+    # charset-normalizer gives up on a single undecodable byte; try the
+    # CJK codecs tolerantly and keep the one that reads as common characters.
+    return _likeliest_cjk(body)
+
+
+def _likeliest_cjk(body: bytes) -> str | None:
+    """The CJK codec under which the page's Han characters are most often everyday ones."""
+    best, best_share = None, 0.0
+    for codec in _CJK_CODECS:
+        text = _verified_decode(body, codec)
+        if text is None:
+            continue
+        han = _HAN.findall(text)
+        if len(han) < 20:
+            continue
+        share = sum(char in _COMMON_HAN for char in han) / len(han)
+        if share > best_share:
+            best, best_share = codec, share
+    # Text decoded with the wrong double-byte codec is a random draw from
+    # thousands of characters, of which the common ones are a small share.
+    return best if best_share >= 0.3 else None

@@ -18,7 +18,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.context import CrawlContext
-from crawler.extract import extract_article
+from crawler.extract import extract_with_overrides
 from crawler.feeds import parse_feed
 from crawler.items import ArticleItem
 from crawler.links import parse_sitemap, pick_links
@@ -142,14 +142,16 @@ class SourceSpider(scrapy.Spider):
         if mime not in HTML_TYPES:
             self._article_error(response.url, f"not an HTML page (Content-Type {content_type})")
             return
+        source = self.context.source
         try:
-            article = extract_article(
+            extraction = extract_with_overrides(
                 response.body,
                 response.url,
                 content_type,
                 published_hint=entry.published,
                 title_hint=entry.title,
                 local_tz=self.context.local_tz,
+                selectors=source.selectors,
             )
         except MediawatchError as exc:
             self._article_error(response.url, str(exc))
@@ -158,7 +160,17 @@ class SourceSpider(scrapy.Spider):
             logger.exception("source=%s url=%s extractor crashed", self.context.source.name, response.url)
             self._article_error(response.url, f"extractor crashed: {exc!r}")
             return
-        yield ArticleItem(canonical_url=canonical, article=article, entry=entry)
+        # A configured selector that matches nothing usually means the site changed
+        # its layout: say so on every page, and once per selector in the run's notes.
+        for missed in extraction.missed_selectors:
+            logger.warning(
+                "source=%s url=%s selector %s matched nothing; extracted automatically",
+                source.name, response.url, missed,
+            )
+            note = f"selector {missed} matched nothing (layout change?)"
+            if not any(error.startswith(note) for error in self.tally.errors):
+                self.tally.note_error(f"{note}, first on {response.url}")
+        yield ArticleItem(canonical_url=canonical, article=extraction.article, entry=entry)
 
     def article_failed(self, failure: Failure) -> None:
         self._article_error(failure.request.url, _describe_failure(failure))

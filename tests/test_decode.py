@@ -175,3 +175,67 @@ def test_charset_is_read_from_content_type(value: str | None, charset: str | Non
 )
 def test_charset_labels_are_normalised_as_browsers_do(label: str, codec: str | None) -> None:
     assert normalise_charset(label) == codec
+
+
+# --- a few broken bytes must not turn a whole page into mojibake ------------------------------
+
+
+def truncated_gbk_page(meta_charset: str | None) -> bytes:
+    # Old CMSs cut list titles after N bytes and leave half a character before the next tag.
+    body = page(meta_charset, CHINESE * 3).encode("gbk")
+    return body.replace(b"</p>", "<a>新闻标".encode("gbk") + b"\xd0</a></p>")
+
+
+@pytest.mark.parametrize(
+    ("meta_charset", "content_type", "reason"),
+    [
+        ("gb2312", "text/html", "meta"),
+        (None, "text/html", "detected"),
+        (None, "text/html; charset=utf-8", "detected"),
+        (None, "text/html; charset=iso-8859-1", "detected"),
+    ],
+)
+def test_gbk_page_with_a_cut_character_still_decodes_as_gb18030(
+    meta_charset: str | None, content_type: str, reason: str
+) -> None:
+    decoded = decode_page(truncated_gbk_page(meta_charset), content_type)
+    assert decoded.encoding == "gb18030"
+    assert decoded.reason == reason
+    assert CHINESE in decoded.text
+    assert decoded.text.count("\ufffd") == 1
+
+
+def test_big5_page_with_a_broken_byte_is_still_big5() -> None:
+    body = page(None, TRADITIONAL * 3).encode("big5hkscs").replace(b"</p>", b"\xa4</p>")
+    decoded = decode_page(body, "text/html")
+    assert decoded.encoding == "big5hkscs"
+    assert TRADITIONAL in decoded.text
+
+
+def test_utf8_page_with_one_corrupt_byte_is_still_utf8_despite_a_gb2312_meta() -> None:
+    body = page("gb2312", CHINESE * 3).encode("utf-8")
+    body = body.replace("。".encode(), b"\xe3", 1)  # one character cut to its first byte
+    decoded = decode_page(body, "text/html")
+    assert decoded.encoding == "utf-8"
+    assert CHINESE[:20] in decoded.text
+
+
+def test_gbk_page_behind_a_server_default_latin1_header_is_read_as_gbk() -> None:
+    decoded = decode_page(page(None, CHINESE * 3).encode("gbk"), "text/html; charset=ISO-8859-1")
+    assert decoded.encoding == "gb18030"
+    assert decoded.declared == "iso-8859-1"
+    assert CHINESE in decoded.text
+
+
+def test_latin1_page_with_many_accents_keeps_its_declared_charset() -> None:
+    text = "Élégant café à côté de l'hôtel, où déjeunèrent les élèves français. " * 20
+    decoded = decode_page(page(None, text).encode("cp1252"), "text/html; charset=ISO-8859-1")
+    assert decoded.encoding == "cp1252"
+    assert text.strip() in decoded.text
+
+
+def test_cyrillic_windows_1251_page_is_not_mistaken_for_gbk() -> None:
+    text = "Городской совет утвердил строительство новой набережной вдоль реки. " * 20
+    decoded = decode_page(page("windows-1251", text).encode("cp1251"), "text/html")
+    assert decoded.encoding == "cp1251"
+    assert text.strip() in decoded.text

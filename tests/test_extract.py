@@ -14,14 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.extract import (
-    byline_author,
-    extract_article,
-    guess_language,
-    normalise_language,
-    parse_datetime,
-    strip_site_suffix,
-)
+from crawler.dates import parse_datetime
+from crawler.extract import extract_article
+from crawler.language import guess_language, normalise_language
+from crawler.metadata import byline_author, strip_site_suffix
 from storage.errors import NoArticleError
 from storage.types import ExtractedArticle
 
