@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from crawler.matching import TopicMatcher
+from crawler.storylines import StorylineIndex
 from scheduler.config import SourceConfig
 from storage.repository import Repository
 
@@ -42,6 +43,7 @@ class CrawlContext:
     clock: Callable[[], datetime]
     local_tz: tzinfo
     max_articles: int
+    storylines: StorylineIndex
     etag: str | None = None
     last_modified: str | None = None
     tally: SourceTally = field(default_factory=SourceTally)

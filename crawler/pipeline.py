@@ -50,11 +50,19 @@ class StoragePipeline:
             raise DropItem(f"could not store {item.canonical_url}") from exc
         if article_id is None:
             context.tally.duplicate += 1
-        else:
-            context.tally.new += 1
-            relevant = [m.topic for m in matches if m.relevant]
-            logger.info(
-                "source=%s url=%s stored id=%s topics=%s", context.source.name, item.canonical_url, article_id,
-                ",".join(relevant) or "-",
-            )
+            return item
+        context.tally.new += 1
+        storyline_id = None
+        try:
+            storyline_id = context.storylines.assign(
+                article_id, title=row.title, text=row.text, content_hash=row.content_hash
+            ).storyline_id
+        except SQLAlchemyError as exc:  # stored anyway; the next crawl's assign_pending() places it
+            logger.error("source=%s url=%s id=%s storyline not assigned: %s",
+                         context.source.name, item.canonical_url, article_id, exc)
+        relevant = [m.topic for m in matches if m.relevant]
+        logger.info(
+            "source=%s url=%s stored id=%s storyline=%s topics=%s", context.source.name, item.canonical_url,
+            article_id, storyline_id, ",".join(relevant) or "-",
+        )
         return item

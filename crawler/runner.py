@@ -22,6 +22,7 @@ from crawler.context import CrawlContext, SourceTally
 from crawler.matching import build_matchers
 from crawler.settings import scrapy_settings
 from crawler.spiders import SourceSpider
+from crawler.storylines import StorylineIndex
 from scheduler.config import Config, SourceConfig
 from scheduler.durations import parse_duration
 from scheduler.health import assess_health
@@ -78,6 +79,10 @@ async def crawl_sources(
     runner = AsyncCrawlerRunner(scrapy_settings(config.crawler))
     # Matchers compile rules and the seed vector once per crawl, not once per article.
     matchers = {matcher.name: matcher for matcher in build_matchers(config)}
+    storylines = StorylineIndex.from_engine(repository.engine, clock=clock)
+    # Articles left without a storyline (a crash between storing and assigning) are placed first.
+    if placed := storylines.assign_pending():
+        logger.info("placed %d article(s) that had no storyline", placed)
 
     async def crawl_one(source: SourceConfig) -> SourceResult:
         if not repository.try_lease(source.name, owner, lease_ttl):
@@ -102,6 +107,7 @@ async def crawl_sources(
             clock=clock,
             local_tz=source.tz,
             max_articles=config.crawler.max_articles_per_run,
+            storylines=storylines,
             etag=state.etag if state else None,
             last_modified=state.last_modified if state else None,
         )

@@ -189,3 +189,16 @@ def test_feed_formats_are_followed_to_their_articles(tmp_path: Path, database_ur
     [item] = _stored(database_url).values()
     assert item.article.title == "南京追问六小龙"
     assert item.article.published_at is not None and item.article.published_at.isoformat().startswith("2025-02-09T02:00")
+
+
+def test_syndicated_copy_joins_the_original_storyline(tmp_path: Path, database_url: str, demo_site: StaticSite) -> None:
+    config = _config(tmp_path, database_url, demo_sources(demo_site.base_url))
+    assert run_cli("crawl", config=config).returncode == 0
+    stored = _stored(database_url)
+    storyline = {path: stored[demo_site.url(path)].article.storyline_id for path in (a["path"] for a in EXPECTED["articles"])}
+    assert all(storyline.values())
+    for article in EXPECTED["articles"]:
+        if article["syndicated_with"]:
+            assert storyline[article["path"]] == storyline[article["syndicated_with"]]
+    # Everything else is a story of its own, although all share the topic's keywords.
+    assert len(set(storyline.values())) == len(EXPECTED["articles"]) - 1
