@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from crawler.dates import parse_datetime
 from storage.errors import ExtractionError
 from storage.types import FeedEntry
 
@@ -96,7 +97,7 @@ def _parse_json_feed(body: bytes, base_url: str) -> list[FeedEntry]:
             FeedEntry(
                 url=urljoin(base_url, str(link)),
                 title=(item.get("title") or "").strip() or None,
-                published=_iso_datetime(item.get("date_published") or item.get("date_modified")),
+                published=_json_feed_date(item.get("date_published") or item.get("date_modified")),
                 author=(authors[0].get("name") if authors and isinstance(authors[0], dict) else None),
                 summary=(item.get("summary") or "").strip() or None,
             )
@@ -104,11 +105,6 @@ def _parse_json_feed(body: bytes, base_url: str) -> list[FeedEntry]:
     return entries
 
 
-def _iso_datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def _json_feed_date(value: Any) -> datetime | None:
+    # JSON Feed dates are RFC 3339; a missing zone is read as UTC rather than guessed.
+    return parse_datetime(value, UTC) if isinstance(value, str) else None

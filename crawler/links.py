@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from urllib.parse import urljoin
 
 from lxml import etree
 from parsel import Selector
 
+from crawler.dates import parse_datetime
 from storage.errors import ExtractionError
 from storage.types import FeedEntry
 
@@ -68,16 +69,7 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[list[FeedEntry], list[str
             url.xpath("string(*[local-name()='news']/*[local-name()='publication_date'])").strip()
             or url.xpath("string(*[local-name()='lastmod'])").strip()
         )
-        entries.append(FeedEntry(url=urljoin(base_url, loc), title=title, published=_w3c_date(date)))
+        # A date without a time zone is ambiguous; it is read as UTC rather than guessed.
+        published = parse_datetime(date, UTC) if date else None
+        entries.append(FeedEntry(url=urljoin(base_url, loc), title=title, published=published))
     return entries, []
-
-
-def _w3c_date(value: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    # A date without a time zone is ambiguous; treat it as UTC rather than guessing.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

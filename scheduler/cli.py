@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from scheduler.config import Config, settings_table
 from scheduler.durations import parse_duration
@@ -212,29 +213,25 @@ def articles(
     finally:
         application.close()
     if json_output:
-        for item in stored:
-            a = item.article
-            out.print(
-                json.dumps(
-                    {
-                        "id": a.id, "url": a.url, "source": a.source_name, "title": a.title, "author": a.author,
-                        "published": a.published_at.isoformat() if a.published_at else None,
-                        "fetched": a.fetched_at.isoformat(), "language": a.language, "content_hash": a.content_hash,
-                        "topics": [{"topic": m.topic, "relevant": m.relevant, "score": m.score, "matched": list(m.matched)} for m in item.matches],
-                        "text": a.text,
-                    },
-                    ensure_ascii=False,
-                ),
-                markup=False,
-            )
+        from scheduler.cli_export import article_records
+
+        for record in article_records(stored, {}):
+            record.pop("digests")
+            out.print(json.dumps(record, ensure_ascii=False), markup=False)
         return
-    table = Table(title=f"articles ({len(stored)})")
-    for column in ("id", "published", "source", "title", "matched"):
+    _print_articles(stored, f"articles ({len(stored)})")
+
+
+def _print_articles(stored: list[Any], title: str) -> None:
+    """One row per stored article, with the terms each relevant topic matched."""
+    table = Table(title=title)
+    for column in ("id", "published", "source", "language", "title", "matched"):
         table.add_column(column)
     for item in stored:
         a = item.article
-        matched = "; ".join(f"{m.topic}: {', '.join(m.matched)}" for m in item.matches if m.relevant) or "-"
-        table.add_row(str(a.id), a.published_at.date().isoformat() if a.published_at else "?", a.source_name, a.title, matched)
+        matched = "; ".join(f"{m.topic}: {', '.join(m.matched)}" for m in item.matches if m.relevant) or "(off topic)"
+        published = a.published_at.date().isoformat() if a.published_at else "?"
+        table.add_row(str(a.id), published, a.source_name, a.language or "?", a.title, matched)
     out.print(table)
 
 
@@ -352,14 +349,7 @@ def demo(
     demo_result = run_demo(directory, progress=err)
     results, stored = demo_result.results, demo_result.stored
     _print_crawl_table(results)
-    table = Table(title=f"stored articles ({len(stored)})")
-    for column in ("source", "title", "language", "published", "matched"):
-        table.add_column(column)
-    for item in stored:
-        a = item.article
-        matched = "; ".join(f"{', '.join(m.matched)}" for m in item.matches if m.relevant) or "(off topic)"
-        table.add_row(a.source_name, a.title, a.language or "?", a.published_at.date().isoformat() if a.published_at else "?", matched)
-    out.print(table)
+    _print_articles(stored, f"stored articles ({len(stored)})")
     out.print(f"database: {demo_result.database}", markup=False)
     if demo_result.digest_html:
         out.print(f"digest:   {demo_result.digest_html}", markup=False)
@@ -387,6 +377,12 @@ def main() -> None:
         sys.exit(2)
     except MediawatchError as exc:
         err.print(f"mediawatch: {exc}", markup=False)
+        sys.exit(1)
+    except SQLAlchemyError as exc:
+        # The first line of a driver error says what went wrong; the SQL that follows does not help.
+        first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        err.print(f"mediawatch: database error: {first} (is the schema current? try `mediawatch db current`)",
+                  markup=False)
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
