@@ -81,6 +81,31 @@ def demo_site() -> Iterator[StaticSite]:
         yield site
 
 
+# The digest tests' real SMTP server, settable clock and wired app (helpers in test_digest_support).
+@pytest.fixture
+def sink() -> Iterator[Any]:
+    from tests.test_digest_support import SmtpSink
+
+    with SmtpSink() as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> Any:
+    from tests.test_digest_support import FixedClock
+
+    return FixedClock()
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, sink: Any, clock: Any) -> Iterator[Any]:
+    from tests.test_digest_support import digest_config, make_app
+
+    application = make_app(digest_config(database_url, tmp_path, smtp_port=sink.port), clock)
+    yield application
+    application.close()
+
+
 def write_config(path: Path, data: dict[str, Any]) -> Path:
     """Write a configuration dict as TOML (None values dropped, as TOML has no null)."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,24 +28,6 @@ from tests.test_digest_support import TOPIC, FixedClock, SmtpSink, digest_config
 
 FIRST = "南京为什么没有六小龙？交汇点三问"
 SECOND = "Why Nanjing has no six little dragons"
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as server:
-        yield server
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path, sink: SmtpSink, clock: FixedClock) -> Iterator[App]:
-    application = make_app(digest_config(database_url, tmp_path, smtp_port=sink.port), clock)
-    yield application
-    application.close()
 
 
 def send(app: App, sender: Any = None):  # type: ignore[no-untyped-def]

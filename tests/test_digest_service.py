@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,24 +17,6 @@ from storage.errors import DeliveryError, PermanentDeliveryError, TemporaryDeliv
 from storage.ledger import DigestLedger
 from storage.models import Digest, Source
 from tests.test_digest_support import SEED, TOPIC, FixedClock, SmtpSink, digest_config, make_app, parts, store
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as server:
-        yield server
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path, sink: SmtpSink, clock: FixedClock) -> Iterator[App]:
-    application = make_app(digest_config(database_url, tmp_path, smtp_port=sink.port), clock)
-    yield application
-    application.close()
 
 
 def mailer(app: App, sleeps: list[float] | None = None, port: int | None = None) -> SmtpMailer:
