@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 
 from bench.eval_relevance import DATA, load_items
-from crawler.matching import TopicMatcher, build_matcher, read_seed_text
+from crawler.topics.matcher import TopicMatcher, build_matcher, read_seed_text
 from scheduler.config import load_config
 from storage.errors import ConfigError
 
@@ -47,14 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         topic, note = topic.model_copy(update={"seed": None, "similarity_weight": None}), "rules only"
     else:
         try:
-            read_seed_text(topic, config)
+            read_seed_text(topic, config.folder)
         except ConfigError as exc:
             print(f"note: {exc}; using the seed summary", file=sys.stderr)
             topic = topic.model_copy(update={"seed": topic.seed.model_copy(update={"text_file": None})})
             note = "rules + similarity to the seed summary"
 
     started = time.perf_counter()
-    matcher = build_matcher(topic, config)
+    matcher = build_matcher(topic, config.folder)
     built = time.perf_counter() - started
 
     items = [(i.title, i.text) for i in load_items(DATA / "items.jsonl")]

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.matching import TopicMatcher, build_matcher, read_seed_text
+from crawler.topics.matcher import TopicMatcher, build_matcher, read_seed_text
 from scheduler.config import load_config
 from storage.errors import ConfigError
 
@@ -152,14 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     else:
         try:
-            read_seed_text(topic, config)
+            read_seed_text(topic, config.folder)
         except ConfigError as exc:
             print(f"note: {exc}; using the seed summary", file=sys.stderr)
             seed_note = "seed summary (text file missing)"
             topic = topic.model_copy(update={"seed": topic.seed.model_copy(update={"text_file": None})})
 
     started = time.perf_counter()
-    matcher = build_matcher(topic, config)
+    matcher = build_matcher(topic, config.folder)
     built = time.perf_counter() - started
     print(
         f"topic {topic.name!r} from {args.topic_config} ({seed_note}; threshold {matcher.threshold}, "

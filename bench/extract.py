@@ -8,7 +8,7 @@ is skipped with a message when missing) and prints, per corpus:
 1. body text with the Article Extraction Benchmark's metric (F1, precision,
    recall, accuracy; ``bench.aeb_metric``), for mediawatch, raw trafilatura
    (page bytes in, default options) and trafilatura given the text decoded by
-   ``crawler.decode``; the published AEB figures beside ours;
+   ``crawler.extract.decode``; the published AEB figures beside ours;
 2. our character-level variant of that metric on Chinese pages (each Han
    character one token), per corpus and pooled over all Chinese pages;
 3. trafilatura's own "with"/"without" segment metric where a corpus has those;
@@ -42,9 +42,9 @@ from bench.aeb_metric import (
 )
 from bench.corpora import CORPUS_ROOT, Corpus, Page, load_aeb_reference_outputs, load_all
 from bench.meta_metric import author_matches, date_matches, segment_counts, title_matches
-from crawler.bodytext import BodyOptions
-from crawler.decode import decode_page
-from crawler.extract import extract_article, extract_with_overrides
+from crawler.extract.article import extract_article, extract_with_overrides
+from crawler.extract.bodytext import BodyOptions
+from crawler.extract.decode import decode_page
 from storage.errors import MediawatchError
 
 # Published AEB results (README of the benchmark, and rs_trafilatura's): F1, P, R, accuracy.
@@ -104,7 +104,7 @@ def ours_with(options: BodyOptions) -> Callable[[Page], Output]:
     return run
 
 
-# Each row turns one step off (crawler.bodytext explains the steps).
+# Each row turns one step off (crawler.extract.bodytext explains the steps).
 ABLATIONS: tuple[tuple[str, BodyOptions], ...] = (
     ("as shipped", BodyOptions()),
     ("precision mode only, no second opinion", BodyOptions(second_opinion_below=0)),

@@ -37,6 +37,7 @@ import opencc
 import sqlalchemy as sa
 from datasketch import MinHash, MinHashLSH
 
+from crawler.normalize import content_hash
 from crawler.storylines import (
     DEFAULT_PARAMS,
     MINHASH_SCHEME,
@@ -45,7 +46,6 @@ from crawler.storylines import (
     band_keys,
     fingerprint,
 )
-from crawler.textnorm import content_hash
 from storage.db import create_engine, describe
 from storage.migrate import ensure_schema
 from storage.models import Article, Storyline, StorylineBand, StorylineSignature

@@ -9,8 +9,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.items import ArticleItem
-from crawler.textnorm import content_hash
+from crawler.normalize import content_hash
+from crawler.spiders.context import ArticleItem
 from storage.models import Article
 
 logger = logging.getLogger(__name__)

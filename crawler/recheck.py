@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from crawler.textnorm import normalize_text
+from crawler.normalize import normalize_text
 
 Outcome = Literal["unchanged", "not_modified", "edited", "removed", "failed"]
 

@@ -1,7 +1,7 @@
 """Crawl a set of sources concurrently and record one crawl run per source.
 
 This is the single entry point both the command line and the daemon use. It must
-run on the asyncio reactor (see `crawler.reactor`).
+run on the asyncio reactor (see `crawler.fetch.reactor`).
 """
 
 from __future__ import annotations
@@ -12,21 +12,21 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from scrapy.crawler import AsyncCrawlerRunner
 
-from crawler.context import CrawlContext, SourceTally
-from crawler.matching import build_matchers
-from crawler.settings import scrapy_settings
-from crawler.spiders import SourceSpider
+from crawler.config import CrawlerConfig, SourceConfig
+from crawler.fetch.settings import scrapy_settings
+from crawler.health import assess_health
+from crawler.spiders.context import CrawlContext, SourceTally
+from crawler.spiders.source import SourceSpider
 from crawler.storylines import StorylineIndex
-from scheduler.config import Config, SourceConfig
-from scheduler.durations import parse_duration
-from scheduler.health import assess_health
-from storage.repository import Clock, Repository
+from crawler.topics.matcher import TopicMatcher
+from storage.clock import Clock
+from storage.repository import Repository
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +61,10 @@ def run_status(tally: SourceTally) -> tuple[str, str | None]:
 async def crawl_sources(
     sources: Sequence[SourceConfig],
     *,
-    config: Config,
+    settings: CrawlerConfig,
+    matchers: Mapping[str, TopicMatcher],
     repository: Repository,
+    lease_ttl: timedelta,
     trigger: str = "manual",
     clock: Clock | None = None,
     on_done: Callable[[SourceResult], None] | None = None,
@@ -70,15 +72,14 @@ async def crawl_sources(
 ) -> list[SourceResult]:
     """Crawl `sources` at once; each gets its own Scrapy crawler and crawl-run row.
 
-    A source another process is crawling right now (its lease is live) is skipped.
+    `matchers` holds one built matcher per topic (built once by the caller, reused for
+    every article); a source feeds the topics it names, or all of them. A source
+    another process is crawling right now (its lease is live) is skipped.
     """
     clock = clock or repository.clock
     owner = owner or lease_owner()
-    lease_ttl = parse_duration(config.daemon.lease)
     repository.sync_sources((s.name, s.kind, s.url) for s in sources)
-    runner = AsyncCrawlerRunner(scrapy_settings(config.crawler))
-    # Matchers compile rules and the seed vector once per crawl, not once per article.
-    matchers = {matcher.name: matcher for matcher in build_matchers(config)}
+    runner = AsyncCrawlerRunner(scrapy_settings(settings))
     storylines = StorylineIndex.from_engine(repository.engine, clock=clock)
     # Articles left without a storyline (a crash between storing and assigning) are placed first.
     if placed := storylines.assign_pending():
@@ -102,11 +103,11 @@ async def crawl_sources(
         state = repository.get_source(source.name)
         context = CrawlContext(
             source=source,
-            matchers=[matchers[topic.name] for topic in config.topics_for(source)],
+            matchers=[m for name, m in matchers.items() if source.topics is None or name in source.topics],
             repository=repository,
             clock=clock,
             local_tz=source.tz,
-            max_articles=config.crawler.max_articles_per_run,
+            max_articles=settings.max_articles_per_run,
             storylines=storylines,
             etag=state.etag if state else None,
             last_modified=state.last_modified if state else None,
@@ -141,7 +142,7 @@ async def crawl_sources(
             http_status=tally.http_status,
             error=error,
         )
-        _record_health(repository, source, config, clock())
+        _record_health(repository, source, settings.unhealthy_after, clock())
         result = SourceResult(source.name, run_id, status, tally, time.monotonic() - started, error)
         logger.info(
             "source=%s status=%s found=%d new=%d duplicate=%d failed=%d seconds=%.1f",
@@ -159,11 +160,11 @@ def lease_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def _record_health(repository: Repository, source: SourceConfig, config: Config, now: datetime) -> None:
+def _record_health(repository: Repository, source: SourceConfig, unhealthy_after: int, now: datetime) -> None:
     state = repository.get_source(source.name)
     if state is None:
         return
-    healthy, reason = assess_health(source, state, now, unhealthy_after=config.crawler.unhealthy_after)
+    healthy, reason = assess_health(source, state, now, unhealthy_after=unhealthy_after)
     if not healthy and state.healthy:
         logger.warning("source=%s is now unhealthy: %s", source.name, reason)
     if (healthy, reason) != (state.healthy, state.unhealthy_reason):

@@ -34,8 +34,8 @@ import numpy as np
 from datasketch import MinHash
 from sqlalchemy.engine import Engine
 
-from crawler.textnorm import normalize_text
-from storage.repository import Clock, utc_now
+from crawler.normalize import normalize_text
+from storage.clock import Clock, utc_now
 from storage.storylines import Candidate, StorylineStore
 
 logger = logging.getLogger(__name__)

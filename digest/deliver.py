@@ -23,8 +23,9 @@ from datetime import datetime
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
-from typing import Any, Protocol
+from typing import Protocol
 
+from digest.config import SmtpConfig
 from digest.render import RenderedDigest
 from digest.text import one_line
 from storage.errors import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
@@ -49,8 +50,8 @@ class SmtpSettings:
     timeout: float = DEFAULT_TIMEOUT
 
     @classmethod
-    def from_config(cls, smtp: Any) -> SmtpSettings:
-        """From a `scheduler.config.SmtpConfig`."""
+    def from_config(cls, smtp: SmtpConfig) -> SmtpSettings:
+        """From the `[smtp]` section."""
         return cls(
             host=smtp.host,
             port=smtp.port,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from digest.text import highlight, make_excerpt, one_line, safe_url, shorten
+from digest.text import highlight, make_excerpt, matched_terms, one_line, safe_url, shorten
 from digest.view import (
     Bar,
     Change,
@@ -124,15 +124,16 @@ def group_storylines(
 def make_entry(item: LedgerArticle, *, tz: ZoneInfo, outlet: str) -> Entry:
     article = item.article
     when = article.published_at or article.fetched_at
+    terms = matched_terms(item.matched)
     return Entry(
         article_id=article.id or 0,
-        title=highlight(one_line(article.title) or "(untitled)", item.matched),
+        title=highlight(one_line(article.title) or "(untitled)", terms),
         url=safe_url(article.url),
         outlet=outlet,
         when=format_local(when, tz),
         when_iso=when.astimezone(tz).isoformat(),
         when_is_fetch=article.published_at is None,
-        excerpt=highlight(make_excerpt(_without_title(article.text, article.title), item.matched), item.matched),
+        excerpt=highlight(make_excerpt(_without_title(article.text, article.title), terms), terms),
         matched=item.matched,
         language=article.language,
         score=item.score,

@@ -1,7 +1,8 @@
 """Building and sending one topic's digest, in the order that keeps delivery exactly-once.
 
 `send_digest` runs these steps; the daemon's digest job and `mediawatch digest send`
-both call it (synchronously: the daemon runs it in a worker thread).
+both call it (synchronously: the daemon runs it in a worker thread). What it needs
+arrives as one `DigestContext` of plain values, built by the composition root.
 
 1. Release digests a crashed process left `pending` for longer than `STALE_AFTER`.
 2. Claim: create the `Digest` row and its `DigestItem` rows in one transaction.
@@ -26,25 +27,28 @@ releases the articles and they are sent again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import Engine
+
+from crawler.config import SourceConfig
+from crawler.topics.config import TopicConfig
 from digest.archive import Archive, ArchivedDigest
+from digest.config import DigestConfig, SmtpConfig
 from digest.deliver import SendMessage, SmtpMailer, SmtpSettings, compose_message
 from digest.render import DigestLinks, RenderedDigest, make_subject, render_digest
 from digest.select import find_source_problems, select_digest
 from digest.text import safe_url
 from digest.view import DigestView, SeedReport
-from storage.errors import DeliveryError
+from storage.clock import Clock
+from storage.errors import ConfigError, DeliveryError
 from storage.ledger import DigestLedger, LedgerArticle, LedgerChange
-
-if TYPE_CHECKING:
-    from scheduler.app import App
-    from scheduler.config import Config, TopicConfig
+from storage.repository import Repository
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +58,7 @@ STALE_AFTER = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class DigestSettings:
-    """The `[digest]` and `[smtp]` settings the digest needs, read once from the config."""
+    """The `[digest]` and `[smtp]` settings the digest needs, as plain values."""
 
     recipients: tuple[str, ...]
     tz: ZoneInfo
@@ -65,20 +69,64 @@ class DigestSettings:
     smtp: SmtpSettings
 
     @classmethod
-    def from_config(cls, config: Config) -> DigestSettings:
-        digest = config.digest
-        # `archive_url` (where archive_dir is served over http(s)) is a proposed
-        # [digest] key; until the config declares it, emails name the page's path.
-        archive_url = safe_url(getattr(digest, "archive_url", None))
+    def from_sections(cls, digest: DigestConfig, smtp: SmtpConfig, *, archive_dir: Path) -> DigestSettings:
+        """From the sections; `archive_dir` already resolved against the configuration's folder."""
         return cls(
             recipients=tuple(digest.recipients),
             tz=ZoneInfo(digest.timezone),
-            archive_dir=config.resolve_path(digest.archive_dir),
+            archive_dir=archive_dir,
             send_empty=digest.send_empty,
             max_per_section=digest.max_per_section,
-            archive_url=archive_url,
-            smtp=SmtpSettings.from_config(config.smtp),
+            archive_url=safe_url(digest.archive_url),
+            smtp=SmtpSettings.from_config(smtp),
         )
+
+
+@dataclass(frozen=True)
+class DigestContext:
+    """Everything a digest is made from: settings, topics, outlets, the ledger and the clock."""
+
+    settings: DigestSettings
+    topics: Mapping[str, TopicConfig]  # in configuration order
+    outlets: Mapping[str, str]  # source name -> outlet name shown to readers
+    topic_sources: Mapping[str, tuple[str, ...]]  # topic -> the enabled sources feeding it
+    ledger: DigestLedger
+    repository: Repository
+    clock: Clock
+
+    @classmethod
+    def from_sections(
+        cls,
+        *,
+        digest: DigestConfig,
+        smtp: SmtpConfig,
+        topics: Sequence[TopicConfig],
+        sources: Sequence[SourceConfig],
+        archive_dir: Path,
+        engine: Engine,
+        repository: Repository,
+        clock: Clock,
+    ) -> DigestContext:
+        return cls(
+            settings=DigestSettings.from_sections(digest, smtp, archive_dir=archive_dir),
+            topics={topic.name: topic for topic in topics},
+            outlets={s.name: s.display_name for s in sources},
+            topic_sources={
+                topic.name: tuple(
+                    s.name for s in sources if s.enabled and (s.topics is None or topic.name in s.topics)
+                )
+                for topic in topics
+            },
+            ledger=DigestLedger(engine),
+            repository=repository,
+            clock=clock,
+        )
+
+    def topic(self, name: str) -> TopicConfig:
+        try:
+            return self.topics[name]
+        except KeyError:
+            raise ConfigError(f"no topic named {name!r}; configured: {', '.join(self.topics)}") from None
 
 
 @dataclass(frozen=True)
@@ -106,22 +154,22 @@ class DigestOutcome:
         return self.status in ("sent", "archived")
 
 
-def build_digest(app: App, topic_name: str, now: datetime | None = None) -> RenderedDigest:
+def build_digest(context: DigestContext, topic_name: str, now: datetime | None = None) -> RenderedDigest:
     """Render what the next digest of `topic_name` would hold, recording nothing (a preview)."""
-    now = now or app.clock()
-    settings = DigestSettings.from_config(app.config)
-    topic = app.config.topic(topic_name)
-    ledger = DigestLedger(app.engine)
+    now = now or context.clock()
+    settings = context.settings
+    topic = context.topic(topic_name)
+    ledger = context.ledger
     previous = ledger.last_sent(topic.name)
     since = previous.period_end if previous else None
     changes = ledger.changes(topic.name, since=since, until=now, include_pending=True)
-    view = _view(app, ledger, topic, ledger.pending(topic.name), changes, now=now, since=since)
+    view = _view(context, topic, ledger.pending(topic.name), changes, now=now, since=since)
     links = DigestLinks(index=f"{settings.archive_url}/index.html" if settings.archive_url else None)
     return render_digest(view, links=links, cap=settings.max_per_section)
 
 
 def send_digest(
-    app: App, topic_name: str, *, sender: SendMessage | None = None, now: datetime | None = None
+    context: DigestContext, topic_name: str, *, sender: SendMessage | None = None, now: datetime | None = None
 ) -> DigestOutcome:
     """Claim, render, archive, send and record the next digest of `topic_name`.
 
@@ -129,10 +177,10 @@ def send_digest(
     `DeliveryError` when the digest could not be delivered; its articles then stay
     pending for the next call.
     """
-    now = now or app.clock()
-    settings = DigestSettings.from_config(app.config)
-    topic = app.config.topic(topic_name)
-    ledger = DigestLedger(app.engine)
+    now = now or context.clock()
+    settings = context.settings
+    topic = context.topic(topic_name)
+    ledger = context.ledger
     archive = Archive(settings.archive_dir, tz=settings.tz, base_url=settings.archive_url)
 
     released = tuple(ledger.release_stale(topic.name, older_than=now - STALE_AFTER))
@@ -153,7 +201,7 @@ def send_digest(
     record: ArchivedDigest | None = None
     try:
         changes = ledger.changes(topic.name, since=digest.period_start, until=digest.period_end, digest_id=digest_id)
-        view = _view(app, ledger, topic, ledger.articles_of(digest_id), changes, now=now, since=since)
+        view = _view(context, topic, ledger.articles_of(digest_id), changes, now=now, since=since)
         record = archive.record_for(view, subject=make_subject(view), digest_id=digest_id, created_at=now)
         links = archive.links_for(record)
         # The archived page is complete, and links to its index relatively.
@@ -173,7 +221,7 @@ def send_digest(
         raise
 
     # Accepted by the server: record it before anything else can go wrong.
-    if not ledger.mark_sent(digest_id, sent_at=app.clock(), message_id=message_id):
+    if not ledger.mark_sent(digest_id, sent_at=context.clock(), message_id=message_id):
         logger.error("digest %s of %r was delivered but had already been released", digest_id, topic.name)
     warnings = []
     try:
@@ -207,24 +255,24 @@ def send_digest(
 
 
 def send_all_digests(
-    app: App, *, sender: SendMessage | None = None, now: datetime | None = None
+    context: DigestContext, *, sender: SendMessage | None = None, now: datetime | None = None
 ) -> list[DigestOutcome]:
     """`send_digest` for every configured topic (the daemon's digest job).
 
     One topic's failure does not stop the others; after trying them all, the
     failures are raised together as one `DeliveryError` (their articles stay pending).
     """
-    now = now or app.clock()
+    now = now or context.clock()
     outcomes: list[DigestOutcome] = []
     failures: list[str] = []
-    for topic in app.config.topics:
+    for name in context.topics:
         try:
-            outcomes.append(send_digest(app, topic.name, sender=sender, now=now))
+            outcomes.append(send_digest(context, name, sender=sender, now=now))
         except DeliveryError as exc:
-            logger.error("digest of %r not delivered: %s", topic.name, exc)
-            failures.append(f"{topic.name}: {exc}")
+            logger.error("digest of %r not delivered: %s", name, exc)
+            failures.append(f"{name}: {exc}")
     if failures:
-        raise DeliveryError(f"{len(failures)} of {len(app.config.topics)} digest(s) not delivered: " + "; ".join(failures))
+        raise DeliveryError(f"{len(failures)} of {len(context.topics)} digest(s) not delivered: " + "; ".join(failures))
     return outcomes
 
 
@@ -243,8 +291,7 @@ def seed_report(topic: TopicConfig) -> SeedReport | None:
 
 
 def _view(
-    app: App,
-    ledger: DigestLedger,
+    context: DigestContext,
     topic: TopicConfig,
     articles: Sequence[LedgerArticle],
     changes: Sequence[LedgerChange],
@@ -252,14 +299,12 @@ def _view(
     now: datetime,
     since: datetime | None,
 ) -> DigestView:
-    config = app.config
-    tz = ZoneInfo(config.digest.timezone)
-    outlets = {s.name: s.display_name for s in config.sources}
-    names = [s.name for s in config.sources if s.enabled and topic in config.topics_for(s)]
+    tz = context.settings.tz
+    outlets = context.outlets
     problems = find_source_problems(
-        names,
-        app.repository.list_source_states(),
-        app.repository.last_runs(),
+        context.topic_sources.get(topic.name, ()),
+        context.repository.list_source_states(),
+        context.repository.last_runs(),
         tz=tz,
         outlet_of=lambda name: outlets.get(name, name),
     )
@@ -271,7 +316,7 @@ def _view(
         since=since,
         seed=seed_report(topic),
         outlets=outlets,
-        coverage=ledger.coverage(topic.name),
+        coverage=context.ledger.coverage(topic.name),
         health=problems,
         changes=changes,
     )

@@ -1,8 +1,8 @@
 """Text helpers for digests: one-line cleaning, width-aware shortening, excerpts, highlighting, safe links.
 
 Pure functions. Widths count Chinese characters as two columns, so a Chinese excerpt
-is about as long on screen as an English one; highlighting folds case, width and
-script (OpenCC t2s) the way the topic matcher does.
+is about as long on screen as an English one; highlighting is the topic matcher's own
+matching (`crawler.topics.rules.term_spans`), so what is marked is what matched.
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from functools import lru_cache
 from urllib.parse import urlsplit
 
-import opencc
-
+from crawler.topics.rules import term_spans
 from digest.view import Span
 
 EXCERPT_CHARS = 160
@@ -64,7 +62,7 @@ def make_excerpt(text: str, terms: Sequence[str], limit: int = EXCERPT_CHARS) ->
     flat = one_line(text)
     if display_width(flat) <= limit:
         return flat
-    first = min((start for start, _ in _find_terms(flat, terms)), default=0)
+    first = min((start for start, _ in term_spans(flat, terms)), default=0)
     if display_width(flat[: first + 10]) <= limit * 0.75:
         return shorten(flat, limit)
     start = max(0, first - 20)
@@ -74,13 +72,19 @@ def make_excerpt(text: str, terms: Sequence[str], limit: int = EXCERPT_CHARS) ->
     return "…" + shorten(flat[start:], limit - 1)
 
 
+def matched_terms(reasons: Sequence[str]) -> tuple[str, ...]:
+    """The terms among a match's reasons: not "similarity=0.42", not a vetoing "not:发布会"."""
+    return tuple(r for r in reasons if "=" not in r and not r.startswith("not:"))
+
+
 def highlight(text: str, terms: Sequence[str]) -> tuple[Span, ...]:
     """Split `text` into spans, marking every occurrence of a matched term.
 
-    Matching ignores case, width and script: the keyword 六小龙 marks 六小龍 in a
-    traditional-Chinese title, as the matcher that chose the article did.
+    Matching is the matcher's: case, width and script are ignored (六小龙 marks 六小龍,
+    人工智能 marks 人工智慧) and Latin terms match whole words only ("AI" never marks
+    the "ai" in "said").
     """
-    found = _find_terms(text, terms)
+    found = term_spans(text, terms)
     spans: list[Span] = []
     position = 0
     for start, end in found:
@@ -91,37 +95,6 @@ def highlight(text: str, terms: Sequence[str]) -> tuple[Span, ...]:
     if position < len(text) or not spans:
         spans.append(Span(text[position:]))
     return tuple(spans)
-
-
-def _find_terms(text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
-    """Non-overlapping (start, end) ranges in `text` where any term occurs, in order."""
-    folded, origin = _fold(text)
-    hits: list[tuple[int, int]] = []
-    for term in sorted({t for t in terms if t.strip()}, key=len, reverse=True):
-        needle = _fold(term.strip())[0]
-        at = folded.find(needle)
-        while at != -1 and needle:
-            start, end = origin[at], origin[at + len(needle) - 1] + 1
-            if all(end <= s or start >= e for s, e in hits):
-                hits.append((start, end))
-            at = folded.find(needle, at + len(needle))
-    return sorted(hits)
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
-def _fold(text: str) -> tuple[str, list[int]]:
-    """`text` folded for matching, and for each folded character its index in `text`."""
-    pieces = [unicodedata.normalize("NFKC", ch).casefold() for ch in text]
-    joined = "".join(pieces)
-    converted = _t2s().convert(joined)
-    if len(converted) != len(joined):  # a phrase conversion changed the length: go char by char
-        converted = "".join(c2 if len(c2 := _t2s().convert(c)) == 1 else c for c in joined)
-    origin = [index for index, piece in enumerate(pieces) for _ in piece]
-    return converted, origin
 
 
 def safe_url(url: str | None) -> str | None:

@@ -1,5 +1,5 @@
 """`python -m scheduler` runs the mediawatch command line."""
 
-from scheduler.cli import main
+from scheduler.cli.main import main
 
 main()

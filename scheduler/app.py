@@ -1,27 +1,34 @@
 """The composition root: configuration in, wired-up objects out.
 
-Nothing below this module reads the environment, the clock or the configuration
-file on its own; everything is passed in from here.
+This is the only module that knows every package. Nothing below it reads the
+environment, the clock or the configuration file on its own: the crawler gets its
+sections and built matchers, the digest its settings and topics, storage an engine
+and a clock, all from here.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
 from scheduler.config import Config, find_config_file, load_config
+from storage.clock import Clock, utc_now
 from storage.db import create_engine
 from storage.migrate import ensure_schema
-from storage.repository import Clock, Repository, utc_now
+from storage.repository import Repository
 
 if TYPE_CHECKING:
+    from crawler.config import SourceConfig
     from crawler.runner import SourceResult
+    from crawler.spiders.recheck import RecheckReport
+    from crawler.topics.matcher import TopicMatcher
+    from digest.service import DigestContext
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +39,31 @@ class App:
     engine: Engine
     repository: Repository
     clock: Clock
+    _matchers: dict[str, TopicMatcher] | None = field(default=None, repr=False)
+
+    @property
+    def matchers(self) -> dict[str, TopicMatcher]:
+        """One matcher per topic, built on first use and kept: building one loads jieba and the seed."""
+        if self._matchers is None:
+            from crawler.topics.matcher import build_matchers
+
+            self._matchers = build_matchers(self.config.topics, self.config.folder)
+        return self._matchers
+
+    def digest_context(self) -> DigestContext:
+        """What the digest package needs, as plain values."""
+        from digest.service import DigestContext
+
+        return DigestContext.from_sections(
+            digest=self.config.digest,
+            smtp=self.config.smtp,
+            topics=self.config.topics,
+            sources=self.config.sources,
+            archive_dir=self.config.resolve_path(self.config.digest.archive_dir),
+            engine=self.engine,
+            repository=self.repository,
+            clock=self.clock,
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -49,6 +81,38 @@ def build_app(config: Config, *, clock: Clock = utc_now, migrate: bool = True) -
     return App(config=config, engine=engine, repository=Repository(engine, clock), clock=clock)
 
 
+async def crawl_now(
+    app: App,
+    sources: Sequence[SourceConfig],
+    *,
+    trigger: str,
+    on_done: Callable[[SourceResult], None] | None = None,
+) -> list[SourceResult]:
+    """Crawl `sources` (must run on the asyncio reactor): the one call the CLI and the daemon share."""
+    from crawler.runner import crawl_sources
+
+    return await crawl_sources(
+        sources,
+        settings=app.config.crawler,
+        matchers=app.matchers,
+        repository=app.repository,
+        lease_ttl=app.config.daemon.lease,
+        trigger=trigger,
+        clock=app.clock,
+        on_done=on_done,
+    )
+
+
+async def recheck_now(app: App) -> RecheckReport:
+    """Re-check recent articles for edits and takedowns (must run on the asyncio reactor)."""
+    from crawler.spiders.recheck import recheck_articles
+
+    config = app.config
+    return await recheck_articles(
+        config.recheck, config.crawler, config.sources, app.repository, default_tz=ZoneInfo(config.digest.timezone)
+    )
+
+
 def crawl(
     app: App,
     source_names: Sequence[str] | None,
@@ -57,27 +121,14 @@ def crawl(
     on_done: Callable[[SourceResult], None] | None = None,
 ) -> list[SourceResult]:
     """Crawl the selected sources now, on the asyncio reactor (blocking)."""
-    from crawler.reactor import run_on_reactor
-    from crawler.runner import crawl_sources
+    from crawler.fetch.reactor import run_on_reactor
 
     sources = app.config.select_sources(list(source_names) if source_names else None)
-    return run_on_reactor(
-        lambda: crawl_sources(
-            sources, config=app.config, repository=app.repository, trigger=trigger, clock=app.clock, on_done=on_done
-        )
-    )
+    return run_on_reactor(lambda: crawl_now(app, sources, trigger=trigger, on_done=on_done))
 
 
-def digest_runner_for(app: App) -> Callable[[datetime], object]:
-    """The daemon's digest job: send the next digest of every topic.
+def recheck(app: App) -> RecheckReport:
+    """Re-check recent articles now, on the asyncio reactor (blocking)."""
+    from crawler.fetch.reactor import run_on_reactor
 
-    `scheduled` is the time the run stands for; the digest's own period comes from
-    the ledger, so it is only logged.
-    """
-    from digest.service import send_all_digests
-
-    def run(scheduled: datetime) -> object:
-        logger.info("digest job for %s", scheduled.isoformat())
-        return send_all_digests(app, now=app.clock())
-
-    return run
+    return run_on_reactor(lambda: recheck_now(app))

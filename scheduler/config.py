@@ -1,6 +1,8 @@
-"""Loading and validating `mediawatch.toml`.
+"""Loading and validating `mediawatch.toml`: the file and the environment in, one `Config` out.
 
-Every setting is declared once, here, with its default and a help text (the README's
+Each section is declared by the package that uses it (`crawler.config`,
+`crawler.topics.config`, `digest.config`; the database and daemon sections here).
+Every setting is declared once, with its default and a help text (the README's
 settings table is checked against these declarations by a test). Environment
 variables `MEDIAWATCH_<SECTION>_<KEY>` override the file; secrets such as the SMTP
 password come from the environment only. Errors name the file, the key and what was
@@ -12,16 +14,25 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from scheduler.durations import parse_duration
+from crawler.config import CrawlerConfig, RecheckConfig, SelectorsConfig, SourceConfig
+from crawler.topics.config import SeedConfig, TopicConfig, TopicGroupConfig
+from digest.config import DigestConfig, SmtpConfig
+from storage.durations import format_duration
 from storage.errors import ConfigError
+from storage.settings import Duration, Section
+
+# The sections are re-exported: this module is where the whole configuration is assembled.
+__all__ = [
+    "Config", "CrawlerConfig", "DaemonConfig", "DatabaseConfig", "DigestConfig", "RecheckConfig", "SeedConfig",
+    "SelectorsConfig", "SmtpConfig", "SourceConfig", "TopicConfig", "TopicGroupConfig", "config_from_mapping",
+    "find_config_file", "load_config", "settings_table",
+]
 
 DEFAULT_CONFIG_FILE = "mediawatch.toml"
 CONFIG_ENV = "MEDIAWATCH_CONFIG"
@@ -31,265 +42,29 @@ ENV_SECTIONS = ("database", "crawler", "digest", "smtp", "daemon", "recheck")
 SECRET_KEYS = {("smtp", "password")}
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{value!r} is not an http(s) URL")
-    return value
-
-
-def _check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone such as 'Asia/Shanghai'") from None
-    return value
-
-
-class DatabaseConfig(_Section):
+class DatabaseConfig(Section):
     url: str = Field("sqlite:///data/mediawatch.db", description="SQLAlchemy URL; SQLite or PostgreSQL")
 
 
-class CrawlerConfig(_Section):
-    contact_url: str = Field(
-        "https://github.com/mediawatch/mediawatch",
-        description="URL named in the User-Agent so site owners can reach the operator",
+class DaemonConfig(Section):
+    jitter: Duration = Field(
+        timedelta(seconds=30), description="random delay added to each crawl so sources on one host spread out"
     )
-    obey_robots: bool = Field(True, description="obey robots.txt")
-    concurrency_per_host: int = Field(2, ge=1, le=8, description="parallel requests per host")
-    download_timeout: float = Field(30.0, gt=0, description="seconds before a request is abandoned")
-    max_page_bytes: int = Field(10 * 1024 * 1024, gt=0, description="larger responses are refused")
-    retry_times: int = Field(2, ge=0, le=10, description="retries for 5xx and timeouts (never for 4xx)")
-    autothrottle: bool = Field(True, description="adapt the request rate to each host's latency")
-    max_articles_per_run: int = Field(200, ge=1, description="article pages fetched per source per run")
-    retry_backoff: float = Field(2.0, ge=0, description="seconds before the first retry; doubles each retry")
-    unhealthy_after: int = Field(3, ge=1, description="failed runs in a row before a source is unhealthy")
-    max_backoff: str = Field("1d", description="longest interval an unhealthy source is backed off to")
-
-    @field_validator("max_backoff")
-    @classmethod
-    def _valid_backoff(cls, value: str) -> str:
-        parse_duration(value)
-        return value
-
-
-class DaemonConfig(_Section):
-    jitter: str = Field("30s", description="random delay added to each crawl so sources on one host spread out")
-    digest_grace: str = Field("6h", description="a digest missed by downtime is sent on start if this recent")
-    shutdown_timeout: str = Field("30s", description="on SIGTERM, how long running crawls may finish")
-    heartbeat: str = Field("30s", description="how often the daemon records that it is alive")
-    lease: str = Field("30m", description="how long a crawl holds its source's lock if its process dies")
+    digest_grace: Duration = Field(
+        timedelta(hours=6), description="a digest missed by downtime is sent on start if this recent"
+    )
+    shutdown_timeout: Duration = Field(
+        timedelta(seconds=30), description="on SIGTERM, how long running crawls may finish"
+    )
+    heartbeat: Duration = Field(timedelta(seconds=30), description="how often the daemon records that it is alive")
+    lease: Duration = Field(
+        timedelta(minutes=30), description="how long a crawl holds its source's lock if its process dies"
+    )
     metrics_port: int = Field(0, ge=0, le=65535, description="serve Prometheus metrics on this port (0: off)")
     metrics_host: str = Field("127.0.0.1", description="address the metrics endpoint binds to")
 
-    @field_validator("jitter", "digest_grace", "shutdown_timeout", "heartbeat", "lease")
-    @classmethod
-    def _valid_durations(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
-
-class RecheckConfig(_Section):
-    enabled: bool = Field(True, description="re-check recent articles for edits and takedowns")
-    every: str = Field("6h", description="how often the daemon re-checks")
-    days: int = Field(7, ge=1, description="re-check articles fetched in the last N days")
-    max_per_run: int = Field(500, ge=1, description="articles re-checked per run, least recently checked first")
-
-    @field_validator("every")
-    @classmethod
-    def _valid_every(cls, value: str) -> str:
-        parse_duration(value)
-        return value
-
-
-class SeedConfig(_Section):
-    title: str = Field(description="title of the original report")
-    publisher: str = Field(description="who published it")
-    published: date = Field(description="publication date")
-    url: str = Field(description="link to the original report")
-    text_file: str | None = Field(None, description="optional file with the report's text (not shipped)")
-    summary: str = Field("", description="a few sentences shown at the top of every digest")
-
-    _url = field_validator("url")(classmethod(lambda cls, v: _check_http_url(v)))
-
-
-class TopicGroupConfig(_Section):
-    name: str = Field(min_length=1, description="group name, shown in classify output and validation errors")
-    mode: Literal["any", "all", "none"] = Field(
-        "any", description="any: one term is enough; all: every term must appear; none: a term vetoes the article"
-    )
-    weight: float = Field(
-        1.0, ge=0, le=1,
-        description="any/all: added to the rule score when the group matches; none: fraction of the score taken away",
-    )
-    terms: list[list[str]] = Field(
-        min_length=1, description='terms, each "alias|alias" or a list of aliases (any alias counts as the term)'
-    )
-
-    @field_validator("terms", mode="before")
-    @classmethod
-    def _split_aliases(cls, value: Any) -> Any:
-        if not isinstance(value, list):
-            return value  # pydantic reports "should be a valid list"
-        terms = []
-        for index, term in enumerate(value):
-            aliases = term.split("|") if isinstance(term, str) else term
-            if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-                raise ValueError(f'terms[{index}]: a term is a string ("深度求索|DeepSeek") or a list of strings')
-            aliases = [a.strip() for a in aliases]
-            if not aliases or not all(aliases):
-                raise ValueError(f"terms[{index}]: empty alias in {term!r}")
-            for alias in aliases:
-                if not any(ch.isalnum() for ch in alias):
-                    raise ValueError(f"terms[{index}]: alias {alias!r} has no letter, digit or character to match")
-            terms.append(aliases)
-        return terms
-
-
-class TopicConfig(_Section):
-    name: str = Field(min_length=1, description="topic name, used on the command line and in digests")
-    keywords: list[str] = Field(
-        default_factory=list,
-        description='an article matching any keyword is on topic (unless a none group vetoes it); "a|b" are aliases',
-    )
-    seed: SeedConfig | None = Field(None, description="the original report digests open with")
-    threshold: float = Field(0.5, ge=0, le=1, description="an article whose score reaches this is relevant")
-    similarity_weight: float | None = Field(
-        None, ge=0, le=1,
-        description="how much similarity to the seed text counts (default: 0.3 with groups and a seed, else 0)",
-    )
-    groups: list[TopicGroupConfig] = Field(default_factory=list, description="weighted rule groups ([[topics.groups]])")
-
-    @field_validator("keywords")
-    @classmethod
-    def _non_empty_keywords(cls, value: list[str]) -> list[str]:
-        cleaned = [k.strip() for k in value if k.strip()]
-        if len(cleaned) != len(value):
-            raise ValueError("keywords must be non-empty strings")
-        return cleaned
-
-    @field_validator("groups")
-    @classmethod
-    def _unique_group_names(cls, value: list[TopicGroupConfig]) -> list[TopicGroupConfig]:
-        names = [g.name for g in value]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"group name {twice[0]!r} is used twice")
-        return value
-
-    @model_validator(mode="after")
-    def _similarity_needs_seed(self) -> TopicConfig:
-        if self.similarity_weight and not (self.seed and (self.seed.text_file or self.seed.summary.strip())):
-            raise ValueError("similarity_weight needs a seed with text_file or summary to compare against")
-        return self
-
-
-class SelectorsConfig(_Section):
-    """Per-source extraction overrides: CSS selectors, or XPath when they start with / or (."""
-
-    body: str | None = Field(None, description="selector for the article body")
-    title: str | None = Field(None, description="selector for the headline")
-    date: str | None = Field(None, description="selector for the publication date (text or datetime attribute)")
-    author: str | None = Field(None, description="selector for the author")
-
-
-class SourceConfig(_Section):
-    name: str = Field(min_length=1, pattern=r"^[\w.-]+$", description="short unique name (letters, digits, - _ .)")
-    kind: Literal["feed", "listing", "sitemap"] = Field(description="feed, listing or sitemap")
-    url: str = Field(description="the feed, listing page or sitemap URL")
-    every: str = Field("30m", description="how often to crawl, e.g. '30m', '2h'")
-    topics: list[str] | None = Field(None, description="topics this source feeds (default: all)")
-    allow_private: bool = Field(False, description="allow private/loopback addresses (test fixtures only)")
-    link_selector: str | None = Field(None, description="listing: CSS selector for article links")
-    link_xpath: str | None = Field(None, description="listing: XPath for article links")
-    title: str | None = Field(None, description="display name of the outlet")
-    timezone: str = Field("Asia/Shanghai", description="publisher's time zone, for dates printed without one")
-    enabled: bool = Field(True, description="set false to keep a source configured but idle")
-    silent_after: str | None = Field(
-        None, description="unhealthy when nothing new for this long (default: 10 × every, at least 2d)"
-    )
-    selectors: SelectorsConfig | None = Field(None, description="extraction overrides for this source's pages")
-
-    _url = field_validator("url")(classmethod(lambda cls, v: _check_http_url(v)))
-
-    @field_validator("every")
-    @classmethod
-    def _valid_every(cls, value: str) -> str:
-        parse_duration(value)
-        return value
-
-    @field_validator("silent_after")
-    @classmethod
-    def _valid_silent_after(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_duration(value)
-        return value
-
-    @property
-    def silence_limit(self) -> timedelta:
-        if self.silent_after:
-            return parse_duration(self.silent_after)
-        return max(self.interval * 10, timedelta(days=2))
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        return _check_timezone(value)
-
-    @model_validator(mode="after")
-    def _listing_needs_selector(self) -> SourceConfig:
-        if self.kind == "listing" and not (self.link_selector or self.link_xpath):
-            raise ValueError("a listing source needs link_selector (CSS) or link_xpath")
-        return self
-
-    @property
-    def interval(self) -> timedelta:
-        return parse_duration(self.every)
-
-    @property
-    def display_name(self) -> str:
-        return self.title or self.name
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-
-class DigestConfig(_Section):
-    recipients: list[str] = Field(default_factory=list, description="addresses that receive the digest")
-    schedule: str = Field("0 8 * * *", description="cron expression (minute hour day month weekday)")
-    timezone: str = Field("Asia/Shanghai", description="time zone for the schedule and displayed times")
-    archive_dir: str = Field("digests", description="folder for HTML/text digests, index.html and feed.xml")
-    send_empty: bool = Field(False, description="send a digest even when nothing is new or changed (a takedown or edit always sends one)")
-    max_per_section: int = Field(20, ge=1, description="entries per section before 'and N more'")
-    archive_url: str | None = Field(None, description="http(s) URL where archive_dir is served; digests link to it")
-
-    @field_validator("archive_url")
-    @classmethod
-    def _valid_archive_url(cls, value: str | None) -> str | None:
-        return None if value is None else _check_http_url(value)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        return _check_timezone(value)
-
-
-class SmtpConfig(_Section):
-    host: str = Field("127.0.0.1", description="SMTP server")
-    port: int = Field(25, ge=1, le=65535, description="SMTP port")
-    starttls: bool = Field(False, description="upgrade the connection with STARTTLS")
-    ssl: bool = Field(False, description="connect with implicit TLS (port 465)")
-    username: str | None = Field(None, description="login name; the password comes from MEDIAWATCH_SMTP_PASSWORD")
-    sender: str = Field("mediawatch@localhost", description="From address")
-    password: str | None = Field(None, exclude=True, description="environment only: MEDIAWATCH_SMTP_PASSWORD")
-
-
-class Config(_Section):
+class Config(Section):
     """The whole configuration, as loaded from one file plus the environment."""
 
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)  # type: ignore[arg-type]
@@ -339,6 +114,11 @@ class Config(_Section):
 
     def topics_for(self, source: SourceConfig) -> list[TopicConfig]:
         return [t for t in self.topics if source.topics is None or t.name in source.topics]
+
+    @property
+    def folder(self) -> Path | None:
+        """The configuration file's folder, which relative paths in it are relative to."""
+        return self.path.parent if self.path is not None else None
 
     def resolve_path(self, value: str) -> Path:
         """A path from the config, relative to the config file's folder."""
@@ -488,7 +268,8 @@ def settings_table() -> list[tuple[str, str, str]]:
             if sub is not None:
                 walk(f"{prefix}{name}.", sub)
                 continue
-            default = "" if field.is_required() else repr(field.get_default(call_default_factory=True))
+            value = None if field.is_required() else field.get_default(call_default_factory=True)
+            default = "" if field.is_required() else repr(format_duration(value) if isinstance(value, timedelta) else value)
             rows.append((f"{prefix}{name}", default, field.description or ""))
 
     walk("", Config)

@@ -25,10 +25,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from scheduler.app import App
-from scheduler.config import SourceConfig
-from scheduler.durations import parse_duration
-from scheduler.health import backoff_interval
+from crawler.config import SourceConfig
+from crawler.health import backoff_interval
+from scheduler.app import App, crawl_now, recheck_now
 from scheduler.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -79,8 +78,8 @@ class Daemon:
         self.started_at = app.clock()
         self.scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[object]] = set()
-        self._jitter = parse_duration(self.config.daemon.jitter).total_seconds()
-        self._max_backoff = parse_duration(self.config.crawler.max_backoff)
+        self._jitter = self.config.daemon.jitter.total_seconds()
+        self._max_backoff = self.config.crawler.max_backoff
         self._current_interval: dict[str, timedelta] = {}
         self.metrics = Metrics()
         self._metrics_server: object | None = None
@@ -100,10 +99,10 @@ class Daemon:
         if self.schedule_digests:
             self._schedule_digest(now)
         if self.config.recheck.enabled:
-            every = parse_duration(self.config.recheck.every)
+            every = self.config.recheck.every
             scheduler.add_job(self._track(self._recheck_job), IntervalTrigger(seconds=every.total_seconds(),
                               jitter=self._jitter_for(every) or None), id="recheck", max_instances=1, coalesce=True)
-        heartbeat = parse_duration(self.config.daemon.heartbeat).total_seconds()
+        heartbeat = self.config.daemon.heartbeat.total_seconds()
         scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=heartbeat), id="heartbeat",
                           next_run_time=datetime.now(UTC))
         if self.config.daemon.metrics_port:
@@ -114,7 +113,7 @@ class Daemon:
         await stop.wait()
         logger.info("daemon stopping: %d job(s) running", len(self._running))
         scheduler.shutdown(wait=False)
-        await self._drain(parse_duration(self.config.daemon.shutdown_timeout).total_seconds())
+        await self._drain(self.config.daemon.shutdown_timeout.total_seconds())
         self.repository.clear_daemon_state(self.name)
         if self._metrics_server is not None:
             self._metrics_server.shutdown()  # type: ignore[attr-defined]
@@ -171,7 +170,7 @@ class Daemon:
         (a backlog runs once, not N times), spread by jitter.
         """
         state = self.repository.get_source(source.name)
-        spread = timedelta(seconds=self.rng.uniform(0, self._jitter_for(source.interval)))
+        spread = timedelta(seconds=self.rng.uniform(0, self._jitter_for(source.every)))
         if state is not None and state.last_run_at is not None:
             due = state.last_run_at + self._interval(source)
             if due > now:
@@ -195,14 +194,11 @@ class Daemon:
         self._current_interval[source.name] = interval
 
     async def _crawl_job(self, source_name: str) -> None:
-        from crawler.runner import crawl_sources
-
         source = next((s for s in self.config.sources if s.name == source_name), None)
         if source is None:
             return
         try:
-            await crawl_sources([source], config=self.config, repository=self.repository, trigger="scheduled",
-                                clock=self.app.clock, on_done=self.metrics.observe_run)
+            await crawl_now(self.app, [source], trigger="scheduled", on_done=self.metrics.observe_run)
         except asyncio.CancelledError:
             raise
         except Exception:  # the daemon never dies of one source
@@ -222,10 +218,8 @@ class Daemon:
             self.repository.set_next_run(source.name, job.next_run_time)
 
     async def _recheck_job(self) -> None:
-        from crawler.recheck_spider import recheck_articles
-
         try:
-            await recheck_articles(self.config, self.repository)
+            await recheck_now(self.app)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -236,7 +230,7 @@ class Daemon:
         assert self.scheduler is not None
         digest = self.config.digest
         trigger = digest_trigger(digest.schedule, digest.timezone)
-        grace = parse_duration(self.config.daemon.digest_grace)
+        grace = self.config.daemon.digest_grace
         state = self.repository.get_job_state(DIGEST_JOB)
         if state is None or state.last_run_at is None:
             # First start: nothing can have been missed yet; count from now.
@@ -287,8 +281,25 @@ class Daemon:
             logger.exception("could not record heartbeat")
 
 
+def send_digests_job(app: App) -> DigestRunner:
+    """The digest job: send the next digest of every topic.
+
+    `scheduled` is the time the run stands for; the digest's own period comes from
+    the ledger, so it is only logged.
+    """
+    from digest.service import send_all_digests
+
+    def run(scheduled: datetime) -> object:
+        logger.info("digest job for %s", scheduled.isoformat())
+        return send_all_digests(app.digest_context(), now=app.clock())
+
+    return run
+
+
 async def run_daemon(app: App, *, digest_runner: DigestRunner | None = None, schedule_digests: bool = True) -> None:
-    """Run until SIGTERM or SIGINT."""
+    """Run until SIGTERM or SIGINT; digests are sent by `digest_runner` (default: `send_digests_job`)."""
+    if schedule_digests and digest_runner is None:
+        digest_runner = send_digests_job(app)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -6,12 +6,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
-
 from scheduler.app import App
 from scheduler.daemon import DIGEST_JOB, digest_trigger
-from scheduler.durations import parse_duration
-from storage.models import Digest
+from storage.ledger import DigestLedger
 
 
 @dataclass(frozen=True)
@@ -81,12 +78,9 @@ def build_status(app: App) -> StatusReport:
             )
         )
     daemon = repository.daemon_state()
-    stale_after = parse_duration(config.daemon.heartbeat) * 3 + timedelta(seconds=5)
+    stale_after = config.daemon.heartbeat * 3 + timedelta(seconds=5)
     running = daemon is not None and now - daemon.heartbeat_at <= stale_after
-    with Session(app.engine) as session:
-        last_sent = session.exec(
-            select(Digest).where(Digest.status == "sent").order_by(col(Digest.sent_at).desc())
-        ).first()
+    last_sent = DigestLedger(app.engine).last_sent_any()
     job = repository.get_job_state(DIGEST_JOB)
     next_due = job.next_run_at if job and job.next_run_at and job.next_run_at > now else None
     if next_due is None:

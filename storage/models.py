@@ -1,7 +1,7 @@
 """SQLModel tables: the shared vocabulary of mediawatch.
 
 Every timestamp is stored in UTC and comes back timezone-aware (see `UTCDateTime`),
-whichever backend is in use. Queries live in `storage.repository`, nowhere else.
+whichever backend is in use. Queries live in `storage/` only (`repository`, `ledger`, `storylines`).
 """
 
 from __future__ import annotations

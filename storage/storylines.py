@@ -24,9 +24,9 @@ from functools import lru_cache
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from storage.clock import Clock, utc_now
 from storage.errors import StorageError
 from storage.models import Article, Storyline, StorylineBand, StorylineSignature
-from storage.repository import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 

@@ -21,13 +21,14 @@ import pytest
 import sqlalchemy as sa
 import tomli_w
 
-from scheduler.demo import StaticSite, load_site
+from scheduler.demo import DEMO_SITE
+from scheduler.demo.site import StaticSite, load_site
 from storage.db import create_engine
 from storage.migrate import ensure_schema
 from storage.repository import Repository
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).parent / "data"
+TEST_DATA = Path(__file__).parent / "data"
 SHARED = REPO_ROOT.parent / "shared"
 PG_ENV = "MEDIAWATCH_TEST_DATABASE_URL"
 
@@ -77,14 +78,14 @@ def repository(engine: sa.Engine) -> Repository:
 
 @pytest.fixture
 def demo_site() -> Iterator[StaticSite]:
-    with StaticSite(load_site()) as site:
+    with StaticSite(load_site(DEMO_SITE)) as site:
         yield site
 
 
 # The digest tests' real SMTP server, settable clock and wired app (helpers in test_digest_support).
 @pytest.fixture
 def sink() -> Iterator[Any]:
-    from tests.test_digest_support import SmtpSink
+    from tests.digest.support import SmtpSink
 
     with SmtpSink() as server:
         yield server
@@ -92,14 +93,14 @@ def sink() -> Iterator[Any]:
 
 @pytest.fixture
 def clock() -> Any:
-    from tests.test_digest_support import FixedClock
+    from tests.digest.support import FixedClock
 
     return FixedClock()
 
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path, sink: Any, clock: Any) -> Iterator[Any]:
-    from tests.test_digest_support import digest_config, make_app
+    from tests.digest.support import digest_config, make_app
 
     application = make_app(digest_config(database_url, tmp_path, smtp_port=sink.port), clock)
     yield application

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from scheduler.cli import app
+from scheduler.cli.main import app
 from scheduler.config import settings_table
 from tests.conftest import REPO_ROOT
 

@@ -1,0 +1,178 @@
+"""Publication dates: parsing the ways pages write them, and choosing the one that is the article's.
+
+Chinese pages write ``2025年2月10日 10:32``, ``2025-02-10``, ``2025/2/10`` or,
+on some portals, ``发布时间：18-03-08``; English ones ``February 10, 2025``
+or ``10 Feb 2025``. The date worth having is in the publication meta tags or
+next to the headline; the footer's ``© 2008-2025`` and "related news" dates
+are not. A naive value is read in the publisher's time zone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime, time, tzinfo
+from email.utils import parsedate_to_datetime
+
+import lxml.html
+
+from crawler.extract.page import in_skipped, json_ld
+
+_TIME = r"(?:\s*|T)(?P<h>\d{1,2})[:：](?P<mi>\d{2})(?:[:：](?P<s>\d{2}))?(?:\s*(?P<ampm>[AaPp]\.?[Mm]\.?))?"
+# fmt: off
+MONTHS = {
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
+    "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9,
+    "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
+}
+# fmt: on
+_RFC2822 = re.compile(r"(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}")
+_MONTH_NAME = "(?P<mon>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+DATE_PATTERNS = (
+    re.compile(rf"(?<!\d)(?P<y>\d{{4}})\s*年\s*(?P<m>\d{{1,2}})\s*月\s*(?P<d>\d{{1,2}})\s*日(?:{_TIME})?"),
+    re.compile(
+        rf"(?<![\d.])(?P<y>\d{{4}})(?P<sep>[-/.])(?P<m>\d{{1,2}})(?P=sep)(?P<d>\d{{1,2}})(?!\d)(?:{_TIME})?"
+    ),
+    re.compile(rf"\b{_MONTH_NAME}\s+(?P<d>\d{{1,2}}),?\s+(?P<y>\d{{4}})\b(?:,?\s*(?:at\s*)?{_TIME})?", re.I),
+    re.compile(rf"\b(?P<d>\d{{1,2}})\s+{_MONTH_NAME}\s+(?P<y>\d{{4}})\b(?:,?\s*{_TIME})?", re.I),
+    # Two-digit years only after a label, as on Baidu's 百家号: "发布时间：18-03-08 21:30".
+    re.compile(rf"时间\s*[:：]\s*(?P<yy>\d{{2}})-(?P<m>\d{{1,2}})-(?P<d>\d{{1,2}})(?!\d)(?:{_TIME})?"),
+)
+_COPYRIGHT = re.compile(r"©|\(c\)|copyright|版权|all rights reserved", re.IGNORECASE)
+
+# <meta> names/properties that carry the publication time, most specific first.
+# fmt: off
+DATE_META = (
+    "article:published_time", "og:published_time", "og:article:published_time", "published_time",
+    "datepublished", "pubdate", "publishdate", "publish_date", "publish-date", "pubtime", "publishtime",
+    "og:release_date", "apub:time", "og:time", "weibo:article:create_at", "dc.date.issued",
+    "dcterms.issued", "dc.date", "sailthru.date", "parsely-pub-date",
+)
+# fmt: on
+
+
+def choose_published(
+    tree: lxml.html.HtmlElement,
+    meta: dict[str, str],
+    byline_texts: Iterable[str],
+    hint: datetime | None,
+    local_tz: tzinfo,
+) -> datetime | None:
+    """Feed date, then publication meta/JSON-LD, then a byline date, then a <time> element."""
+    if hint is not None:
+        return hint if hint.tzinfo is not None else hint.replace(tzinfo=local_tz)
+    for key in DATE_META:
+        if key in meta and (parsed := parse_datetime(meta[key], local_tz)):
+            return parsed
+    for item in json_ld(tree):
+        value = item.get("datePublished")
+        if isinstance(value, str) and (parsed := parse_datetime(value, local_tz)):
+            return parsed
+    for element in tree.iter("time"):
+        marked = element.get("pubdate") is not None or element.get("itemprop") == "datePublished"
+        if marked and (parsed := parse_datetime(element.get("datetime") or element.text_content(), local_tz)):
+            return parsed
+    for text in byline_texts:
+        if parsed := first_byline_date(text, local_tz):
+            return parsed
+    for element in tree.iter("time"):
+        if not in_skipped(element) and (parsed := parse_datetime(element.get("datetime") or "", local_tz)):
+            return parsed
+    return None
+
+
+def parse_datetime(value: str, local_tz: tzinfo) -> datetime | None:
+    """Parse an ISO 8601, RFC 2822 or Chinese/numeric date; naive values are in ``local_tz``.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> parse_datetime("2025年2月10日 10:32", ZoneInfo("Asia/Shanghai")).isoformat()
+    '2025-02-10T10:32:00+08:00'
+    """
+    value = value.strip()
+    if not value:
+        return None
+    parsed: datetime | None = None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    except ValueError:
+        # The e-mail parser is lenient enough to misread "February 10, 2025 2:05 pm".
+        if _RFC2822.match(value):
+            try:
+                parsed = parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                parsed = None
+        if parsed is None:
+            found = find_dates(value)
+            parsed = found[0][1] if found else None
+    if parsed is None or not 1990 <= parsed.year <= 2100:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=local_tz)
+
+
+def first_byline_date(text: str, local_tz: tzinfo) -> datetime | None:
+    """The first date in ``text`` that is not on a copyright line."""
+    for position, found in find_dates(text):
+        line_start = text.rfind("\n", 0, position) + 1
+        line_end = text.find("\n", position)
+        line = text[line_start : line_end if line_end >= 0 else len(text)]
+        # "© 2008-2025 江南日报 版权所有 2025-02-10" is a footer, not a byline.
+        if _COPYRIGHT.search(line):
+            continue
+        return found.replace(tzinfo=local_tz)
+    return None
+
+
+def find_dates(text: str) -> list[tuple[int, datetime]]:
+    """Every plausible calendar date (with its time of day, if written) in ``text``, in order."""
+    dates: list[tuple[int, datetime]] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            # "2025年2月10日" must not be read again as part of another pattern's match.
+            if any(start < match.end() and match.start() < end for start, end in taken):
+                continue
+            groups = match.groupdict()
+            month = MONTHS[groups["mon"].lower()] if groups.get("mon") else int(groups["m"])
+            try:
+                year = int(groups["y"]) if groups.get("y") else 2000 + int(groups["yy"] or 0)
+                day = date(year, month, int(groups["d"]))
+                clock = _time_of_day(groups)
+            except ValueError:
+                continue
+            if 1990 <= day.year <= 2100:
+                dates.append((match.start(), datetime.combine(day, clock)))
+                taken.append((match.start(), match.end()))
+    return sorted(dates, key=lambda item: item[0])
+
+
+def strip_dates(text: str) -> str:
+    """``text`` without the dates :data:`DATE_PATTERNS` recognise."""
+    for pattern in DATE_PATTERNS:
+        text = pattern.sub("", text)
+    return text
+
+
+def _time_of_day(groups: dict[str, str | None]) -> time:
+    if groups.get("h") is None:
+        return time()
+    hour = int(groups["h"] or 0)
+    ampm = (groups.get("ampm") or "").lower().replace(".", "")
+    if ampm == "pm" and hour < 12:
+        hour += 12
+    elif ampm == "am" and hour == 12:
+        hour = 0
+    return time(hour, int(groups["mi"] or 0), int(groups.get("s") or 0))
+
+
+def is_bare_year(found: str, page_text: str, url: str) -> bool:
+    """True when a date is a year padded to 1 January that the page never states.
+
+    htmldate turns a lone "2025" (as in "© 2008-2025") into 2025-01-01.
+    """
+    match = re.fullmatch(r"(\d{4})-01-01", found.strip()[:10])
+    if not match:
+        return False
+    year = match.group(1)
+    spelled = [f"{year}{sep}01{sep}01" for sep in ("-", "/", ".", "")]
+    spelled += [f"{year}-1-1", f"{year}/1/1", f"{year}年1月1日", f"{year}年01月01日"]
+    return not any(form in page_text or form in url for form in spelled)

@@ -1,0 +1,78 @@
+"""Downloader middlewares: the fetch policy (`crawler.fetch.policy`) on every request, and retries with backoff.
+
+A request's `allow_private` comes from its meta (`mediawatch_allow_private`), else
+from the spider's source; redirects and robots.txt requests pass through here too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+
+from crawler.fetch.policy import check_url
+from storage.errors import ForbiddenURLError
+
+logger = logging.getLogger(__name__)
+
+
+class ForbiddenRequest(IgnoreRequest):
+    """A request refused by the fetch policy."""
+
+
+class FetchPolicyMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FetchPolicyMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        spider: Any = self.crawler.spider
+        allow_private = request.meta.get("mediawatch_allow_private")
+        if allow_private is None:
+            source = getattr(getattr(spider, "context", None), "source", None)
+            allow_private = bool(source and source.allow_private)
+        try:
+            await check_url(request.url, allow_private=bool(allow_private))
+        except ForbiddenURLError as exc:
+            logger.warning("refused %s: %s", request.url, exc)
+            raise ForbiddenRequest(str(exc)) from exc
+        return None
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retry policy (5xx, 408, 429, timeouts; never other 4xx), with exponential backoff.
+
+    Scrapy retries at once; a struggling server deserves a pause that grows with each try.
+    """
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.backoff = settings.getfloat("MEDIAWATCH_RETRY_BACKOFF", 2.0)
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        result = super().process_response(request, response)
+        if isinstance(result, Request):
+            await self._pause(result)
+        return result
+
+    async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
+        result = super().process_exception(request, exception)
+        if isinstance(result, Request):
+            await self._pause(result)
+        return result
+
+    async def _pause(self, retry: Request) -> None:
+        attempt = int(retry.meta.get("retry_times", 1))
+        delay = min(self.backoff * 2 ** (attempt - 1), 300.0)
+        if delay > 0:
+            logger.info("retrying %s in %.1fs (attempt %d)", retry.url, delay, attempt)
+            await asyncio.sleep(delay)

@@ -1,0 +1,57 @@
+"""Scrapy settings derived from `[crawler]`: read once, passed to every crawler (sources, recheck, one-off fetches)."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from crawler.config import CrawlerConfig
+
+ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+
+def mediawatch_version() -> str:
+    try:
+        return version("mediawatch")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def user_agent(config: CrawlerConfig) -> str:
+    return f"mediawatch/{mediawatch_version()} (+{config.contact_url})"
+
+
+def scrapy_settings(config: CrawlerConfig) -> dict[str, Any]:
+    return {
+        "TWISTED_REACTOR": ASYNCIO_REACTOR,
+        # Scrapy 2.19 turns on a code-execution endpoint and a telnet console by default.
+        "REMOTE_CONTROL_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "USER_AGENT": user_agent(config),
+        "ROBOTSTXT_OBEY": config.obey_robots,
+        "CONCURRENT_REQUESTS": 16,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": config.concurrency_per_host,
+        "AUTOTHROTTLE_ENABLED": config.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": 0.5,
+        "AUTOTHROTTLE_MAX_DELAY": 30.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(config.concurrency_per_host),
+        "DOWNLOAD_TIMEOUT": config.download_timeout,
+        "DOWNLOAD_MAXSIZE": config.max_page_bytes,
+        "DOWNLOAD_WARNSIZE": max(1, config.max_page_bytes // 2),
+        "RETRY_ENABLED": config.retry_times > 0,
+        "RETRY_TIMES": config.retry_times,
+        # 4xx (but 408/429) is final: retrying a 404 only annoys the site.
+        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+        "COOKIES_ENABLED": False,
+        "DEPTH_LIMIT": 3,
+        "STATS_DUMP": False,
+        "LOG_ENABLED": False,
+        "ITEM_PIPELINES": {"crawler.pipeline.StoragePipeline": 300},
+        "MEDIAWATCH_RETRY_BACKOFF": config.retry_backoff,
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.fetch.middleware.FetchPolicyMiddleware": 50,
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "crawler.fetch.middleware.BackoffRetryMiddleware": 550,
+        },
+        "EXTENSIONS": {"scrapy.extensions.logstats.LogStats": None},
+    }

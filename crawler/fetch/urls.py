@@ -1,0 +1,33 @@
+"""URL canonicalisation: one spelling per article, so it is stored and fetched once."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Query parameters that identify a campaign or a sharer, never the article.
+TRACKING_PARAMS = re.compile(
+    r"^(utm_\w+|spm|from|fromsource|share_?token|share_?from|scene|isappinstalled|fbclid|gclid|"
+    r"dclid|msclkid|yclid|mc_cid|mc_eid|igshid|ref|ref_src|cmpid|ncid|ocid|_ga|wt\.mc_id|s_kwcid)$",
+    re.IGNORECASE,
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonicalize_url(url: str) -> str:
+    """One spelling per article: lower-case host, no fragment, no tracking or default port,
+    sorted query, no trailing slash (except the root)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    path = re.sub(r"/{2,}", "/", parts.path or "/")
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/")
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)]
+    return urlunsplit((scheme, netloc, path, urlencode(sorted(query), doseq=True), ""))

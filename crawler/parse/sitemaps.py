@@ -1,0 +1,49 @@
+"""Sitemaps, including Google News sitemaps: bytes plus a base URL in, entries and child sitemaps out (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from urllib.parse import urljoin
+
+from lxml import etree
+
+from crawler.extract.dates import parse_datetime
+from storage.errors import ExtractionError
+from storage.types import FeedEntry
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+
+
+def parse_sitemap(body: bytes, base_url: str) -> tuple[list[FeedEntry], list[str]]:
+    """Parse a sitemap (including Google News sitemaps).
+
+    Returns (article entries, child sitemap URLs); a sitemap index yields only the latter.
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+    try:
+        root = etree.fromstring(body.lstrip(), parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise ExtractionError(f"{base_url}: not a readable sitemap ({exc})") from exc
+    if root is None:
+        raise ExtractionError(f"{base_url}: not a readable sitemap (empty document)")
+    tag = etree.QName(root).localname
+    if tag == "sitemapindex":
+        children = [urljoin(base_url, loc.strip()) for loc in root.xpath("//*[local-name()='sitemap']/*[local-name()='loc']/text()")]
+        return [], children
+    if tag != "urlset":
+        raise ExtractionError(f"{base_url}: not a sitemap (root element <{tag}>)")
+    entries = []
+    for url in root.xpath("//*[local-name()='url']"):
+        loc = url.xpath("string(*[local-name()='loc'])").strip()
+        if not loc:
+            continue
+        title = url.xpath("string(*[local-name()='news']/*[local-name()='title'])").strip() or None
+        date = (
+            url.xpath("string(*[local-name()='news']/*[local-name()='publication_date'])").strip()
+            or url.xpath("string(*[local-name()='lastmod'])").strip()
+        )
+        # A date without a time zone is ambiguous; it is read as UTC rather than guessed.
+        published = parse_datetime(date, UTC) if date else None
+        entries.append(FeedEntry(url=urljoin(base_url, loc), title=title, published=published))
+    return entries, []

@@ -1,0 +1,59 @@
+"""What one crawl of one source needs and what it counts (handed to the spider), and the item it yields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from crawler.config import SourceConfig
+from crawler.storylines import StorylineIndex
+from crawler.topics.matcher import TopicMatcher
+from storage.repository import Repository
+from storage.types import ExtractedArticle, FeedEntry
+
+
+@dataclass
+class SourceTally:
+    """Running counts for one source in one run (mutated by the spider and the pipeline)."""
+
+    found: int = 0  # article links seen in the feed, listing or sitemap
+    new: int = 0  # articles stored by this run
+    duplicate: int = 0  # already stored (skipped before download, or lost an insert race)
+    failed: int = 0  # article pages that could not be fetched, extracted or stored
+    http_status: int | None = None  # status of the source URL itself
+    not_modified: bool = False  # the source answered 304
+    source_error: str | None = None  # why the source URL itself failed
+    robots_blocked: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def note_error(self, message: str, *, limit: int = 20) -> None:
+        if len(self.errors) < limit:
+            self.errors.append(message)
+
+
+@dataclass
+class CrawlContext:
+    """Dependencies of one source's spider; built by the runner, never global."""
+
+    source: SourceConfig
+    matchers: Sequence[TopicMatcher]  # built once per crawl, one per topic this source feeds
+    repository: Repository
+    clock: Callable[[], datetime]
+    local_tz: tzinfo
+    max_articles: int
+    storylines: StorylineIndex
+    etag: str | None = None
+    last_modified: str | None = None
+    tally: SourceTally = field(default_factory=SourceTally)
+
+
+@dataclass
+class ArticleItem:
+    """What the source spider hands the pipeline: one extracted page and the entry that led to it."""
+
+    canonical_url: str
+    article: ExtractedArticle
+    entry: FeedEntry

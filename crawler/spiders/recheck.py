@@ -1,0 +1,131 @@
+"""The recheck crawl: conditional GETs of recently stored articles, judged by `crawler.recheck`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta, tzinfo
+from typing import Any
+
+import scrapy
+from scrapy.crawler import AsyncCrawlerRunner
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.config import CrawlerConfig, RecheckConfig, SourceConfig
+from crawler.extract.article import extract_article
+from crawler.extract.decode import decode_page
+from crawler.fetch.policy import conditional_headers
+from crawler.fetch.settings import scrapy_settings
+from crawler.normalize import content_hash
+from crawler.recheck import judge_change, judge_response
+from storage.errors import MediawatchError
+from storage.models import Article
+from storage.repository import Repository
+
+logger = logging.getLogger(__name__)
+
+_TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S | re.I)
+
+
+@dataclass
+class RecheckReport:
+    checked: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    removed: list[str] = field(default_factory=list)
+    edited: list[str] = field(default_factory=list)
+
+
+class RecheckSpider(scrapy.Spider):
+    name = "mediawatch-recheck"
+
+    def __init__(self, articles: list[Article], repository: Repository, sources: Mapping[str, SourceConfig],
+                 default_tz: tzinfo, report: RecheckReport, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.articles = articles
+        self.repository = repository
+        self.sources = sources
+        self.default_tz = default_tz
+        self.report = report
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for article in self.articles:
+            source = self.sources.get(article.source_name)
+            yield scrapy.Request(
+                article.url, headers=conditional_headers(article.etag, article.last_modified), callback=self.parse, errback=self.failed, dont_filter=True,
+                cb_kwargs={"article": article},
+                meta={"handle_httpstatus_list": [304, 404, 410], "dont_retry": False,
+                      "mediawatch_allow_private": bool(source and source.allow_private)},
+            )
+
+    def parse(self, response: Response, article: Article) -> None:
+        assert article.id is not None
+        self.report.checked += 1
+        requested = (response.meta.get("redirect_urls") or [response.url])[0]
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        page_text = None
+        if response.status == 200:
+            page_text = _TAGS.sub(" ", decode_page(response.body, content_type).text)
+        verdict = judge_response(response.status, requested, response.url, page_text)
+        if verdict is None:
+            source = self.sources.get(article.source_name)
+            try:
+                local_tz = source.tz if source else self.default_tz
+                fresh = extract_article(response.body, response.url, content_type, local_tz=local_tz)
+            except MediawatchError as exc:
+                self.report.outcomes["failed"] += 1
+                logger.info("recheck url=%s could not extract: %s", article.url, exc)
+                self.repository.mark_checked(article.id, etag=article.etag, last_modified=article.last_modified)
+                return
+            verdict = judge_change(article.title, article.text, fresh.title, fresh.text)
+            if verdict.outcome == "edited":
+                self.repository.record_edit(article.id, title=fresh.title, text=fresh.text,
+                                            content_hash=content_hash(fresh.title, fresh.text))
+                self.report.edited.append(article.url)
+        self.report.outcomes[verdict.outcome] += 1
+        if verdict.outcome == "removed":
+            self.repository.mark_removed(article.id)
+            self.report.removed.append(article.url)
+            logger.warning("recheck url=%s removed: %s", article.url, verdict.reason)
+        elif verdict.outcome != "edited":
+            etag = response.headers.get(b"ETag")
+            modified = response.headers.get(b"Last-Modified")
+            self.repository.mark_checked(
+                article.id,
+                etag=etag.decode("latin-1") if etag else article.etag,
+                last_modified=modified.decode("latin-1") if modified else article.last_modified,
+            )
+        if verdict.outcome == "edited":
+            logger.info("recheck url=%s edited: %s", article.url, verdict.reason)
+
+    def failed(self, failure: Failure) -> None:
+        self.report.checked += 1
+        self.report.outcomes["failed"] += 1
+        logger.info("recheck url=%s failed: %s", failure.request.url, failure.value)
+
+
+async def recheck_articles(
+    recheck: RecheckConfig,
+    crawler: CrawlerConfig,
+    sources: Sequence[SourceConfig],
+    repository: Repository,
+    *,
+    default_tz: tzinfo,
+) -> RecheckReport:
+    """Re-check recent articles once (must run on the asyncio reactor).
+
+    `default_tz` reads dates on pages of sources no longer configured.
+    """
+    since = repository.clock() - timedelta(days=recheck.days)
+    articles = repository.articles_to_recheck(since, recheck.max_per_run)
+    report = RecheckReport()
+    if not articles:
+        return report
+    runner = AsyncCrawlerRunner(scrapy_settings(crawler))
+    await runner.crawl(RecheckSpider, articles=articles, repository=repository,
+                       sources={s.name: s for s in sources}, default_tz=default_tz, report=report)
+    logger.info("recheck checked=%d %s", report.checked, dict(report.outcomes))
+    return report

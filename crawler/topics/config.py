@@ -1,0 +1,90 @@
+"""A topic's configuration (`[[topics]]`): its seed report, keywords and weighted rule groups."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from storage.settings import HttpUrl, Section
+
+
+class SeedConfig(Section):
+    title: str = Field(description="title of the original report")
+    publisher: str = Field(description="who published it")
+    published: date = Field(description="publication date")
+    url: HttpUrl = Field(description="link to the original report")
+    text_file: str | None = Field(None, description="optional file with the report's text (not shipped)")
+    summary: str = Field("", description="a few sentences shown at the top of every digest")
+
+
+class TopicGroupConfig(Section):
+    name: str = Field(min_length=1, description="group name, shown in classify output and validation errors")
+    mode: Literal["any", "all", "none"] = Field(
+        "any", description="any: one term is enough; all: every term must appear; none: a term vetoes the article"
+    )
+    weight: float = Field(
+        1.0, ge=0, le=1,
+        description="any/all: added to the rule score when the group matches; none: fraction of the score taken away",
+    )
+    terms: list[list[str]] = Field(
+        min_length=1, description='terms, each "alias|alias" or a list of aliases (any alias counts as the term)'
+    )
+
+    @field_validator("terms", mode="before")
+    @classmethod
+    def _split_aliases(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value  # pydantic reports "should be a valid list"
+        terms = []
+        for index, term in enumerate(value):
+            aliases = term.split("|") if isinstance(term, str) else term
+            if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+                raise ValueError(f'terms[{index}]: a term is a string ("深度求索|DeepSeek") or a list of strings')
+            aliases = [a.strip() for a in aliases]
+            if not aliases or not all(aliases):
+                raise ValueError(f"terms[{index}]: empty alias in {term!r}")
+            for alias in aliases:
+                if not any(ch.isalnum() for ch in alias):
+                    raise ValueError(f"terms[{index}]: alias {alias!r} has no letter, digit or character to match")
+            terms.append(aliases)
+        return terms
+
+
+class TopicConfig(Section):
+    name: str = Field(min_length=1, description="topic name, used on the command line and in digests")
+    keywords: list[str] = Field(
+        default_factory=list,
+        description='an article matching any keyword is on topic (unless a none group vetoes it); "a|b" are aliases',
+    )
+    seed: SeedConfig | None = Field(None, description="the original report digests open with")
+    threshold: float = Field(0.5, ge=0, le=1, description="an article whose score reaches this is relevant")
+    similarity_weight: float | None = Field(
+        None, ge=0, le=1,
+        description="how much similarity to the seed text counts (default: 0.3 with groups and a seed, else 0)",
+    )
+    groups: list[TopicGroupConfig] = Field(default_factory=list, description="weighted rule groups ([[topics.groups]])")
+
+    @field_validator("keywords")
+    @classmethod
+    def _non_empty_keywords(cls, value: list[str]) -> list[str]:
+        cleaned = [k.strip() for k in value if k.strip()]
+        if len(cleaned) != len(value):
+            raise ValueError("keywords must be non-empty strings")
+        return cleaned
+
+    @field_validator("groups")
+    @classmethod
+    def _unique_group_names(cls, value: list[TopicGroupConfig]) -> list[TopicGroupConfig]:
+        names = [g.name for g in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"group name {twice[0]!r} is used twice")
+        return value
+
+    @model_validator(mode="after")
+    def _similarity_needs_seed(self) -> TopicConfig:
+        if self.similarity_weight and not (self.seed and (self.seed.text_file or self.seed.summary.strip())):
+            raise ValueError("similarity_weight needs a seed with text_file or summary to compare against")
+        return self

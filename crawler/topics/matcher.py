@@ -1,0 +1,113 @@
+"""Deciding whether an article is on a topic: term rules plus similarity to the seed.
+
+A `TopicMatcher` is built once per topic (rules compiled, seed segmented and weighted)
+and then scores any number of articles:
+
+    rules       = sum of the weights of matched any/all groups, capped at 1
+                  (a keyword hit counts as 1)
+    combined    = 1 - (1 - rules) * (1 - similarity_weight * similarity)
+    score       = combined * product over matched none groups of (1 - weight)
+    relevant    = score >= threshold
+
+so strong rules alone can make an article relevant, similarity alone can reach at most
+`similarity_weight`, and a none group with the default weight 1 is a veto. A keyword hit
+lifts the combined score to at least the threshold (keywords keep their old meaning:
+"any keyword → on topic").
+
+`build_matchers(topics, base_dir)` reads the seed files (the only I/O here).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from crawler.normalize import normalize_text
+from crawler.topics.config import TopicConfig
+from crawler.topics.rules import Rules
+from crawler.topics.segment import Segmenter
+from crawler.topics.similarity import Featurizer, SeedSimilarity
+from storage.errors import ConfigError
+from storage.types import TopicMatch
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SIMILARITY_WEIGHT = 0.3
+
+
+def default_similarity_weight(topic: TopicConfig) -> float:
+    """`similarity_weight`, or its default: 0.3 for a topic with rule groups, 0 for keywords only.
+
+    A keyword-only topic keeps its old, cheap behaviour (no jieba, no seed vector):
+    similarity could not change its decisions anyway, since a keyword hit decides.
+    """
+    if topic.similarity_weight is not None:
+        return topic.similarity_weight
+    return DEFAULT_SIMILARITY_WEIGHT if topic.groups else 0.0
+
+
+class TopicMatcher:
+    """One topic's compiled rules and seed vector; `match` is pure and thread-safe."""
+
+    def __init__(self, topic: TopicConfig, seed_text: str | None = None) -> None:
+        self.topic = topic
+        self.name = topic.name
+        self.threshold = topic.threshold
+        self.rules = Rules.compile(topic)
+        seed_text = (seed_text or "").strip()
+        self.similarity_weight = default_similarity_weight(topic) if seed_text else 0.0
+        self.similarity: SeedSimilarity | None = None
+        if self.similarity_weight > 0:
+            featurizer = Featurizer(Segmenter(self.rules.dictionary_words()), self._term_counts)
+            self.similarity = SeedSimilarity(normalize_text(seed_text), featurizer)
+
+    def _term_counts(self, text: str) -> dict[str, int]:
+        return {term.label: term.count(text) for term in self.rules.terms}
+
+    def match(self, title: str, text: str) -> TopicMatch:
+        normalized = normalize_text(f"{title}\n{text}")
+        outcome = self.rules.evaluate(normalized)
+        reasons = list(outcome.reasons)
+        similarity = 0.0
+        if self.similarity is not None:
+            similarity = self.similarity.score(normalized)
+            reasons.append(f"similarity={similarity:.2f}")
+        combined = 1.0 - (1.0 - outcome.score) * (1.0 - self.similarity_weight * similarity)
+        if outcome.keyword_hit:
+            combined = max(combined, self.threshold)
+        score = round(combined * outcome.keep, 3)
+        relevant = score >= self.threshold and outcome.keep > 0  # a veto holds even at threshold 0
+        return TopicMatch(topic=self.name, score=score, relevant=relevant, matched=tuple(reasons))
+
+
+def read_seed_text(topic: TopicConfig, base_dir: Path | None = None) -> str | None:
+    """The seed's text: `text_file` (relative to `base_dir`, the config file's folder), else `summary`.
+
+    Raises ConfigError when `text_file` is set but cannot be read.
+    """
+    seed = topic.seed
+    if seed is None:
+        return None
+    if seed.text_file:
+        path = Path(seed.text_file).expanduser()
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise ConfigError(
+                f"topic {topic.name!r}: seed text_file {str(path)!r}: cannot read: {reason}"
+            ) from exc
+    return seed.summary or None
+
+
+def build_matcher(topic: TopicConfig, base_dir: Path | None = None) -> TopicMatcher:
+    """A matcher for `topic`, its seed file read relative to `base_dir`."""
+    return TopicMatcher(topic, read_seed_text(topic, base_dir))
+
+
+def build_matchers(topics: Sequence[TopicConfig], base_dir: Path | None = None) -> dict[str, TopicMatcher]:
+    """One matcher per topic, by name; build them once and reuse them for every article."""
+    return {topic.name: build_matcher(topic, base_dir) for topic in topics}

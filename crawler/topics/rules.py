@@ -1,0 +1,189 @@
+"""A topic's term rules, compiled once: keywords and weighted `any`/`all`/`none` groups.
+
+Everything here works on text that `normalize_text` has already folded, so a rule term
+written 六小龙 matches 六小龍, and "Nanjing" matches "NANJING". Chinese aliases match
+anywhere in the text (Chinese has no spaces to anchor on); aliases in Latin script match
+whole words only, so "AI" does not fire inside "said", and a trailing plural "s" is
+allowed ("little dragon" matches "little dragons").
+
+Scoring (see `Rules.evaluate`): each matched `any`/`all` group adds its weight to a rule
+score capped at 1; each matched `none` group keeps only `1 - weight` of the final score
+(weight 1, the default, is a veto). A keyword hit makes the article relevant on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from crawler.normalize import normalize_text, normalize_with_offsets
+from crawler.topics.config import TopicConfig, TopicGroupConfig
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN_SEPARATOR = re.compile(r"[\s\-]+")
+
+
+def has_cjk(text: str) -> bool:
+    return _HAN.search(text) is not None
+
+
+def _alias_pattern(normalized: str) -> tuple[str, str]:
+    """(regex, probe): the probe is a plain substring the regex cannot match without."""
+    if has_cjk(normalized):
+        return re.escape(normalized), normalized
+    parts = [p for p in _LATIN_SEPARATOR.split(normalized.replace("’", "'")) if p]
+    # Spaces and hyphens are interchangeable ("six-little-dragons"); letters and digits
+    # around the alias would mean it is part of a longer word.
+    words = [re.escape(p).replace("'", "['’]") for p in parts]  # Xi'an, Xi’an
+    regex = r"(?<![a-z0-9])" + r"[\s\-]+".join(words) + r"s?(?![a-z0-9])"
+    return regex, max((w for p in parts for w in p.split("'")), key=len)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One concept and its aliases; `label` is the first alias as the config wrote it."""
+
+    label: str
+    aliases: tuple[str, ...]  # as written in the config, in the pattern's group order
+    pattern: re.Pattern[str]  # one capturing group per alias
+    probes: tuple[str, ...]  # substrings of which at least one is in any text the pattern matches
+
+    @classmethod
+    def compile(cls, aliases: Sequence[str]) -> Term:
+        written = tuple(dict.fromkeys(a.strip() for a in aliases if a.strip()))
+        if not written:
+            raise ValueError("a term needs at least one alias")
+        normalized = [normalize_text(a) for a in written]
+        # Longest alias first, so 杭州六小龙 is reported rather than its part 六小龙.
+        order = sorted(range(len(written)), key=lambda i: -len(normalized[i]))
+        compiled = [_alias_pattern(normalized[i]) for i in order]
+        return cls(
+            label=written[0],
+            aliases=tuple(written[i] for i in order),
+            pattern=re.compile("|".join(f"({regex})" for regex, _ in compiled)),
+            probes=tuple(dict.fromkeys(probe for _, probe in compiled)),
+        )
+
+    def _maybe_in(self, text: str) -> bool:
+        # A substring test is an order of magnitude cheaper than the regex, and most
+        # terms are absent from most articles.
+        return any(probe in text for probe in self.probes)
+
+    def find(self, text: str) -> str | None:
+        """The alias (as written in the config) found in normalised `text`, or None."""
+        if not self._maybe_in(text):
+            return None
+        match = self.pattern.search(text)
+        return None if match is None else self.aliases[match.lastindex - 1]  # type: ignore[operator]
+
+    def count(self, text: str) -> int:
+        """Non-overlapping occurrences of any alias."""
+        return sum(1 for _ in self.pattern.finditer(text)) if self._maybe_in(text) else 0
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where any alias occurs in `text` as written (not normalised): (start, end) pairs, in order."""
+        folded, origin = normalize_with_offsets(text)
+        if not self._maybe_in(folded):
+            return []
+        return [(origin[m.start()], origin[m.end() - 1] + 1) for m in self.pattern.finditer(folded) if m.end() > m.start()]
+
+    def dictionary_words(self) -> list[str]:
+        """The normalised aliases written in Han characters only, for the segmenter's dictionary."""
+        return [n for n in (normalize_text(a) for a in self.aliases) if _HAN.fullmatch(n)]
+
+
+@lru_cache(maxsize=512)
+def _term(alias: str) -> Term:
+    return Term.compile([alias])
+
+
+def term_spans(text: str, aliases: Sequence[str]) -> list[tuple[int, int]]:
+    """Non-overlapping (start, end) ranges of `text` where any alias occurs, in order.
+
+    The same matching as the rules (normalised script, width and case; Latin aliases
+    as whole words), so what is marked for a reader is what the matcher saw.
+    """
+    hits: list[tuple[int, int]] = []
+    for alias in sorted({a.strip() for a in aliases if a.strip()}, key=len, reverse=True):
+        if not any(ch.isalnum() for ch in alias):
+            continue
+        for start, end in _term(alias).spans(text):
+            if all(end <= s or start >= e for s, e in hits):
+                hits.append((start, end))
+    return sorted(hits)
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    mode: str  # "any", "all" or "none"
+    weight: float
+    terms: tuple[Term, ...]
+
+    @classmethod
+    def compile(cls, config: TopicGroupConfig) -> Group:
+        return cls(config.name, config.mode, config.weight, tuple(Term.compile(t) for t in config.terms))
+
+    def found(self, text: str) -> list[str]:
+        """The aliases found, or [] when the group does not match (an `all` group needs every term)."""
+        hits = [t.find(text) for t in self.terms]
+        found = [h for h in hits if h is not None]
+        if self.mode == "all" and len(found) < len(self.terms):
+            return []
+        return found
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What the terms say about one article, before seed similarity is mixed in."""
+
+    score: float  # sum of matched any/all group weights, capped at 1
+    keyword_hit: bool
+    keep: float  # product of (1 - weight) over matched none groups; 1.0 when none matched
+    reasons: tuple[str, ...]  # matched aliases; none-group hits as "not:<alias>"
+
+
+@dataclass(frozen=True)
+class Rules:
+    keywords: tuple[Term, ...]
+    groups: tuple[Group, ...]
+
+    @classmethod
+    def compile(cls, topic: TopicConfig) -> Rules:
+        keywords = tuple(Term.compile(k.split("|")) for k in topic.keywords)
+        return cls(keywords=keywords, groups=tuple(Group.compile(g) for g in topic.groups))
+
+    @property
+    def terms(self) -> Iterable[Term]:
+        yield from self.keywords
+        for group in self.groups:
+            yield from group.terms
+
+    def dictionary_words(self) -> list[str]:
+        return sorted({w for term in self.terms for w in term.dictionary_words()})
+
+    def evaluate(self, text: str) -> RuleOutcome:
+        """Score normalised `text` against the keywords and groups."""
+        reasons: list[str] = []
+        keyword_hits = [h for h in (k.find(text) for k in self.keywords) if h is not None]
+        reasons.extend(keyword_hits)
+        score = 1.0 if keyword_hits else 0.0
+        keep = 1.0
+        for group in self.groups:
+            found = group.found(text)
+            if not found:
+                continue
+            if group.mode == "none":
+                keep *= 1.0 - group.weight
+                reasons.extend(f"not:{alias}" for alias in found)
+            else:
+                score += group.weight
+                reasons.extend(found)
+        return RuleOutcome(
+            score=min(1.0, score),
+            keyword_hit=bool(keyword_hits),
+            keep=keep,
+            reasons=tuple(dict.fromkeys(reasons)),
+        )

@@ -1,0 +1,93 @@
+"""`mediawatch config check|settings`, `db upgrade|current` and `demo`: setting up and looking around."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scheduler.cli.common import err, load_config, out, print_articles, print_crawl_table
+from storage.durations import format_duration
+
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(config_app, name="config")
+    app.add_typer(db_app, name="db")
+    app.command()(demo)
+
+
+@config_app.command("check")
+def config_check(ctx: typer.Context) -> None:
+    """Validate the configuration and summarise it."""
+    config = load_config(ctx)
+    out.print(f"{config.path}: OK", markup=False)
+    out.print(f"  database: {config.database.url}", markup=False)
+    out.print(f"  topics: {', '.join(t.name for t in config.topics)}", markup=False)
+    out.print(f"  sources: {len(config.sources)} ({sum(s.enabled for s in config.sources)} enabled)", markup=False)
+    for s in config.sources:
+        out.print(f"    {s.name:<20} {s.kind:<8} every {format_duration(s.every):<6} {s.url}", markup=False)
+
+
+@config_app.command("settings")
+def config_settings(
+    markdown: Annotated[bool, typer.Option("--markdown", help="As a Markdown table (the README's).")] = False,
+) -> None:
+    """List every setting with its default and meaning."""
+    from scheduler.config import settings_table
+
+    if markdown:
+        out.print("| setting | default | meaning |\n|---|---|---|", markup=False)
+    for key, default, help_text in settings_table():
+        if markdown:
+            shown = f"`{default}`" if default else "(required)"
+            out.print(f"| `{key}` | {shown} | {help_text.replace('|', '&#124;')} |", markup=False)
+        else:
+            out.print(f"{key:<32} {default or '(required)':<28} {help_text}", markup=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply pending schema migrations."""
+    from storage.db import create_engine, describe
+    from storage.migrate import current_revision, upgrade
+
+    config = load_config(ctx)
+    engine = create_engine(config.database.url)
+    upgrade(engine)
+    out.print(f"{describe(engine)}: at revision {current_revision(engine)}", markup=False)
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Show the schema revision of the database and the newest one known."""
+    from storage.db import create_engine, describe
+    from storage.migrate import current_revision, head_revision
+
+    config = load_config(ctx)
+    engine = create_engine(config.database.url)
+    current, head = current_revision(engine), head_revision()
+    out.print(f"{describe(engine)}: at {current or 'no schema'}; newest is {head}", markup=False)
+    if current != head:
+        raise typer.Exit(1)
+
+
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo database and files go.")] = Path("demo"),
+) -> None:
+    """Serve the bundled demo site on 127.0.0.1, crawl it into a fresh database, show the result."""
+    from scheduler.demo import run_demo
+
+    demo_result = run_demo(directory, progress=err)
+    results, stored = demo_result.results, demo_result.stored
+    print_crawl_table(results)
+    print_articles(stored, f"stored articles ({len(stored)})")
+    out.print(f"database: {demo_result.database}", markup=False)
+    if demo_result.digest_html:
+        out.print(f"digest:   {demo_result.digest_html}", markup=False)
+        out.print(f"          {demo_result.digest_text}", markup=False)
+    if not any(r.succeeded for r in results):
+        raise typer.Exit(1)

@@ -1,0 +1,94 @@
+"""What every command shares: the consoles, the global options, opening the configuration and the app.
+
+Commands print through `out` (results, stdout) and `err` (progress and problems,
+stderr); nothing else in mediawatch prints.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from storage.durations import parse_duration
+
+if TYPE_CHECKING:
+    from scheduler.app import App
+    from scheduler.config import Config
+
+# Piped output (tests, scripts) gets wide tables instead of rich's 80-column default.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class Options:
+    """The global options, kept on the root context for every command."""
+
+    config_path: str | None
+
+
+def options(ctx: typer.Context) -> Options:
+    found = ctx.find_root().obj
+    return found if isinstance(found, Options) else Options(config_path=None)
+
+
+def load_config(ctx: typer.Context) -> Config:
+    """The configuration named by --config, $MEDIAWATCH_CONFIG or ./mediawatch.toml, validated."""
+    from scheduler.app import load_app_config
+
+    return load_app_config(options(ctx).config_path)
+
+
+def open_app(ctx: typer.Context) -> App:
+    """The configuration plus an open database: close it with `app.close()`."""
+    from scheduler.app import build_app
+
+    return build_app(load_config(ctx))
+
+
+def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
+    """A `--since` value: a duration ago ("2d"), or a date or time (naive means UTC)."""
+    if not value:
+        return None
+    try:
+        return (now or datetime.now(UTC)) - parse_duration(value)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: give a date (2025-02-08), a time, or a duration like 2d") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def print_crawl_table(results: list[Any]) -> None:
+    """One row per source crawled: what it found, stored and failed."""
+    table = Table(title="crawl results")
+    for column in ("source", "status", "found", "new", "duplicates", "failed", "seconds", "note"):
+        table.add_column(column, justify="right" if column in ("found", "new", "duplicates", "failed", "seconds") else "left")
+    for r in results:
+        t = r.tally
+        note = r.error or (t.errors[0] if t.errors else "")
+        table.add_row(
+            r.source, r.status, str(t.found), str(t.new), str(t.duplicate), str(t.failed), f"{r.seconds:.1f}", note[:80]
+        )
+    out.print(table)
+
+
+def print_articles(stored: list[Any], title: str) -> None:
+    """One row per stored article, with the terms each relevant topic matched."""
+    table = Table(title=title)
+    for column in ("id", "published", "source", "language", "title", "matched"):
+        table.add_column(column)
+    for item in stored:
+        a = item.article
+        matched = "; ".join(f"{m.topic}: {', '.join(m.matched)}" for m in item.matches if m.relevant) or "(off topic)"
+        published = a.published_at.date().isoformat() if a.published_at else "?"
+        table.add_row(str(a.id), published, a.source_name, a.language or "?", a.title, matched)
+    out.print(table)

@@ -1,0 +1,176 @@
+"""`mediawatch crawl`, `recheck`, `sources` and `extract`: crawling by hand and looking at what a page gives."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from scheduler.cli.common import err, load_config, open_app, options, out, print_crawl_table
+from storage.durations import format_duration
+from storage.errors import ConfigError, MediawatchError
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(crawl)
+    app.command()(recheck)
+    app.command()(sources)
+    app.command()(extract)
+
+
+def crawl(
+    ctx: typer.Context,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Crawl only this source (repeatable).")] = None,
+) -> None:
+    """Crawl sources now and print what each one yielded."""
+    application = open_app(ctx)
+    try:
+        results = crawl_with_progress(application, source)
+    finally:
+        application.close()
+    print_crawl_table(results)
+    if results and not any(r.succeeded for r in results):
+        raise typer.Exit(1)
+
+
+def crawl_with_progress(application: Any, sources: list[str] | None, trigger: str = "manual") -> list[Any]:
+    """Crawl, printing one line on stderr as each source finishes."""
+    from scheduler.app import crawl as run_crawl
+
+    selected = application.config.select_sources(sources)
+    if not selected:
+        raise ConfigError("no sources to crawl: add [[sources]] to the configuration")
+    done: list[str] = []
+    with err.status(f"crawling {len(selected)} source(s)…") as status:
+
+        def on_done(result: Any) -> None:
+            done.append(result.source)
+            mark = "ok" if result.succeeded else "FAILED"
+            err.print(f"  {result.source}: {mark}, {result.tally.new} new")
+            status.update(f"crawling: {len(done)}/{len(selected)} sources done…")
+
+        return list(run_crawl(application, [s.name for s in selected], trigger=trigger, on_done=on_done))
+
+
+def recheck(ctx: typer.Context) -> None:
+    """Re-fetch recent articles now: record takedowns (404/410, redirect to a front page) and edits."""
+    from scheduler.app import recheck as run_recheck
+
+    application = open_app(ctx)
+    try:
+        with err.status("re-checking recent articles…"):
+            report = run_recheck(application)
+    finally:
+        application.close()
+    outcomes = ", ".join(f"{name} {count}" for name, count in sorted(report.outcomes.items())) or "nothing to check"
+    out.print(f"re-checked {report.checked} article(s): {outcomes}", markup=False)
+    for url in report.removed:
+        out.print(f"  removed: {url}", markup=False)
+    for url in report.edited:
+        out.print(f"  edited:  {url}", markup=False)
+
+
+def sources(ctx: typer.Context, json_output: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
+    """List configured sources with their last crawl."""
+    application = open_app(ctx)
+    try:
+        last = application.repository.last_runs()
+    finally:
+        application.close()
+    rows = []
+    for s in application.config.sources:
+        run = last.get(s.name)
+        rows.append(
+            {
+                "name": s.name,
+                "kind": s.kind,
+                "url": s.url,
+                "every": format_duration(s.every),
+                "enabled": s.enabled,
+                "topics": s.topics or [t.name for t in application.config.topics],
+                "last_run": run.started_at.isoformat() if run else None,
+                "last_status": run.status if run else None,
+                "last_new": run.new if run else None,
+            }
+        )
+    if json_output:
+        for row in rows:
+            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+        return
+    table = Table(title="sources")
+    for column in ("name", "kind", "every", "enabled", "last run", "status", "new", "url"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["name"], row["kind"], row["every"], "yes" if row["enabled"] else "no", row["last_run"] or "never",
+            row["last_status"] or "-", str(row["last_new"] if row["last_new"] is not None else "-"), row["url"],
+        )
+    out.print(table)
+
+
+def extract(
+    ctx: typer.Context,
+    targets: Annotated[list[str], typer.Argument(help="Files or http(s) URLs.", metavar="FILE_OR_URL...")],
+    url: Annotated[str | None, typer.Option(help="The page's URL when extracting a file (for links and dates).")] = None,
+    content_type: Annotated[str | None, typer.Option(help="Content-Type header to assume for a file.")] = None,
+    allow_private: Annotated[bool, typer.Option(help="Allow fetching private/loopback addresses.")] = False,
+) -> None:
+    """Print what the extractor gets from pages, as JSON (one object per line)."""
+    from crawler.extract.article import extract_article
+
+    remote = [t for t in targets if t.startswith(("http://", "https://"))]
+    fetched = {page.url: page for page in _fetch(ctx, remote, allow_private)} if remote else {}
+    failures = 0
+    for target in targets:
+        try:
+            if target in fetched:
+                page = fetched[target]
+                if page.error is not None or page.final_url is None:
+                    raise MediawatchError(f"{target}: {page.error}")
+                body, header, final_url = page.body, page.content_type, page.final_url
+            elif "://" in target:
+                raise MediawatchError(f"{target}: only http(s) URLs and local files can be extracted")
+            else:
+                path = Path(target)
+                try:
+                    body = path.read_bytes()
+                except OSError as exc:
+                    raise MediawatchError(f"{target}: cannot read: {exc.strerror}") from exc
+                header, final_url = content_type, url or path.resolve().as_uri()
+            article = extract_article(body, final_url, header)
+        except MediawatchError as exc:
+            err.print(f"mediawatch: {exc}", markup=False)
+            failures += 1
+            continue
+        out.print(
+            json.dumps(
+                {
+                    "url": article.url, "title": article.title, "author": article.author,
+                    "published": article.published.isoformat() if article.published else None,
+                    "language": article.language, "encoding": article.encoding, "text": article.text,
+                },
+                ensure_ascii=False,
+            ),
+            markup=False,
+        )
+    if failures:
+        raise typer.Exit(1)
+
+
+def _fetch(ctx: typer.Context, urls: list[str], allow_private: bool) -> list[Any]:
+    """Fetch through the crawler's own stack, with the configuration's [crawler] settings when there is one."""
+    from crawler.config import CrawlerConfig
+    from crawler.fetch.reactor import run_on_reactor
+    from crawler.fetch.single import fetch_pages
+    from scheduler.config import find_config_file
+
+    try:
+        find_config_file(options(ctx).config_path)
+    except ConfigError:
+        crawler_config = CrawlerConfig()  # extract works without a configuration file
+    else:
+        crawler_config = load_config(ctx).crawler
+    return run_on_reactor(lambda: fetch_pages(urls, crawler_config, allow_private=allow_private))

@@ -1,0 +1,71 @@
+"""`mediawatch run` (the daemon) and `mediawatch status`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from scheduler.cli.common import open_app, out
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("status")(status)
+
+
+def run(
+    ctx: typer.Context,
+    digests: Annotated[bool, typer.Option("--digests/--no-digests", help="Also send digests on schedule (one daemon should).")] = True,
+) -> None:
+    """Run the scheduler daemon: crawls on each source's timetable, digests on schedule. Stop with SIGTERM/Ctrl-C."""
+    from crawler.fetch.reactor import run_on_reactor
+    from scheduler.daemon import run_daemon
+
+    application = open_app(ctx)
+    try:
+        run_on_reactor(lambda: run_daemon(application, schedule_digests=digests))
+    finally:
+        application.close()
+
+
+def status(
+    ctx: typer.Context,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document, for scripts.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 if the daemon is not running or a source is unhealthy.")] = False,
+) -> None:
+    """Show each source's health, last and next run, and the digest timetable."""
+    from scheduler.status import build_status
+
+    application = open_app(ctx)
+    try:
+        report = build_status(application)
+    finally:
+        application.close()
+    if json_output:
+        out.print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), markup=False)
+    else:
+        daemon = (f"running (pid {report.daemon_pid}, heartbeat {report.daemon_heartbeat})"
+                  if report.daemon_running else "not running")
+        out.print(f"daemon: {daemon}", markup=False)
+        table = Table(title=f"sources (times in {report.timezone})")
+        for column in ("source", "health", "last run", "status", "found", "new", "dup", "failed", "next run", "why"):
+            table.add_column(column)
+        for s in report.sources:
+            health = "disabled" if not s.enabled else ("ok" if s.healthy else "UNHEALTHY")
+            why = s.reason or (s.last_error if s.last_status in ("failed", "skipped", "interrupted") else "") or ""
+            table.add_row(
+                s.name, health, s.last_run or "never", s.last_status or "-", _n(s.last_found), _n(s.last_new),
+                _n(s.last_duplicate), _n(s.last_failed), s.next_run or "-", why,
+            )
+        out.print(table)
+        out.print(f"last digest sent: {report.last_digest_sent or 'never'}", markup=False)
+        out.print(f"next digest due:  {report.next_digest_due or '-'}", markup=False)
+    if check and (not report.daemon_running or report.unhealthy):
+        raise typer.Exit(1)
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else str(value)

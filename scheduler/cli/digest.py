@@ -1,0 +1,159 @@
+"""`mediawatch digest build|send` and `mediawatch digests`: previewing, sending and listing digests.
+
+Printing happens here and nowhere else in the digest code. Project errors are left
+to `scheduler.cli.main`, which prints them on one line and exits 1 (2 for
+configuration errors).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from scheduler.cli.common import err, open_app, out
+from storage.errors import DeliveryError
+
+digest_app = typer.Typer(help="Preview and send digests.", no_args_is_help=True)
+
+TopicOption = Annotated[
+    str | None, typer.Option("--topic", "-t", help="Only this topic (default: every configured topic).")
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add `digest build|send` and `digests` to the main app."""
+    app.add_typer(digest_app, name="digest")
+    app.command("digests")(digests)
+
+
+def _topics(application: Any, topic: str | None) -> list[str]:
+    if topic is not None:
+        return [application.config.topic(topic).name]
+    return [t.name for t in application.config.topics]
+
+
+@digest_app.command("build")
+def build(
+    ctx: typer.Context,
+    topic: TopicOption = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the preview files.")] = Path("digest-preview"),
+) -> None:
+    """Render the next digest to HTML and text files without sending or recording anything."""
+    from digest.archive import topic_slug
+    from digest.service import build_digest
+
+    application = open_app(ctx)
+    try:
+        context = application.digest_context()
+        rendered = [build_digest(context, name) for name in _topics(application, topic)]
+    finally:
+        application.close()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for digest in rendered:
+        stem = out_dir / f"{topic_slug(digest.topic)}-preview"
+        html_path, text_path = stem.with_suffix(".html"), stem.with_suffix(".txt")
+        html_path.write_text(digest.html, encoding="utf-8")
+        text_path.write_text(digest.text, encoding="utf-8")
+        err.print(
+            f"{digest.topic}: {digest.article_count} new article(s) from {digest.outlet_count} outlet(s)"
+            f"{_change_counts(digest.view.removed_count, digest.view.edited_count)}",
+            markup=False,
+        )
+        out.print(str(html_path), markup=False)
+        out.print(str(text_path), markup=False)
+
+
+@digest_app.command("send")
+def send(
+    ctx: typer.Context,
+    topic: TopicOption = None,
+    retries: Annotated[int, typer.Option(min=0, max=10, help="Retries after a temporary SMTP failure.")] = 2,
+) -> None:
+    """Build, send, archive and record the next digest of each topic."""
+    from digest.deliver import SmtpMailer
+    from digest.service import send_digest
+
+    application = open_app(ctx)
+    failures: list[tuple[str, DeliveryError]] = []
+    try:
+        context = application.digest_context()
+        mailer = SmtpMailer(context.settings.smtp, attempts=retries + 1)
+        for name in _topics(application, topic):
+            try:
+                outcome = send_digest(context, name, sender=mailer)
+            except DeliveryError as exc:
+                failures.append((name, exc))
+                err.print(f"{name}: NOT SENT: {exc}; its articles stay pending for the next send", markup=False)
+                continue
+            _print_outcome(outcome)
+    finally:
+        application.close()
+    if len(failures) == 1:
+        name, exc = failures[0]
+        raise DeliveryError(f"digest for {name!r} not sent: {exc}")
+    if failures:
+        raise DeliveryError(f"{len(failures)} digests not sent; first: {failures[0][0]!r}: {failures[0][1]}")
+
+
+def _print_outcome(outcome: Any) -> None:
+    if outcome.status == "empty":
+        out.print(f"{outcome.topic}: nothing new; nothing sent", markup=False)
+        return
+    counts = f"{outcome.article_count} article(s){_change_counts(outcome.removed_count, outcome.edited_count)}"
+    if outcome.status == "sent":
+        what = f"sent digest #{outcome.digest_id} ({counts}) to {len(outcome.recipients)} recipient(s)"
+    else:
+        what = f"archived digest #{outcome.digest_id} ({counts}); no [digest] recipients to email"
+    out.print(f"{outcome.topic}: {what}", markup=False)
+    out.print(f"  {outcome.archive_html}", markup=False)
+    for warning in outcome.warnings:
+        err.print(f"  warning: {warning}", markup=False)
+
+
+def _change_counts(removed: int, edited: int) -> str:
+    return "".join(f", {n} {label}" for n, label in ((removed, "removed"), (edited, "edited")) if n)
+
+
+def digests(
+    ctx: typer.Context,
+    topic: TopicOption = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List past digests, newest first."""
+    from zoneinfo import ZoneInfo
+
+    from storage.ledger import DigestLedger
+
+    application = open_app(ctx)
+    tz = ZoneInfo(application.config.digest.timezone)
+    try:
+        if topic is not None:
+            application.config.topic(topic)
+        rows = DigestLedger(application.engine).list_digests(topic, limit=limit)
+    finally:
+        application.close()
+    if json_output:
+        for d in rows:
+            record = {
+                "id": d.id, "topic": d.topic, "status": d.status, "created": d.created_at.isoformat(),
+                "period_start": d.period_start.isoformat() if d.period_start else None,
+                "period_end": d.period_end.isoformat(), "sent": d.sent_at.isoformat() if d.sent_at else None,
+                "articles": d.article_count, "message_id": d.message_id, "error": d.error,
+            }
+            out.print(json.dumps(record, ensure_ascii=False), markup=False)
+        return
+    table = Table(title=f"digests ({len(rows)}), times in {tz}")
+    for column in ("id", "topic", "status", "created", "sent", "articles", "note"):
+        table.add_column(column, justify="right" if column in ("id", "articles") else "left")
+    for d in rows:
+        table.add_row(
+            str(d.id), d.topic, d.status, d.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            d.sent_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if d.sent_at else "-", str(d.article_count),
+            (d.error or d.message_id or "")[:80],
+        )
+    out.print(table)

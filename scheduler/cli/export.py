@@ -1,0 +1,121 @@
+"""`mediawatch articles` and `mediawatch export`: stored articles, with scores, storylines and digests."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from scheduler.cli.common import open_app, out, parse_since, print_articles
+
+
+def register(app: typer.Typer) -> None:
+    app.command("articles")(articles)
+    app.command("export")(export)
+
+
+CSV_COLUMNS = (
+    "id", "url", "source", "title", "author", "published", "fetched", "language", "content_hash", "storyline_id",
+    "removed_at", "topics", "scores", "matched", "digests", "text",
+)
+
+
+def article_records(stored: list[Any], membership: dict[int, list[dict[str, object]]]) -> list[dict[str, Any]]:
+    """Turn stored articles into plain dicts, one per article (pure)."""
+    records = []
+    for item in stored:
+        a = item.article
+        records.append(
+            {
+                "id": a.id,
+                "url": a.url,
+                "source": a.source_name,
+                "title": a.title,
+                "author": a.author,
+                "published": a.published_at.isoformat() if a.published_at else None,
+                "fetched": a.fetched_at.isoformat(),
+                "language": a.language,
+                "content_hash": a.content_hash,
+                "storyline_id": a.storyline_id,
+                "removed_at": a.removed_at.isoformat() if a.removed_at else None,
+                "topics": [
+                    {"topic": m.topic, "relevant": m.relevant, "score": m.score, "matched": list(m.matched)}
+                    for m in item.matches
+                ],
+                "digests": membership.get(a.id or 0, []),
+                "text": a.text,
+            }
+        )
+    return records
+
+
+def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
+    row = {k: record.get(k) for k in CSV_COLUMNS}
+    row["topics"] = ";".join(t["topic"] for t in record["topics"] if t["relevant"])
+    row["scores"] = ";".join(f"{t['topic']}={t['score']}" for t in record["topics"])
+    row["matched"] = ";".join(",".join(t["matched"]) for t in record["topics"] if t["matched"])
+    row["digests"] = ";".join(str(d["digest"]) for d in record["digests"])
+    return row
+
+
+def articles(
+    ctx: typer.Context,
+    topic: Annotated[str | None, typer.Option(help="Only articles relevant to this topic.")] = None,
+    since: Annotated[str | None, typer.Option(help="Fetched since a date/time or a duration ago (e.g. 2d).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line, with text.")] = False,
+) -> None:
+    """List stored articles, newest first, with why they matched."""
+    application = open_app(ctx)
+    try:
+        if topic:
+            application.config.topic(topic)
+        stored = application.repository.list_articles(topic=topic, since=parse_since(since), limit=limit)
+    finally:
+        application.close()
+    if json_output:
+        for record in article_records(stored, {}):
+            record.pop("digests")
+            out.print(json.dumps(record, ensure_ascii=False), markup=False)
+        return
+    print_articles(stored, f"articles ({len(stored)})")
+
+
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[Literal["jsonl", "csv"], typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    topic: Annotated[str | None, typer.Option(help="Only articles relevant to this topic.")] = None,
+    since: Annotated[str | None, typer.Option(help="Fetched since a date/time or a duration ago (e.g. 7d).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
+) -> None:
+    """Write stored articles (with scores, storylines and digest membership) as JSON Lines or CSV."""
+    application = open_app(ctx)
+    try:
+        if topic:
+            application.config.topic(topic)
+        stored = application.repository.list_articles(
+            topic=topic, since=parse_since(since), relevant_only=topic is not None, limit=None
+        )
+        membership = application.repository.digest_membership([s.article.id for s in stored if s.article.id])
+    finally:
+        application.close()
+    records = article_records(stored, membership)
+    stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if fmt == "jsonl":
+            for record in records:
+                stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS)
+            writer.writeheader()
+            for record in records:
+                writer.writerow(_csv_row(record))
+    finally:
+        if output:
+            stream.close()
+    if output:
+        print(f"wrote {len(records)} articles to {output}", file=sys.stderr)

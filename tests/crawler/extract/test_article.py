@@ -1,0 +1,308 @@
+"""Article extraction from whole pages: text, title, date, author, language, encoding.
+
+The fixture pages in tests/data/pages are fictional and stored as readable
+UTF-8; each says at its top what it must yield. Pages meant to be GBK or Big5
+are encoded here, in memory, so the bytes the extractor sees are the real thing.
+"""
+
+from __future__ import annotations
+
+import codecs
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crawler.extract.article import extract_article
+from crawler.extract.dates import parse_datetime
+from crawler.extract.language import guess_language, normalise_language
+from crawler.extract.metadata import byline_author, strip_site_suffix
+from storage.errors import NoArticleError
+from storage.types import ExtractedArticle
+from tests.conftest import TEST_DATA
+
+PAGES = TEST_DATA / "pages"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def load(name: str, encoding: str = "utf-8") -> bytes:
+    return (PAGES / name).read_text(encoding="utf-8").encode(encoding)
+
+
+def extract(
+    name: str, encoding: str = "utf-8", content_type: str | None = "text/html", **kwargs
+) -> ExtractedArticle:
+    return extract_article(load(name, encoding), f"https://news.example.cn/{name}", content_type, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def gbk_article() -> ExtractedArticle:
+    return extract("zh_gbk_byline_date.html", "gbk", "text/html; charset=utf-8")
+
+
+# --- encoding -----------------------------------------------------------------------------------
+
+
+def test_wrong_utf8_header_on_gbk_page_is_caught(gbk_article: ExtractedArticle) -> None:
+    assert gbk_article.encoding == "gb18030"
+    assert gbk_article.title == "江南市新能源公交线路全面开通"
+    assert gbk_article.text.startswith("本报讯 2月10日上午，随着一辆崭新的纯电动公交车")
+    assert "\ufffd" not in gbk_article.text
+    # Typical mojibake of GBK read as UTF-8 or Latin-1.
+    assert not any(marker in gbk_article.text for marker in ("Ã", "ä¸", "½", "¹"))
+
+
+def test_big5_page_decodes_and_is_traditional() -> None:
+    article = extract("zh_big5_traditional.html", "big5")
+    assert article.encoding == "big5hkscs"
+    assert article.title == "港灣區舉辦第十屆海洋文化節"
+    assert "漁人碼頭開幕" in article.text
+    assert article.language == "zh-Hant"
+    assert article.author == "林美玲"
+
+
+def test_utf8_bom_beats_a_wrong_gbk_header() -> None:
+    body = codecs.BOM_UTF8 + load("zh_bom_published_time.html")
+    article = extract_article(body, "https://news.example.cn/a", "text/html; charset=gbk")
+    assert article.encoding == "utf-8"
+    assert article.title == "北湖科技园发布人工智能产业扶持新政"
+    assert "算力补贴" in article.text
+
+
+# --- text -------------------------------------------------------------------------------------
+
+
+def test_chinese_boilerplate_lines_are_stripped(gbk_article: ExtractedArticle) -> None:
+    for boilerplate in ("责任编辑", "分享到", "版权所有", "ICP", "来源：", "2008-2025"):
+        assert boilerplate not in gbk_article.text
+    assert gbk_article.text.endswith("让更多市民享受到便捷的绿色出行服务。")
+
+
+def test_paragraphs_are_separated_by_single_newlines(gbk_article: ExtractedArticle) -> None:
+    paragraphs = gbk_article.text.split("\n")
+    assert len(paragraphs) == 5
+    assert all(paragraph.strip() == paragraph and paragraph for paragraph in paragraphs)
+
+
+def test_sidebar_headlines_are_not_article_text(gbk_article: ExtractedArticle) -> None:
+    assert "植树动员大会" not in gbk_article.text
+    assert "首页" not in gbk_article.text
+
+
+def test_navigation_page_raises_no_article_error() -> None:
+    with pytest.raises(NoArticleError, match=r"zh_navigation_only\.html"):
+        extract("zh_navigation_only.html")
+
+
+def test_table_layout_page_yields_the_article_cell_split_at_line_breaks() -> None:
+    article = extract("zh_table_br_layout.html")
+    assert article.title == "城西街道开展春季消防安全检查"
+    assert article.published == datetime(2025, 3, 5, tzinfo=SHANGHAI)
+    paragraphs = article.text.split("\n")
+    assert len(paragraphs) == 4
+    assert paragraphs[0].startswith("为切实做好春季火灾防控工作")
+    assert paragraphs[-1].endswith("切实筑牢辖区消防安全防线。")
+    for stray in ("相关链接", "燃气安全排查", "打印本页", "|", "ICP"):
+        assert stray not in article.text
+
+
+def test_empty_body_raises_no_article_error() -> None:
+    with pytest.raises(NoArticleError):
+        extract_article(b"", "https://news.example.cn/empty")
+
+
+# --- title ------------------------------------------------------------------------------------
+
+
+def test_site_suffix_is_stripped_from_title(gbk_article: ExtractedArticle) -> None:
+    assert gbk_article.title == "江南市新能源公交线路全面开通"
+
+
+def test_headline_is_not_repeated_as_first_paragraph(gbk_article: ExtractedArticle) -> None:
+    assert not gbk_article.text.startswith(gbk_article.title)
+
+
+def test_feed_title_and_date_hints_win() -> None:
+    article = extract(
+        "zh_gbk_byline_date.html",
+        "gbk",
+        title_hint=" 新能源公交全面开通（订阅源标题） ",
+        published_hint=datetime(2025, 2, 11, 7, 0),
+    )
+    assert article.title == "新能源公交全面开通（订阅源标题）"
+    # A naive feed date is read in the local time zone.
+    assert article.published == datetime(2025, 2, 11, 7, 0, tzinfo=SHANGHAI)
+
+
+def test_blank_title_hint_is_ignored() -> None:
+    assert extract("zh_gbk_byline_date.html", "gbk", title_hint="  ").title == "江南市新能源公交线路全面开通"
+
+
+@pytest.mark.parametrize(
+    ("raw", "title"),
+    [
+        ("江南市新能源公交线路全面开通_江南日报", "江南市新能源公交线路全面开通"),
+        ("标题文字在这里_财经频道_江南日报", "标题文字在这里"),
+        ("武汉的声音：有英勇的你，才有英雄的城！-新华网", "武汉的声音：有英勇的你，才有英雄的城！"),
+        (
+            "Obama admits US gun laws are his 'biggest frustration' - BBC News",
+            "Obama admits US gun laws are his 'biggest frustration'",
+        ),
+        ("经济部公布新一季调查｜财经频道｜岛屿日报", "经济部公布新一季调查"),
+        ("COVID-19 cases fall in Shanghai", "COVID-19 cases fall in Shanghai"),
+        (
+            "Lupita Nyong'o's $150K Pearl Oscar Dress -- STOLEN!!!",
+            "Lupita Nyong'o's $150K Pearl Oscar Dress -- STOLEN!!!",
+        ),
+        ("新闻动态--中国地理学会官网", "新闻动态--中国地理学会官网"),  # the segment kept is the longest
+    ],
+)
+def test_site_suffixes_are_recognised(raw: str, title: str) -> None:
+    assert strip_site_suffix(raw) == title
+
+
+# --- date -------------------------------------------------------------------------------------
+
+
+def test_byline_date_wins_over_footer_copyright_year(gbk_article: ExtractedArticle) -> None:
+    assert gbk_article.published == datetime(2025, 2, 10, 10, 32, tzinfo=SHANGHAI)
+
+
+def test_naive_dates_are_read_in_the_given_local_time_zone() -> None:
+    new_york = ZoneInfo("America/New_York")
+    article = extract("en_byline.html", local_tz=new_york)
+    assert article.published == datetime(2025, 2, 10, 14, 5, tzinfo=new_york)
+
+
+def test_article_published_time_meta_wins_over_byline_date() -> None:
+    article = extract("zh_bom_published_time.html")
+    assert article.published == datetime(2025, 3, 1, 8, 0, tzinfo=SHANGHAI)
+    assert article.published.utcoffset() is not None
+
+
+def test_pubdate_meta_without_zone_is_local() -> None:
+    article = extract("zh_hant_utf8.html")
+    assert article.published == datetime(2025, 4, 1, 9, 0, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-02-10T10:32:00+08:00", datetime(2025, 2, 10, 10, 32, tzinfo=SHANGHAI)),
+        ("2025-02-10T02:32:00Z", datetime(2025, 2, 10, 10, 32, tzinfo=SHANGHAI)),
+        ("2025年2月10日 10:32", datetime(2025, 2, 10, 10, 32, tzinfo=SHANGHAI)),
+        ("2025-2-10 10:32:05", datetime(2025, 2, 10, 10, 32, 5, tzinfo=SHANGHAI)),
+        ("2025/02/10", datetime(2025, 2, 10, tzinfo=SHANGHAI)),
+        ("2025.02.10", datetime(2025, 2, 10, tzinfo=SHANGHAI)),
+        ("Mon, 10 Feb 2025 02:32:00 GMT", datetime(2025, 2, 10, 10, 32, tzinfo=SHANGHAI)),
+        ("February 10, 2025 2:05 pm", datetime(2025, 2, 10, 14, 5, tzinfo=SHANGHAI)),
+        ("发布时间：18-03-08 21:30", datetime(2018, 3, 8, 21, 30, tzinfo=SHANGHAI)),
+        ("2025-13-45", None),
+        ("© 2008-2025", None),
+        ("", None),
+    ],
+)
+def test_dates_are_parsed_timezone_aware(value: str, expected: datetime | None) -> None:
+    parsed = parse_datetime(value, SHANGHAI)
+    assert parsed == expected
+    assert parsed is None or parsed.tzinfo is not None
+
+
+# --- author -----------------------------------------------------------------------------------
+
+
+def test_byline_reporter_is_author(gbk_article: ExtractedArticle) -> None:
+    assert gbk_article.author == "王晓明"
+
+
+def test_byline_author_beats_a_meta_author_that_is_the_site_name() -> None:
+    assert extract("zh_bom_published_time.html").author == "赵一鸣"
+
+
+def test_english_byline_gives_author_and_language() -> None:
+    article = extract("en_byline.html")
+    assert article.author == "Jane Doe"
+    assert article.language == "en"
+    assert article.title == "Riverside council approves new flood barrier"
+    assert article.text.startswith("The Riverside town council voted")
+
+
+@pytest.mark.parametrize(
+    ("line", "author"),
+    [
+        ("作者：王晓明", "王晓明"),
+        ("2025-02-10 来源：江南日报 记者 王晓明 李华 报道", "王晓明、李华"),
+        ("（记者 王晓明）", "王晓明"),
+        ("长江网10月4日讯（记者陈智 整合）", "陈智"),
+        ("新京报快讯（记者 裴剑飞）今日有网友爆料", "裴剑飞"),
+        ("2025/03/15 記者 林美玲 報導", "林美玲"),
+        ("文/张小北", "张小北"),
+        ("By Jane Doe", "Jane Doe"),
+        ("By Jane Doe and John Roe", "Jane Doe and John Roe"),
+        ("记者从市交通局获悉，新线路将于下月开通", None),
+        ("作者：未知", None),
+        ("The bridge was built by hand", None),
+    ],
+)
+def test_byline_patterns(line: str, author: str | None) -> None:
+    assert byline_author(line) == author
+
+
+# --- language ---------------------------------------------------------------------------------
+
+
+def test_traditional_utf8_page_is_zh_hant() -> None:
+    # The template says lang="zh"; the text is Traditional.
+    article = extract("zh_hant_utf8.html")
+    assert article.language == "zh-Hant"
+    assert article.title == "經濟部公布新一季中小企業景氣調查"
+
+
+def test_simplified_page_is_zh_hans(gbk_article: ExtractedArticle) -> None:
+    assert gbk_article.language == "zh-Hans"
+
+
+def test_template_lang_en_on_a_chinese_page_is_overruled_by_the_text() -> None:
+    source = (PAGES / "zh_gbk_byline_date.html").read_text(encoding="utf-8")
+    body = source.replace("<html>", '<html lang="en">', 1).encode("gbk")
+    assert extract_article(body, "https://news.example.cn/a").language == "zh-Hans"
+
+
+def test_lang_attribute_is_used_for_other_languages() -> None:
+    source = (PAGES / "en_byline.html").read_text(encoding="utf-8")
+    body = source.replace("<html>", '<html lang="en-GB">', 1).encode("utf-8")
+    assert extract_article(body, "https://news.example.com/a").language == "en"
+
+
+@pytest.mark.parametrize(
+    ("tag", "text", "language"),
+    [
+        ("zh-CN", "江南市新能源公交线路全面开通", "zh-Hans"),
+        ("zh-cn", "港灣區舉辦第十屆海洋文化節，吸引大批民眾參觀", "zh-Hant"),
+        ("zh", "江南市新能源公交线路全面开通", "zh-Hans"),
+        ("zh-TW", "", "zh-Hant"),
+        ("zh-HK", "", "zh-Hant"),
+        ("zh-Hant-TW", "", "zh-Hant"),
+        ("en-US", "", "en"),
+        ("EN", "", "en"),
+        ("de", "", "de"),
+        ("x-default", "", None),
+        ("", "", None),
+    ],
+)
+def test_lang_attributes_are_normalised(tag: str, text: str, language: str | None) -> None:
+    assert normalise_language(tag, text) == language
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("江南市新能源公交线路全面开通，全市公交实现全面电动化。", "zh-Hans"),
+        ("港灣區舉辦第十屆海洋文化節，主辦單位規劃了傳統漁船展示。", "zh-Hant"),
+        ("The council voted on Monday to approve the plan for the new barrier.", "en"),
+        ("Der Stadtrat hat am Montag den Bau einer Flutschutzmauer beschlossen.", None),
+        ("", None),
+    ],
+)
+def test_language_is_guessed_from_the_text(text: str, language: str | None) -> None:
+    assert guess_language(text) == language

@@ -1,0 +1,176 @@
+"""Near-duplicate detection without a database: shingles, signatures, comparison.
+
+The fixtures in tests/data/storylines/ (listed, with what they must yield, in
+manifest.toml) are texts written for these tests, not real articles.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+
+import numpy as np
+import pytest
+
+from crawler.storylines import (
+    DEFAULT_PARAMS,
+    Fingerprint,
+    StorylineParams,
+    band_keys,
+    choose_match,
+    compare,
+    compare_exactly,
+    fingerprint,
+    shingles,
+    tokenize,
+)
+from storage.storylines import Candidate
+from tests.conftest import TEST_DATA
+
+DATA = TEST_DATA / "storylines"
+
+
+def load_manifest() -> list[dict]:
+    return tomllib.loads((DATA / "manifest.toml").read_text(encoding="utf-8"))["article"]
+
+
+def read_fixture(name: str) -> tuple[str, str]:
+    """A fixture file is its title, a blank line, then the body."""
+    title, _, body = (DATA / name).read_text(encoding="utf-8").partition("\n\n")
+    return title.strip(), body.strip()
+
+
+def test_tokens_are_cjk_characters_and_latin_words_without_punctuation() -> None:
+    assert tokenize("DeepSeek發佈「R1」模型, Ｕｎｉｔｒｅｅ H1!") == [
+        "deepseek",
+        "发",
+        "布",
+        "r1",
+        "模",
+        "型",
+        "unitree",
+        "h1",
+    ]
+
+
+def test_traditional_and_fullwidth_text_shingles_like_simplified() -> None:
+    assert shingles("杭州「六小龍」與南京，ＤｅｅｐＳｅｅｋ") == shingles("杭州“六小龙”与南京, DeepSeek")
+
+
+def test_text_shorter_than_a_shingle_is_one_shingle_and_empty_text_none() -> None:
+    assert shingles("六小龙") == {"六\x1f小\x1f龙".encode()}
+    assert shingles(" ，。 ") == set()
+
+
+def test_title_is_used_only_when_there_is_no_body() -> None:
+    body = read_fixture("nanjing-policy-original.txt")[1]
+    with_title = fingerprint("完全不同的标题", body)
+    other_title = fingerprint("另一个标题", body)
+    assert (with_title.hashvalues == other_title.hashvalues).all()
+    assert fingerprint("只有标题的快讯", "").shingle_count > 0
+
+
+def test_signature_round_trips_through_bytes() -> None:
+    print_ = fingerprint("", read_fixture("en-nanjing-original.txt")[1])
+    data = print_.to_bytes()
+    assert len(data) == 4 * DEFAULT_PARAMS.num_perm
+    restored = type(print_).from_bytes(data, print_.shingle_count)
+    assert compare(print_, restored).jaccard == 1.0
+
+
+def test_empty_text_has_no_band_keys_so_it_never_shares_a_bucket() -> None:
+    assert band_keys(fingerprint("", "")) == []
+    assert len(set(band_keys(fingerprint("", "南京发布人工智能措施")))) == DEFAULT_PARAMS.bands
+
+
+def test_fixture_pairs_match_when_and_only_when_they_belong_to_one_storyline() -> None:
+    articles = load_manifest()
+    prints = {a["file"]: fingerprint(*read_fixture(a["file"])) for a in articles}
+    wrong = []
+    for a, b in itertools.combinations(articles, 2):
+        estimated = compare(prints[a["file"]], prints[b["file"]])
+        exact = compare_exactly(
+            prints[a["file"]].items or frozenset(), prints[b["file"]].items or frozenset()
+        )
+        for similarity in (estimated, exact):
+            if similarity.is_match != (a["storyline"] == b["storyline"]):
+                wrong.append((a["file"], b["file"], similarity))
+    assert wrong == []
+
+
+def test_reprints_share_an_lsh_band_with_the_original() -> None:
+    original = set(band_keys(fingerprint(*read_fixture("nanjing-policy-original.txt"))))
+    for name in (
+        "nanjing-policy-new-headline.txt",
+        "nanjing-policy-traditional.txt",
+        "nanjing-policy-boilerplate.txt",
+    ):
+        assert original & set(band_keys(fingerprint(*read_fixture(name)))), name
+
+
+def test_boilerplate_wrapped_flash_matches_by_containment_not_jaccard() -> None:
+    flash = fingerprint(*read_fixture("nanjing-flash.txt"))
+    portal = fingerprint(*read_fixture("nanjing-flash-portal.txt"))
+    similarity = compare(flash, portal)
+    assert similarity.jaccard < DEFAULT_PARAMS.jaccard_match
+    assert similarity.containment >= DEFAULT_PARAMS.containment_match
+    assert similarity.is_match
+
+
+def test_column_quoting_a_short_flash_whole_is_not_a_reprint() -> None:
+    similarity = compare(
+        fingerprint(*read_fixture("nanjing-flash.txt")),
+        fingerprint(*read_fixture("flash-quoted-in-column.txt")),
+    )
+    assert similarity.containment >= DEFAULT_PARAMS.containment_match  # the quote is all there...
+    assert not similarity.is_match  # ...but the flash is under 40% of the column
+
+
+def test_different_stories_sharing_keywords_stay_far_below_the_thresholds() -> None:
+    stories = [
+        "nanjing-policy-original.txt",
+        "hangzhou-firms-job-fair.txt",
+        "nanjing-hangzhou-commentary.txt",
+    ]
+    prints = [fingerprint(*read_fixture(name)) for name in stories]
+    for a, b in itertools.combinations(prints, 2):
+        similarity = compare(a, b)
+        assert similarity.jaccard < 0.1 and similarity.containment < 0.3
+
+
+def test_params_refuse_more_bands_than_permutations() -> None:
+    with pytest.raises(ValueError, match="permutations"):
+        StorylineParams(num_perm=64, bands=42, rows=3)
+
+
+def _as_candidate(print_: Fingerprint, article_id: int, hashvalues: np.ndarray | None = None) -> Candidate:
+    values = print_.hashvalues if hashvalues is None else hashvalues
+    return Candidate(article_id, 100 + article_id, print_.shingle_count, Fingerprint(values, 0).to_bytes(), 1)
+
+
+def test_candidate_just_under_the_threshold_is_decided_on_its_text() -> None:
+    original_text = read_fixture("nanjing-policy-original.txt")[1]
+    reprint = fingerprint(*read_fixture("nanjing-policy-new-headline.txt"))
+    original = fingerprint("", original_text)
+    # An unlucky estimate: spoil agreeing permutations until the estimate reads 0.42.
+    spoiled = original.hashvalues.copy()
+    agreeing = np.flatnonzero(spoiled == reprint.hashvalues)
+    spoiled[agreeing[: len(agreeing) - 54]] ^= 1
+    candidate = _as_candidate(original, 7, spoiled)
+    assert compare(reprint, Fingerprint(spoiled, original.shingle_count)).jaccard == pytest.approx(
+        0.42, abs=0.01
+    )
+
+    found = choose_match(reprint, [candidate], {7: original_text}.__getitem__)
+    assert found is not None and found[0] is candidate
+    assert found[1].jaccard == pytest.approx(0.75, abs=0.01)  # the exact figure, not the estimate
+    other_story = read_fixture("hangzhou-firms-job-fair.txt")[1]
+    assert choose_match(reprint, [candidate], {7: other_story}.__getitem__) is None
+
+
+def test_clearly_different_candidates_never_cost_a_text_read() -> None:
+    reprint = fingerprint(*read_fixture("nanjing-policy-new-headline.txt"))
+    other = _as_candidate(fingerprint(*read_fixture("hangzhou-firms-job-fair.txt")), 8)
+    reads: list[int] = []
+    assert choose_match(reprint, [other], lambda article_id: reads.append(article_id) or "") is None
+    assert reads == []

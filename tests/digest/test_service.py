@@ -1,0 +1,286 @@
+"""The issue's acceptance list, in process: a real database, a real SMTP server, an injected clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from sqlmodel import Session, select
+
+from digest.deliver import SmtpMailer, SmtpSettings
+from digest.service import build_digest, send_all_digests, send_digest
+from scheduler.app import App
+from storage.errors import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
+from storage.ledger import DigestLedger
+from storage.models import Digest, Source
+from tests.digest.support import SEED, TOPIC, FixedClock, SmtpSink, digest_config, make_app, parts, store
+
+
+def mailer(app: App, sleeps: list[float] | None = None, port: int | None = None) -> SmtpMailer:
+    settings = SmtpSettings.from_config(app.config.smtp)
+    if port is not None:
+        settings = SmtpSettings(host=settings.host, port=port, sender=settings.sender, timeout=5)
+    return SmtpMailer(settings, sleep=(sleeps if sleeps is not None else []).append)
+
+
+def send(app: App, **kwargs: Any):  # type: ignore[no-untyped-def]
+    return send_digest(app.digest_context(), TOPIC, sender=kwargs.pop("sender", None) or mailer(app), **kwargs)
+
+
+def three_articles(app: App) -> list[str]:
+    titles = ["南京为什么没有六小龙？", "南京為什麼沒有六小龍？", "Why Nanjing has no six little dragons"]
+    store(app.repository, titles[0], source="jiangnan")
+    store(app.repository, titles[1], source="haixi", language="zh-Hant")
+    store(app.repository, titles[2], source="haixi-en", language="en", matched=("six little dragons",))
+    return titles
+
+
+def test_first_send_delivers_one_message_that_opens_with_the_original_report_and_lists_every_article(
+    app: App, sink: SmtpSink
+) -> None:
+    titles = three_articles(app)
+    store(app.repository, "Weather in Nanjing", source="donghai", relevant=False, matched=())
+
+    outcome = send(app)
+
+    assert outcome.status == "sent" and outcome.article_count == 3
+    [message] = sink.messages
+    assert message.get_content_type() == "multipart/alternative"
+    assert sink.received[0].rcpt_tos == ["analyst@example.org", "desk@example.org"]
+    text, html = parts(message)
+    assert text.startswith(f"{TOPIC} · mediawatch digest")
+    assert text.index(SEED["title"]) < text.index("3 new articles")
+    visible = html[html.index('class="masthead"'):]  # after the hidden inbox-preview line
+    assert visible.index(SEED["title"]) < visible.index("3 new articles from 3 outlets</div>")
+    for title in titles:
+        plain = title.replace("六小龙", "[六小龙]").replace("六小龍", "[六小龍]").replace("six little dragons", "[six little dragons]")
+        assert plain in text
+        assert title[:4] in html
+    assert "Weather in Nanjing" not in text
+    digest = DigestLedger(app.engine).get(outcome.digest_id)
+    assert digest is not None and digest.status == "sent" and digest.message_id == message["Message-ID"]
+    assert digest.sent_at == app.clock()
+
+
+def test_a_second_send_right_after_delivers_nothing(app: App, sink: SmtpSink, clock: FixedClock) -> None:
+    three_articles(app)
+    send(app)
+    clock.advance(minutes=1)
+
+    outcome = send(app)
+
+    assert outcome.status == "empty" and outcome.digest_id is None
+    assert len(sink.messages) == 1
+    assert [d.status for d in DigestLedger(app.engine).list_digests(TOPIC)] == ["sent"]
+
+
+def test_after_new_articles_the_next_digest_holds_only_those(app: App, sink: SmtpSink, clock: FixedClock) -> None:
+    three_articles(app)
+    send(app)
+    clock.advance(hours=24)
+    store(app.repository, "第二天：南京回应六小龙之问", source="donghai", published=clock() - timedelta(hours=1))
+
+    outcome = send(app)
+
+    assert outcome.article_count == 1
+    text, _ = parts(sink.messages[1])
+    assert "第二天：南京回应[六小龙]之问" in text
+    assert "Why Nanjing has no" not in text
+    assert "1 new article from 1 outlet" in text
+    assert "since the previous digest, 2025-02-12 08:00" in text
+    assert "4 in all" in text  # the coverage chart still spans the topic's lifetime
+
+
+def test_with_smtp_down_nothing_is_recorded_as_sent_and_the_next_send_has_every_article(
+    app: App, sink: SmtpSink, clock: FixedClock
+) -> None:
+    titles = three_articles(app)
+    sleeps: list[float] = []
+    down = mailer(app, sleeps, port=_closed_port())
+
+    with pytest.raises(TemporaryDeliveryError, match="refused the connection"):
+        send(app, sender=down)
+
+    assert sleeps == [2.0, 4.0]
+    [failed] = DigestLedger(app.engine).list_digests(TOPIC)
+    assert failed.status == "failed" and "refused the connection" in (failed.error or "")
+    assert list((Path(app.config.digest.archive_dir) / TOPIC).glob("*.html")) == []  # page taken back
+    clock.advance(minutes=30)
+    store(app.repository, "新来的一篇六小龙评论", source="donghai")
+
+    outcome = send(app)
+
+    assert outcome.article_count == 4
+    text, _ = parts(sink.messages[0])
+    assert all(title[:6] in text for title in titles) and "新来的一篇" in text
+    assert "since coverage began" in text  # the failed digest did not move the period
+
+
+def test_a_permanent_refusal_is_recorded_and_the_articles_stay_pending(app: App, sink: SmtpSink) -> None:
+    three_articles(app)
+    sink.replies.append("554 5.7.1 rejected by policy")
+
+    with pytest.raises(PermanentDeliveryError, match="554"):
+        send(app)
+
+    [failed] = DigestLedger(app.engine).list_digests(TOPIC)
+    assert failed.status == "failed" and "554 5.7.1 rejected by policy" in (failed.error or "")
+    assert len(DigestLedger(app.engine).pending(TOPIC)) == 3
+    assert send(app).article_count == 3
+
+
+def test_an_empty_period_sends_nothing_unless_send_empty_is_set(
+    database_url: str, tmp_path: Path, sink: SmtpSink, clock: FixedClock
+) -> None:
+    quiet = make_app(digest_config(database_url, tmp_path, smtp_port=sink.port), clock)
+    try:
+        assert send(quiet).status == "empty"
+        assert sink.messages == [] and DigestLedger(quiet.engine).list_digests() == []
+    finally:
+        quiet.close()
+    chatty = make_app(digest_config(database_url, tmp_path, smtp_port=sink.port, send_empty=True), clock)
+    try:
+        outcome = send(chatty)
+    finally:
+        chatty.close()
+
+    assert outcome.status == "sent" and outcome.article_count == 0
+    assert sink.messages[0]["Subject"] == f"{TOPIC}: no new articles, 2025-02-12"
+
+
+def test_without_recipients_the_digest_is_archived_and_recorded_without_smtp(
+    database_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    nobody = make_app(digest_config(database_url, tmp_path, recipients=()), clock)
+    try:
+        three_articles(nobody)
+        outcome = send_digest(nobody.digest_context(), TOPIC)  # the default SMTP mailer would fail: it is never called
+        digest = DigestLedger(nobody.engine).get(outcome.digest_id or 0)
+    finally:
+        nobody.close()
+
+    assert outcome.status == "archived" and outcome.archive_html is not None and outcome.archive_html.is_file()
+    assert digest is not None and digest.status == "sent" and digest.message_id is None
+
+
+def test_a_preview_renders_the_pending_articles_and_records_nothing(app: App, sink: SmtpSink) -> None:
+    three_articles(app)
+
+    preview = build_digest(app.digest_context(), TOPIC)
+
+    assert preview.article_count == 3 and SEED["title"] in preview.text
+    assert DigestLedger(app.engine).list_digests() == [] and sink.messages == []
+    assert not Path(app.config.digest.archive_dir).exists()
+    assert send(app).article_count == 3
+
+
+def test_the_archive_feed_parses_cleanly_and_the_index_links_every_digest(
+    app: App, sink: SmtpSink, clock: FixedClock
+) -> None:
+    outcomes = []
+    for day in range(3):
+        store(app.repository, f"第{day + 1}天 <b>六小龙</b> & “引号”\x0b", source="jiangnan")
+        outcomes.append(send(app))
+        clock.advance(days=1)
+    folder = Path(app.config.digest.archive_dir) / TOPIC
+
+    feed = feedparser.parse((folder / "feed.xml").read_bytes())
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    top_index = (folder.parent / "index.html").read_text(encoding="utf-8")
+
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    assert [e.title for e in feed.entries] == [o.subject for o in reversed(outcomes)]  # newest first
+    assert all(e.link.endswith(".html") for e in feed.entries)
+    names = [o.archive_html.name for o in outcomes if o.archive_html]
+    assert [index.index(f'href="{n}"') for n in reversed(names)] == sorted(index.index(f'href="{n}"') for n in names)
+    assert all(f'href="{TOPIC}/{n}"' in top_index for n in names)
+    assert feedparser.parse((folder.parent / "feed.xml").read_bytes()).bozo == 0
+    assert names[0] == "2025-02-12-0800-1.html"
+    assert (folder / "2025-02-12-0800-1.txt").read_text(encoding="utf-8").startswith(f"{TOPIC} · mediawatch digest")
+
+
+def test_a_digest_left_pending_by_a_crashed_process_is_released_an_hour_later(
+    app: App, sink: SmtpSink, clock: FixedClock
+) -> None:
+    three_articles(app)
+    crashed = DigestLedger(app.engine).claim(TOPIC, now=clock(), period_start=None)  # then the process died
+    assert crashed is not None
+
+    assert send(app).status == "empty"  # a send in progress keeps its articles
+    clock.advance(hours=1, minutes=1)
+    outcome = send(app)
+
+    assert outcome.released_stale == (crashed.id,)
+    assert outcome.article_count == 3 and len(sink.messages) == 1
+
+
+def test_failing_and_unhealthy_sources_are_listed_under_source_health(app: App, sink: SmtpSink) -> None:
+    three_articles(app)
+    app.repository.sync_sources([(s.name, s.kind, s.url) for s in app.config.sources])
+    run = app.repository.start_run("donghai", "scheduled")
+    app.repository.finish_run(run, status="failed", found=0, new=0, duplicate=0, failed=0, http_status=503,
+                              error="HTTP 503 Service Unavailable from https://donghai.example/")
+    with Session(app.engine) as session:
+        source = session.exec(select(Source).where(Source.name == "haixi")).one()
+        source.healthy, source.unhealthy_reason = False, "10 failed crawls in a row"
+        session.add(source)
+        session.commit()
+
+    send(app)
+
+    text, html = parts(sink.messages[0])
+    assert "- 东海观察 (donghai): last crawl failed — HTTP 503 Service Unavailable from https://donghai.example/" in text
+    assert "- 海峽時報 (haixi): unhealthy — 10 failed crawls in a row; last success never" in text
+    assert "江南日报" not in text.split("SOURCE HEALTH")[1]
+    assert "10 failed crawls in a row" in html
+
+
+def test_an_archive_that_cannot_be_written_fails_the_digest_and_keeps_the_articles(
+    database_url: str, tmp_path: Path, sink: SmtpSink, clock: FixedClock
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the archive folder should be")
+    config = digest_config(database_url, tmp_path, smtp_port=sink.port)
+    config["digest"]["archive_dir"] = str(blocker)
+    application = make_app(config, clock)
+    try:
+        three_articles(application)
+        with pytest.raises(DeliveryError, match="cannot write the digest archive"):
+            send(application)
+        pending = DigestLedger(application.engine).pending(TOPIC)
+        with Session(application.engine) as session:
+            statuses = session.exec(select(Digest.status)).all()
+    finally:
+        application.close()
+
+    assert len(pending) == 3 and statuses == ["failed"] and sink.messages == []
+
+
+def test_the_daemon_job_sends_every_topic_and_one_failure_does_not_stop_the_others(
+    database_url: str, tmp_path: Path, sink: SmtpSink, clock: FixedClock
+) -> None:
+    config = digest_config(database_url, tmp_path, smtp_port=sink.port)
+    config["topics"].append({"name": "hangzhou-robots", "keywords": ["宇树"]})
+    application = make_app(config, clock)
+    try:
+        store(application.repository, "南京六小龙之问")
+        store(application.repository, "宇树机器人上春晚", topic="hangzhou-robots", matched=("宇树",))
+        sink.replies.append("554 5.7.1 rejected")  # the first topic's message is refused for good
+
+        with pytest.raises(DeliveryError, match=f"1 of 2 digest.s. not delivered: {TOPIC}: .*554"):
+            send_all_digests(application.digest_context(), sender=mailer(application))
+        outcomes = send_all_digests(application.digest_context(), sender=mailer(application))
+    finally:
+        application.close()
+
+    assert [m["X-Mediawatch-Topic"] for m in sink.messages] == ["hangzhou-robots", TOPIC]
+    assert [(o.topic, o.sent, o.article_count) for o in outcomes] == [(TOPIC, True, 1), ("hangzhou-robots", False, 0)]
+
+
+def _closed_port() -> int:
+    from tests.digest.support import free_port
+
+    return free_port()
