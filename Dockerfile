@@ -11,12 +11,12 @@ RUN useradd --create-home --uid 10001 mediawatch
 WORKDIR /app
 
 # Dependencies first (cached across code changes), then the code.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY crawler ./crawler
 COPY scheduler ./scheduler
 COPY digest ./digest
 COPY storage ./storage
-RUN pip install .
+RUN pip install -r requirements.lock && pip install --no-deps .
 
 USER mediawatch
 WORKDIR /home/mediawatch

@@ -1,29 +1,37 @@
-# Every target creates .venv when missing and installs the project with its test extras.
+# Every target creates .venv when missing and installs exactly what the lock says.
+# The locks are made from pyproject.toml by `make lock` (uv, pinned below); see README "Development".
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.8
+PACKAGES := crawler scheduler digest storage
 
-.PHONY: demo test lint bench eval bench-extract clean
+.PHONY: demo test lint typecheck bench eval bench-extract lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
+# Installs from the lock: a fresh machine gets the versions the suite was run with.
+$(STAMP): $(BIN)/python requirements-dev.lock pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/mediawatch demo
 
+# ruff and the layers contract (import-linter) run with the tests; mypy runs in `make lint`.
 test: $(STAMP)
-	$(BIN)/ruff check crawler scheduler digest storage tests bench
+	$(BIN)/ruff check $(PACKAGES) tests bench
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check crawler scheduler digest storage tests bench
-	$(BIN)/ruff format --check crawler scheduler digest storage tests bench || true
+	$(BIN)/ruff check $(PACKAGES) tests bench
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -34,5 +42,13 @@ eval: $(STAMP)
 bench-extract: $(STAMP)
 	$(BIN)/python -m bench.extract
 
+# Re-resolve every dependency from pyproject.toml (the dev lock first, then the runtime
+# lock constrained by it, so both agree), then reinstall.
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --quiet -o requirements-dev.lock
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --quiet -c requirements-dev.lock -o requirements.lock
+	rm -f $(STAMP)
+
 clean:
-	rm -rf $(VENV) demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo .pytest_cache .ruff_cache .mypy_cache
