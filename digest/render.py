@@ -3,7 +3,7 @@
 The HTML template is written with a `<style>` block for readability and then
 inlined by `css_inline` (email clients drop `<style>`); its layout is one column of
 nested tables at most 640 px wide, so it reads on a phone and in Outlook. Both
-environments use `StrictUndefined`, so a typo in a template fails the tests instead
+environments (one function, `_environment`) use `StrictUndefined`, so a typo in a template fails the tests instead
 of printing nothing; only the HTML one autoescapes.
 """
 
@@ -64,8 +64,8 @@ def render_digest(view: DigestView, *, links: DigestLinks | None = None, cap: in
     shown = view.capped(cap)
     subject = make_subject(view)
     context = {"d": shown, "links": links, "subject": subject}
-    html = _html_env().get_template("digest.html.j2").render(context)
-    text = _text_env().get_template("digest.txt.j2").render(context)
+    html = _environment(html=True).get_template("digest.html.j2").render(context)
+    text = _environment(html=False).get_template("digest.txt.j2").render(context)
     return RenderedDigest(topic=view.topic, subject=subject, html=inline_css(html), text=text, view=view)
 
 
@@ -118,39 +118,22 @@ def _label_width(bars: Sequence[Bar]) -> int:
     return max((display_width(bar.label) for bar in bars), default=0)
 
 
-def _common_globals(env: jinja2.Environment) -> jinja2.Environment:
+@lru_cache(maxsize=2)
+def _environment(html: bool) -> jinja2.Environment:
+    """The template environment: autoescaping for HTML, verbatim (keeping the final newline) for text."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=html,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=not html,
+    )
     env.globals.update(plural=_plural)
     env.filters.update(text_bar=_text_bar, pad=_pad, label_width=_label_width, one_line=one_line)
     return env
 
 
-@lru_cache(maxsize=1)
-def _html_env() -> jinja2.Environment:
-    return _common_globals(
-        jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-    )
-
-
-@lru_cache(maxsize=1)
-def _text_env() -> jinja2.Environment:
-    return _common_globals(
-        jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES),
-            autoescape=False,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
-    )
-
-
 def html_environment() -> jinja2.Environment:
     """The autoescaping environment, for the archive's index page."""
-    return _html_env()
+    return _environment(html=True)

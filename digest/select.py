@@ -18,13 +18,13 @@ from digest.view import (
     Bar,
     Change,
     Coverage,
+    DigestStory,
     DigestView,
     Entry,
     OutletLink,
     Section,
     SeedReport,
     SourceProblem,
-    Storyline,
 )
 from storage.ledger import CoveragePoint, LedgerArticle, LedgerChange
 from storage.models import CrawlRun, Source
@@ -70,37 +70,21 @@ def select_digest(
 
 def group_storylines(
     articles: Sequence[LedgerArticle], *, tz: ZoneInfo, outlet_of: Callable[[str], str]
-) -> list[Storyline]:
-    """Collapse copies into storylines, ranked by relevance then recency.
+) -> list[DigestStory]:
+    """Collapse each storyline's articles into one entry, ranked by relevance then recency.
 
-    Articles join one storyline when they share a `storyline_id` or an identical
-    `content_hash` (transitively, so a syndicated copy that carries no storyline id
-    still joins its original's storyline). The lead is the most relevant article,
-    and among equals the earliest: the original rather than the reprint.
+    Which articles are one story was decided when they were stored (`crawler.storylines`:
+    exact copies by content hash, reprints by MinHash); an article not placed yet (a
+    crash between storing and placing) stands alone until the next crawl places it.
+    The lead is the most relevant article, and among equals the earliest: the
+    original rather than the reprint.
     """
-    parent = list(range(len(articles)))
+    groups: dict[object, list[LedgerArticle]] = defaultdict(list)
+    for item in articles:
+        key = item.article.storyline_id if item.article.storyline_id is not None else ("article", item.article.id)
+        groups[key].append(item)
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first_by_key: dict[tuple[str, object], int] = {}
-    for index, item in enumerate(articles):
-        keys: list[tuple[str, object]] = [("hash", item.article.content_hash)]
-        if item.article.storyline_id is not None:
-            keys.append(("storyline", item.article.storyline_id))
-        for key in keys:
-            if key in first_by_key:
-                parent[find(index)] = find(first_by_key[key])
-            else:
-                first_by_key[key] = index
-    groups: dict[int, list[LedgerArticle]] = defaultdict(list)
-    for index, item in enumerate(articles):
-        groups[find(index)].append(item)
-
-    ranked: list[tuple[Storyline, float]] = []
+    ranked: list[tuple[DigestStory, float]] = []
     for members in groups.values():
         ordered = sorted(members, key=lambda m: (-m.score, _when(m), m.article.id or 0))
         lead = ordered[0]
@@ -110,7 +94,7 @@ def group_storylines(
             name = outlet_of(member.article.source_name)
             if name != lead_outlet and name not in also:
                 also[name] = OutletLink(name, safe_url(member.article.url))
-        storyline = Storyline(
+        storyline = DigestStory(
             lead=make_entry(lead, tz=tz, outlet=lead_outlet),
             also=tuple(also.values()),
             size=len(members),

@@ -77,7 +77,7 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class Storyline:
+class DigestStory:
     """Articles telling the same story: the lead entry and who else carried it."""
 
     lead: Entry
@@ -143,7 +143,7 @@ class DigestView:
     article_count: int
     outlet_count: int
     since: str | None  # local time of the previous digest; None for the first
-    storylines: Section[Storyline]
+    storylines: Section[DigestStory]
     coverage: Coverage
     health: Section[SourceProblem]
     # Articles listed by a sent digest (or this one) that were taken down or edited this period.

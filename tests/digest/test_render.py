@@ -44,12 +44,14 @@ HOSTILE = "Nanjing <script>alert(1)</script> & the \"dragons\"\nBcc: victim@exam
 def article(
     article_id: int, title: str, source: str, *, hours_ago: float, score: float, matched: tuple[str, ...],
     text: str, language: str, url: str | None = None, content_hash: str | None = None,
+    storyline_id: int | None = None,
 ) -> LedgerArticle:
     return LedgerArticle(
         Article(
             id=article_id, url=url or f"https://{source}.example/2025/02/{article_id}.html", source_name=source,
             title=title, published_at=NOW - timedelta(hours=hours_ago), fetched_at=NOW, text=text,
             content_hash=content_hash or f"h{article_id}", language=language,
+            storyline_id=storyline_id if storyline_id is not None else 100 + article_id,
         ),
         score,
         matched,
@@ -60,9 +62,9 @@ def sample_articles() -> list[LedgerArticle]:
     return [
         article(1, SIMPLIFIED, "jiangnan", hours_ago=20, score=1.0, matched=("六小龙", "DeepSeek"),
                 text="交汇点连发三篇文章，追问南京为什么没有培育出像DeepSeek、宇树科技这样的“六小龙”企业。" * 2,
-                language="zh-Hans", content_hash="syndicated"),
+                language="zh-Hans", content_hash="syndicated", storyline_id=1),
         article(2, SIMPLIFIED, "donghai", hours_ago=18, score=1.0, matched=("六小龙", "DeepSeek"),
-                text="转载。", language="zh-Hans", content_hash="syndicated"),
+                text="转载。", language="zh-Hans", content_hash="syndicated", storyline_id=1),
         article(3, TRADITIONAL, "haixi", hours_ago=6, score=0.67, matched=("六小龙",),
                 text="台灣媒體關注南京與杭州的城市競爭，認為六小龍的出現並非偶然。", language="zh-Hant"),
         article(4, ENGLISH, "haixi-en", hours_ago=3, score=0.67, matched=("six little dragons",),
@@ -263,9 +265,10 @@ def test_an_empty_digest_says_nothing_is_new() -> None:
 
 
 def test_templates_refuse_undefined_names() -> None:
-    from digest.render import _html_env, _text_env
+    from digest.render import _environment
 
-    for env in (_html_env(), _text_env()):
+    for env in (_environment(html=True), _environment(html=False)):
         with pytest.raises(jinja2.UndefinedError):
             env.from_string("{{ missing.attribute }}").render()
-    assert _html_env().autoescape is True
+    assert _environment(html=True).autoescape is True
+    assert _environment(html=False).autoescape is False

@@ -55,9 +55,9 @@ def group(items: list[LedgerArticle], outlets: dict[str, str] | None = None) -> 
 
 
 def test_syndicated_copies_collapse_into_one_storyline_led_by_the_original() -> None:
-    original = item("南京为什么没有六小龙", source="jiangnan", hours_ago=5, content_hash="same")
-    reprint = item("南京为什么没有六小龙", source="donghai", hours_ago=1, content_hash="same")
-    another = item("南京为什么没有六小龙", source="haixi", hours_ago=3, content_hash="same")
+    original = item("南京为什么没有六小龙", source="jiangnan", hours_ago=5, storyline_id=3)
+    reprint = item("南京为什么没有六小龙", source="donghai", hours_ago=1, storyline_id=3)
+    another = item("南京为什么没有六小龙", source="haixi", hours_ago=3, storyline_id=3)
 
     [storyline] = group([reprint, original, another], {"donghai": "东海观察", "haixi": "海峽時報"})
 
@@ -67,15 +67,15 @@ def test_syndicated_copies_collapse_into_one_storyline_led_by_the_original() -> 
     assert storyline.size == 3
 
 
-def test_storyline_id_joins_rewritten_articles_and_their_copies() -> None:
+def test_articles_group_by_their_stored_storyline_and_unplaced_ones_stand_alone() -> None:
     first = item("Nanjing asks why", storyline_id=7)
     rewrite = item("南京三问", source="donghai", storyline_id=7)
-    copy_of_rewrite = item("南京三问", source="haixi", content_hash=rewrite.article.content_hash)
-    unrelated = item("Unitree robots dance", source="haixi-en")
+    unplaced = item("南京三问", source="haixi", content_hash=rewrite.article.content_hash)
+    unrelated = item("Unitree robots dance", source="haixi-en", storyline_id=8)
 
-    storylines = group([first, rewrite, copy_of_rewrite, unrelated])
+    storylines = group([first, rewrite, unplaced, unrelated])
 
-    assert sorted(s.size for s in storylines) == [1, 3]
+    assert sorted(s.size for s in storylines) == [1, 1, 2]
 
 
 def test_storylines_rank_by_relevance_then_recency() -> None:
