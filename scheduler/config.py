@@ -67,14 +67,14 @@ class DaemonConfig(Section):
 class Config(Section):
     """The whole configuration, as loaded from one file plus the environment."""
 
-    database: DatabaseConfig = Field(default_factory=DatabaseConfig)  # type: ignore[arg-type]
-    crawler: CrawlerConfig = Field(default_factory=CrawlerConfig)  # type: ignore[arg-type]
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    crawler: CrawlerConfig = Field(default_factory=CrawlerConfig)
     topics: list[TopicConfig] = Field(min_length=1)
     sources: list[SourceConfig] = Field(default_factory=list)
-    digest: DigestConfig = Field(default_factory=DigestConfig)  # type: ignore[arg-type]
-    daemon: DaemonConfig = Field(default_factory=DaemonConfig)  # type: ignore[arg-type]
-    recheck: RecheckConfig = Field(default_factory=RecheckConfig)  # type: ignore[arg-type]
-    smtp: SmtpConfig = Field(default_factory=SmtpConfig)  # type: ignore[arg-type]
+    digest: DigestConfig = Field(default_factory=DigestConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    recheck: RecheckConfig = Field(default_factory=RecheckConfig)
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
     path: Annotated[Path | None, Field(exclude=True)] = None
 
     @model_validator(mode="after")

@@ -16,8 +16,9 @@ import os
 import random
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -82,7 +83,7 @@ class Daemon:
         self._max_backoff = self.config.crawler.max_backoff
         self._current_interval: dict[str, timedelta] = {}
         self.metrics = Metrics()
-        self._metrics_server: object | None = None
+        self._metrics_server: Any = None
 
     # -- life cycle ------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -116,7 +117,7 @@ class Daemon:
         await self._drain(self.config.daemon.shutdown_timeout.total_seconds())
         self.repository.clear_daemon_state(self.name)
         if self._metrics_server is not None:
-            self._metrics_server.shutdown()  # type: ignore[attr-defined]
+            self._metrics_server.shutdown()
         logger.info("daemon stopped")
 
     async def _drain(self, timeout: float) -> None:
@@ -138,15 +139,15 @@ class Daemon:
         if closed := self.repository.interrupt_stale_runs(free):
             logger.warning("marked %d run(s) left running by an earlier process as interrupted", closed)
 
-    def _track(self, coroutine_function: Callable[..., object]) -> Callable[..., object]:
+    def _track(self, coroutine_function: Callable[..., Awaitable[object]]) -> Callable[..., Awaitable[object]]:
         async def tracked(*args: object, **kwargs: object) -> object:
             task = asyncio.current_task()
             assert task is not None
-            self._running.add(task)  # type: ignore[arg-type]
+            self._running.add(task)
             try:
-                return await coroutine_function(*args, **kwargs)  # type: ignore[misc]
+                return await coroutine_function(*args, **kwargs)
             finally:
-                self._running.discard(task)  # type: ignore[arg-type]
+                self._running.discard(task)
 
         tracked.__name__ = getattr(coroutine_function, "__name__", "job")
         return tracked

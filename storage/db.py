@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 
 from storage.errors import StorageError
@@ -61,6 +62,24 @@ def _create_sqlite_engine(url: sa.URL, *, echo: bool) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+UpsertInsert = sqlite.Insert | postgresql.Insert
+
+
+def idempotent_insert(engine: Engine, model: Any) -> UpsertInsert:
+    """An INSERT for `model`'s table that can take `ON CONFLICT …` on this engine's backend.
+
+    `INSERT … ON CONFLICT DO NOTHING/UPDATE` is how every insert that may race another
+    process (articles, digest items, source rows) stays exactly-once.
+    """
+    table: sa.Table = model.__table__
+    dialect = engine.dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    raise StorageError(f"idempotent inserts are not implemented for {dialect}")
 
 
 def describe(engine: Engine) -> str:

@@ -31,12 +31,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from storage.db import idempotent_insert
 from storage.models import Article, ArticleTopic, ArticleVersion, Digest, DigestItem
 
 logger = logging.getLogger(__name__)
@@ -250,11 +251,11 @@ class DigestLedger:
                 sa.literal(digest_id, sa.Integer), sa.literal(topic, sa.String), col(ArticleTopic.article_id)
             ).where(col(ArticleTopic.topic) == topic, col(ArticleTopic.relevant).is_(True), ~already)
             statement = (
-                self._insert(DigestItem)
+                idempotent_insert(self.engine, DigestItem)
                 .from_select(["digest_id", "topic", "article_id"], pending)
                 .on_conflict_do_nothing(index_elements=["topic", "article_id"])
             )
-            session.exec(statement)  # type: ignore[call-overload]
+            session.exec(statement)
             count = int(
                 session.exec(
                     select(sa.func.count()).select_from(DigestItem).where(col(DigestItem.digest_id) == digest_id)
@@ -273,7 +274,7 @@ class DigestLedger:
     def mark_sent(self, digest_id: int, *, sent_at: datetime, message_id: str | None) -> bool:
         """Record that the SMTP server accepted the digest. False if it was no longer pending."""
         with Session(self.engine) as session:
-            result = session.exec(  # type: ignore[call-overload]
+            result = session.exec(
                 sa.update(Digest)
                 .where(col(Digest.id) == digest_id, col(Digest.status) == "pending")
                 .values(status="sent", sent_at=sent_at, message_id=message_id, error=None)
@@ -291,7 +292,7 @@ class DigestLedger:
         e.g. already sent: a sent digest is never released).
         """
         with Session(self.engine) as session:
-            result = session.exec(  # type: ignore[call-overload]
+            result = session.exec(
                 sa.update(Digest)
                 .where(col(Digest.id) == digest_id, col(Digest.status) == "pending")
                 .values(status="failed", error=error[:2000])
@@ -299,7 +300,7 @@ class DigestLedger:
             if not result.rowcount:
                 session.rollback()
                 return 0
-            deleted = session.exec(  # type: ignore[call-overload]
+            deleted = session.exec(
                 sa.delete(DigestItem).where(col(DigestItem.digest_id) == digest_id)
             )
             session.commit()
@@ -326,18 +327,9 @@ class DigestLedger:
             released.append(digest_id)
         return released
 
-    # -- helpers ---------------------------------------------------------------
-    def _insert(self, model: type) -> sa.Insert:
-        table = model.__table__  # type: ignore[attr-defined]
-        dialect = self.engine.dialect.name
-        if dialect == "sqlite":
-            return sqlite.insert(table)
-        if dialect == "postgresql":
-            return postgresql.insert(table)
-        raise NotImplementedError(f"the digest ledger does not support {dialect}")
 
 
-def _within(column: sa.ColumnElement[datetime | None], since: datetime | None, until: datetime) -> sa.ColumnElement[bool]:
+def _within(column: Any, since: datetime | None, until: datetime) -> sa.ColumnElement[bool]:
     """`column` in the period `(since, until]`; an open start when `since` is None (the first digest)."""
     inside = sa.and_(column.is_not(None), column <= until)
     return sa.and_(inside, column > since) if since is not None else inside

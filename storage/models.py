@@ -7,6 +7,7 @@ whichever backend is in use. Queries live in `storage/` only (`repository`, `led
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -36,8 +37,8 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _ts(**kwargs: object) -> object:
-    return Field(sa_type=UTCDateTime, **kwargs)  # type: ignore[arg-type]
+def _ts(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
 
 
 class Source(SQLModel, table=True):

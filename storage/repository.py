@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from storage.clock import Clock, utc_now
+from storage.db import idempotent_insert
 from storage.models import (
     Article,
     ArticleTopic,
@@ -48,27 +48,17 @@ class Repository:
         self.engine = engine
         self.clock = clock
 
-    # -- helpers -------------------------------------------------------------
-    def _insert(self, model: type[sa.orm.DeclarativeBase] | type) -> sa.Insert:
-        dialect = self.engine.dialect.name
-        table = model.__table__  # type: ignore[attr-defined]
-        if dialect == "sqlite":
-            return sqlite.insert(table)
-        if dialect == "postgresql":
-            return postgresql.insert(table)
-        raise NotImplementedError(f"idempotent inserts are not implemented for {dialect}")
-
     # -- sources -------------------------------------------------------------
     def sync_sources(self, sources: Iterable[tuple[str, str, str]]) -> None:
         """Make sure a state row exists for each (name, kind, url), updating kind and url."""
         with Session(self.engine) as session:
             for name, kind, url in sources:
                 statement = (
-                    self._insert(Source)
+                    idempotent_insert(self.engine, Source)
                     .values(name=name, kind=kind, url=url)
                     .on_conflict_do_update(index_elements=["name"], set_={"kind": kind, "url": url})
                 )
-                session.exec(statement)  # type: ignore[call-overload]
+                session.exec(statement)
             session.commit()
 
     def get_source(self, name: str) -> Source | None:
@@ -82,7 +72,7 @@ class Repository:
     def save_http_validators(self, name: str, etag: str | None, last_modified: str | None) -> None:
         """Remember a feed's ETag / Last-Modified for the next conditional GET."""
         with Session(self.engine) as session:
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 sa.update(Source).where(col(Source.name) == name).values(etag=etag, last_modified=last_modified)
             )
             session.commit()
@@ -95,7 +85,7 @@ class Repository:
         """
         now = self.clock()
         with Session(self.engine) as session:
-            result = session.exec(  # type: ignore[call-overload]
+            result = session.exec(
                 sa.update(Source)
                 .where(col(Source.name) == name)
                 .where(
@@ -112,7 +102,7 @@ class Repository:
 
     def release_lease(self, name: str, owner: str) -> None:
         with Session(self.engine) as session:
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 sa.update(Source)
                 .where(col(Source.name) == name, col(Source.lease_owner) == owner)
                 .values(lease_owner=None, lease_expires_at=None)
@@ -121,14 +111,14 @@ class Repository:
 
     def set_health(self, name: str, *, healthy: bool, reason: str | None) -> None:
         with Session(self.engine) as session:
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 sa.update(Source).where(col(Source.name) == name).values(healthy=healthy, unhealthy_reason=reason)
             )
             session.commit()
 
     def set_next_run(self, name: str, when: datetime | None) -> None:
         with Session(self.engine) as session:
-            session.exec(sa.update(Source).where(col(Source.name) == name).values(next_run_at=when))  # type: ignore[call-overload]
+            session.exec(sa.update(Source).where(col(Source.name) == name).values(next_run_at=when))
             session.commit()
 
     # -- scheduled jobs and the daemon ---------------------------------------
@@ -175,7 +165,7 @@ class Repository:
     def interrupt_stale_runs(self, source_names: Iterable[str]) -> int:
         """Close runs left 'running' by a process that died, so status tells the truth."""
         with Session(self.engine) as session:
-            result = session.exec(  # type: ignore[call-overload]
+            result = session.exec(
                 sa.update(CrawlRun)
                 .where(col(CrawlRun.status) == "running", col(CrawlRun.source_name).in_(list(source_names)))
                 .values(status="interrupted", finished_at=self.clock(), error="process ended during the crawl")
@@ -203,12 +193,12 @@ class Repository:
         values = article.model_dump(exclude={"id"})
         with Session(self.engine) as session:
             statement = (
-                self._insert(Article)
+                idempotent_insert(self.engine, Article)
                 .values(**values)
                 .on_conflict_do_nothing(index_elements=["url"])
-                .returning(Article.__table__.c.id)  # type: ignore[attr-defined]
+                .returning(Article.__table__.c.id)  # type: ignore[attr-defined]  # SQLModel sets __table__ at runtime
             )
-            article_id = session.exec(statement).scalar()  # type: ignore[call-overload]
+            article_id = session.exec(statement).scalar()
             if article_id is None:
                 session.rollback()
                 return None
@@ -291,7 +281,7 @@ class Repository:
 
     def mark_checked(self, article_id: int, *, etag: str | None, last_modified: str | None) -> None:
         with Session(self.engine) as session:
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 sa.update(Article).where(col(Article.id) == article_id)
                 .values(last_checked_at=self.clock(), etag=etag, last_modified=last_modified)
             )
@@ -301,7 +291,7 @@ class Repository:
         """Record that the article is gone; its text stays."""
         now = self.clock()
         with Session(self.engine) as session:
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 sa.update(Article).where(col(Article.id) == article_id, col(Article.removed_at).is_(None))
                 .values(removed_at=now, last_checked_at=now)
             )

@@ -30,6 +30,7 @@ from storage.models import Article, Storyline, StorylineBand, StorylineSignature
 
 logger = logging.getLogger(__name__)
 
+# SQLModel's table classes get __table__ from SQLAlchemy at class creation; the stubs do not declare it.
 _article = Article.__table__  # type: ignore[attr-defined]
 _storyline = Storyline.__table__  # type: ignore[attr-defined]
 _signature = StorylineSignature.__table__  # type: ignore[attr-defined]

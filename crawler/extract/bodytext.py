@@ -81,7 +81,9 @@ def _trafilatura_text(tree: lxml.html.HtmlElement, url: str, *, precision: bool)
     document = trafilatura.bare_extraction(
         tree, url=url, include_comments=False, favor_precision=precision, with_metadata=False
     )
-    return (document.text if document is not None else "") or ""
+    # Without output_format, bare_extraction returns a Document (a dict only when asked for one).
+    text = getattr(document, "text", None) if document is not None else None
+    return text or ""
 
 
 def is_layout_table(text: str) -> bool:

@@ -194,18 +194,18 @@ def decode_page(body: bytes, content_type: str | None = None) -> DecodedPage:
             # with a server-default single-byte charset need a second look.
             logger.debug("declared %s (%s) but body reads as %s", label, reason, cjk[1])
             return DecodedPage(cjk[0], cjk[1], label, "detected")
-        text = _verified_decode(body, codec)
-        if text is not None:
-            return DecodedPage(text, codec, label, reason)
+        verified = _verified_decode(body, codec)
+        if verified is not None:
+            return DecodedPage(verified, codec, label, reason)
         logger.debug("declared charset %s (%s) does not fit the bytes", label, reason)
 
     if utf8 is not None or body.isascii():
         return DecodedPage(utf8 or _decode(body, "utf-8"), "utf-8", declared_default, "detected")
     detected = _detect(body)
     if detected is not None:
-        text = _verified_decode(body, detected)
-        if text is not None:
-            return DecodedPage(text, detected, declared_default, "detected")
+        verified = _verified_decode(body, detected)
+        if verified is not None:
+            return DecodedPage(verified, detected, declared_default, "detected")
         logger.debug("detected charset %s does not fit the bytes", detected)
 
     return DecodedPage(_decode(body, "utf-8"), "utf-8", declared_default, "fallback")

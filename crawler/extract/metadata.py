@@ -254,8 +254,8 @@ def byline_author(text: str) -> str | None:
                     spelled.append(original[at : at + len(name)])
                     offset = at + len(name)
                 return "、".join(spelled)
-        if match := _EN_BYLINE.search(line):
-            return squash(match.group("name")).rstrip(",")
+        if english := _EN_BYLINE.search(line):
+            return squash(english.group("name")).rstrip(",")
     return None
 
 

@@ -30,12 +30,16 @@ _MAX_CHARS = {"title": 300, "author": 80}
 
 
 class Selectors(Protocol):
-    """What the configuration's ``SelectorsConfig`` provides (any object with these attributes)."""
+    """What the configuration's ``SelectorsConfig`` provides (any object with these read-only attributes)."""
 
-    body: str | None
-    title: str | None
-    date: str | None
-    author: str | None
+    @property
+    def body(self) -> str | None: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def date(self) -> str | None: ...
+    @property
+    def author(self) -> str | None: ...
 
 
 @dataclass(frozen=True)

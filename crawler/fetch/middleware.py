@@ -58,12 +58,14 @@ class BackoffRetryMiddleware(RetryMiddleware):
         super().__init__(settings)
         self.backoff = settings.getfloat("MEDIAWATCH_RETRY_BACKOFF", 2.0)
 
+    # Scrapy 2.13+ accepts coroutine middleware methods; its stubs still declare the sync signature.
     async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         result = super().process_response(request, response)
         if isinstance(result, Request):
             await self._pause(result)
         return result
 
+    # As above: an async override of a method the stubs declare synchronous.
     async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
         result = super().process_exception(request, exception)
         if isinstance(result, Request):

@@ -15,10 +15,10 @@ from typing import Any
 import scrapy
 from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.config import CrawlerConfig
+from crawler.fetch.failures import describe_failure, failed_request
 from crawler.fetch.settings import scrapy_settings
 
 
@@ -55,9 +55,8 @@ class _PageSpider(scrapy.Spider):
         page.content_type = content_type.decode("latin-1") if content_type else None
 
     def failed(self, failure: Failure) -> None:
-        page: FetchedPage = failure.request.cb_kwargs["page"]
-        value = failure.value
-        page.error = f"HTTP {value.response.status}" if isinstance(value, HttpError) else (str(value) or type(value).__name__)
+        page: FetchedPage = failed_request(failure).cb_kwargs["page"]
+        page.error = describe_failure(failure)
 
 
 async def fetch_pages(urls: Sequence[str], config: CrawlerConfig, *, allow_private: bool = False) -> list[FetchedPage]:

@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from crawler.config import CrawlerConfig, RecheckConfig, SourceConfig
 from crawler.extract.article import extract_article
 from crawler.extract.decode import decode_page
+from crawler.fetch.failures import describe_failure, failed_request
 from crawler.fetch.policy import conditional_headers
 from crawler.fetch.settings import scrapy_settings
 from crawler.normalize import content_hash
@@ -65,7 +66,8 @@ class RecheckSpider(scrapy.Spider):
         assert article.id is not None
         self.report.checked += 1
         requested = (response.meta.get("redirect_urls") or [response.url])[0]
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        header = response.headers.get(b"Content-Type")
+        content_type = header.decode("latin-1") if header else None
         page_text = None
         if response.status == 200:
             page_text = _TAGS.sub(" ", decode_page(response.body, content_type).text)
@@ -104,7 +106,7 @@ class RecheckSpider(scrapy.Spider):
     def failed(self, failure: Failure) -> None:
         self.report.checked += 1
         self.report.outcomes["failed"] += 1
-        logger.info("recheck url=%s failed: %s", failure.request.url, failure.value)
+        logger.info("recheck url=%s failed: %s", failed_request(failure).url, describe_failure(failure))
 
 
 async def recheck_articles(

@@ -14,11 +14,11 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.extract.article import extract_with_overrides
 from crawler.extract.decode import decode_page
+from crawler.fetch.failures import describe_failure, failed_request
 from crawler.fetch.policy import conditional_headers
 from crawler.fetch.urls import canonicalize_url
 from crawler.parse.feeds import parse_feed
@@ -118,8 +118,8 @@ class SourceSpider(scrapy.Spider):
             )
 
     def source_failed(self, failure: Failure) -> None:
-        message = _describe_failure(failure)
-        if failure.request.meta.get("mediawatch_role") == "source":
+        message = describe_failure(failure)
+        if failed_request(failure).meta.get("mediawatch_role") == "source":
             response = getattr(failure.value, "response", None)
             if response is not None:
                 self.tally.http_status = response.status
@@ -128,7 +128,7 @@ class SourceSpider(scrapy.Spider):
                 self.tally.robots_blocked += 1
         else:
             self.tally.note_error(message)
-        logger.warning("source=%s url=%s error=%s", self.context.source.name, failure.request.url, message)
+        logger.warning("source=%s url=%s error=%s", self.context.source.name, failed_request(failure).url, message)
 
     # -- article pages -------------------------------------------------------
     def parse_article(self, response: Response, entry: FeedEntry, canonical: str) -> Iterator[ArticleItem]:
@@ -168,7 +168,7 @@ class SourceSpider(scrapy.Spider):
         yield ArticleItem(canonical_url=canonical, article=extraction.article, entry=entry)
 
     def article_failed(self, failure: Failure) -> None:
-        self._article_error(failure.request.url, _describe_failure(failure))
+        self._article_error(failed_request(failure).url, describe_failure(failure))
 
     def _article_error(self, url: str, message: str) -> None:
         self.tally.failed += 1
@@ -182,12 +182,3 @@ def _header(response: Response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
 
-
-def _describe_failure(failure: Failure) -> str:
-    value = failure.value
-    if isinstance(value, HttpError):
-        return f"HTTP {value.response.status}"
-    text = str(value) or type(value).__name__
-    if type(value).__name__ == "IgnoreRequest" and "robots" in text.lower():
-        return "forbidden by robots.txt"
-    return text

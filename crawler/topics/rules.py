@@ -76,7 +76,8 @@ class Term:
         if not self._maybe_in(text):
             return None
         match = self.pattern.search(text)
-        return None if match is None else self.aliases[match.lastindex - 1]  # type: ignore[operator]
+        # Every alternative is a capturing group, so a match always has a lastindex.
+        return None if match is None or match.lastindex is None else self.aliases[match.lastindex - 1]
 
     def count(self, text: str) -> int:
         """Non-overlapping occurrences of any alias."""

@@ -80,7 +80,7 @@ def sources(ctx: typer.Context, json_output: Annotated[bool, typer.Option("--jso
         last = application.repository.last_runs()
     finally:
         application.close()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in application.config.sources:
         run = last.get(s.name)
         rows.append(

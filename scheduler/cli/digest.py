@@ -93,8 +93,8 @@ def send(
     finally:
         application.close()
     if len(failures) == 1:
-        name, exc = failures[0]
-        raise DeliveryError(f"digest for {name!r} not sent: {exc}")
+        failed_topic, error = failures[0]
+        raise DeliveryError(f"digest for {failed_topic!r} not sent: {error}")
     if failures:
         raise DeliveryError(f"{len(failures)} digests not sent; first: {failures[0][0]!r}: {failures[0][1]}")
 
