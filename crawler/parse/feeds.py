@@ -35,7 +35,7 @@ def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> l
     if content_type:
         headers["content-type"] = content_type
     parsed = feedparser.parse(body, response_headers=headers)
-    if not parsed.entries and (parsed.bozo or not parsed.version):
+    if not parsed.entries and (_broken(parsed) or not parsed.get("version")):
         # An empty but valid feed has a version ("rss20", "atom10"); HTML or junk has none.
         reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed document found"
         raise NotAFeedError(f"{base_url}: not a readable feed ({reason!s})")
@@ -56,6 +56,13 @@ def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> l
             )
         )
     return entries
+
+
+def _broken(parsed: Any) -> bool:
+    """A parse error, as opposed to feedparser's notes on headers (a missing or odd Content-Type)."""
+    problem = parsed.get("bozo_exception")
+    harmless = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+    return bool(parsed.bozo) and not isinstance(problem, harmless)
 
 
 def _entry_link(entry: Any) -> str | None:

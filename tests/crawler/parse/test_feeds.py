@@ -1,0 +1,81 @@
+"""parse_feed on its own: bytes and a base URL in, entries out (no crawl, no network)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from crawler.parse.feeds import NotAFeedError, parse_feed
+from scheduler.demo import DEMO_SITE
+
+BASE = "https://news.example/feeds/china.xml"
+
+
+def demo_feed(name: str) -> bytes:
+    return (DEMO_SITE / name).read_bytes().replace(b"{base}", b"https://demo.example")
+
+
+def test_rss_entries_keep_link_title_date_author_and_summary_in_feed_order() -> None:
+    entries = parse_feed(demo_feed("jiangnan/rss.xml"), "https://demo.example/jiangnan/rss.xml")
+
+    first = entries[0]
+    assert first.url == "https://demo.example/jiangnan/2025/02/10/gdp-gap.html"
+    assert first.title == "1.85万亿元背后：南京与杭州的差距为何在拉大"
+    assert first.published == datetime(2025, 2, 10, 0, 30, tzinfo=UTC)  # +08:00 read as such
+    assert first.author == "赵一鸣"
+    assert first.summary is not None and first.summary.startswith("2024年南京GDP")
+    assert [e.published for e in entries] == sorted((e.published for e in entries), reverse=True)
+
+
+def test_atom_entries_are_read() -> None:
+    entries = parse_feed(demo_feed("jinling/atom.xml"), "https://demo.example/jinling/atom.xml")
+    assert entries and all(e.url.startswith("https://demo.example/jinling/") for e in entries)
+    assert all(e.title and e.published and e.published.tzinfo for e in entries)
+
+
+def test_relative_links_resolve_against_the_feed_url_and_entries_without_a_link_are_dropped() -> None:
+    body = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>
+      <item><title>relative</title><link>/2025/02/11/a.html</link></item>
+      <item><title>no link at all</title></item>
+      <item><title>guid only</title><guid isPermaLink="true">https://news.example/b.html</guid></item>
+    </channel></rss>"""
+
+    entries = parse_feed(body, BASE)
+
+    assert [(e.title, e.url) for e in entries] == [
+        ("relative", "https://news.example/2025/02/11/a.html"),
+        ("guid only", "https://news.example/b.html"),
+    ]
+
+
+def test_json_feed_items_become_entries() -> None:
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "t",
+        "items": [
+            {"id": "1", "url": "https://news.example/1.html", "title": " 南京三问 ", "date_published": "2025-02-09T10:00:00+08:00",
+             "authors": [{"name": "王晓明"}], "summary": "s"},
+            {"id": "2", "title": "no url"},
+        ],
+    }
+
+    [entry] = parse_feed(json.dumps(document, ensure_ascii=False).encode(), BASE)
+
+    assert (entry.url, entry.title, entry.author) == ("https://news.example/1.html", "南京三问", "王晓明")
+    assert entry.published == datetime(2025, 2, 9, 2, 0, tzinfo=UTC)
+
+
+def test_an_empty_but_valid_feed_yields_no_entries() -> None:
+    assert parse_feed(b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>', BASE) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html><body><h1>Not a feed</h1></body></html>", b"", b"{\"not\": \"a json feed\"}"],
+    ids=["html", "empty", "json"],
+)
+def test_documents_that_are_not_feeds_are_refused_with_a_reason(body: bytes) -> None:
+    with pytest.raises(NotAFeedError, match=r"news\.example"):
+        parse_feed(body, BASE)

@@ -1,0 +1,44 @@
+"""pick_links on its own: which links a listing page's selector picks, and how they are resolved."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.parse.listings import pick_links
+from scheduler.demo import DEMO_SITE
+
+BASE = "https://demo.example/donghai/index.html"
+
+
+def listing() -> str:
+    return (DEMO_SITE / "donghai/index.html").read_text(encoding="utf-8")
+
+
+def test_css_selector_picks_article_links_in_page_order_resolved_against_the_page() -> None:
+    links = pick_links(listing(), BASE, css="ul.news-list a")
+
+    assert links[:3] == [
+        "https://demo.example/donghai/2025/02/11/vc-view.html",
+        "https://demo.example/donghai/2025/02/10/gbk-page.html",
+        "https://demo.example/donghai/2025/02/09/reprint-hu-xijin.html",
+    ]
+    assert not any("ads.example.com" in link for link in links)  # the banner is outside the list
+
+
+def test_xpath_and_attribute_selectors_pick_the_same_links() -> None:
+    by_css = pick_links(listing(), BASE, css="ul.news-list a")
+    assert pick_links(listing(), BASE, css="ul.news-list a::attr(href)") == by_css
+    assert pick_links(listing(), BASE, xpath="//ul[@class='news-list']//a/@href") == by_css
+    assert pick_links(listing(), BASE, xpath="//ul[@class='news-list']//a") == by_css
+
+
+def test_non_http_links_and_repeats_are_left_out() -> None:
+    html = """<ul><li><a href="javascript:void(0)">js</a></li><li><a href="mailto:a@b.example">mail</a></li>
+      <li><a href="/a.html">a</a></li><li><a href="/a.html">a again</a></li><li><a>no href</a></li></ul>"""
+
+    assert pick_links(html, BASE, css="li a") == ["https://demo.example/a.html"]
+
+
+def test_a_selector_is_required() -> None:
+    with pytest.raises(ValueError):
+        pick_links(listing(), BASE)
