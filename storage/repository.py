@@ -50,13 +50,27 @@ class Repository:
 
     # -- sources -------------------------------------------------------------
     def sync_sources(self, sources: Iterable[tuple[str, str, str]]) -> None:
-        """Make sure a state row exists for each (name, kind, url), updating kind and url."""
+        """Make sure a state row exists for each (name, kind, url), updating kind and url.
+
+        A source whose URL changed forgets the old URL's ETag and Last-Modified: sent to
+        the new URL they would at best be ignored, at worst earn a wrong 304.
+        """
+        table = Source.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ at runtime
         with Session(self.engine) as session:
             for name, kind, url in sources:
+                moved = table.c.url != url
                 statement = (
                     idempotent_insert(self.engine, Source)
                     .values(name=name, kind=kind, url=url)
-                    .on_conflict_do_update(index_elements=["name"], set_={"kind": kind, "url": url})
+                    .on_conflict_do_update(
+                        index_elements=["name"],
+                        set_={
+                            "kind": kind,
+                            "url": url,
+                            "etag": sa.case((moved, None), else_=table.c.etag),
+                            "last_modified": sa.case((moved, None), else_=table.c.last_modified),
+                        },
+                    )
                 )
                 session.exec(statement)
             session.commit()

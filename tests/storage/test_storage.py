@@ -108,3 +108,18 @@ def test_crawl_run_outcome_updates_source_state(repository: Repository) -> None:
     state = repository.get_source("s")
     assert state is not None and state.consecutive_failures == 1
     assert repository.last_runs()["s"].error == "HTTP 500"
+
+
+def test_a_source_whose_url_changed_forgets_the_old_urls_http_validators(repository: Repository) -> None:
+    repository.sync_sources([("jiangnan", "feed", "https://jiangnan.example/rss.xml")])
+    repository.save_http_validators("jiangnan", '"abc"', "Mon, 10 Feb 2025 08:30:00 GMT")
+
+    repository.sync_sources([("jiangnan", "feed", "https://jiangnan.example/rss.xml")])
+    kept = repository.get_source("jiangnan")
+    assert kept is not None and (kept.etag, kept.last_modified) == ('"abc"', "Mon, 10 Feb 2025 08:30:00 GMT")
+
+    # The configuration now points the source elsewhere: an ETag of the old feed means nothing there.
+    repository.sync_sources([("jiangnan", "feed", "https://jiangnan.example/feeds/all.xml")])
+    moved = repository.get_source("jiangnan")
+    assert moved is not None and moved.url == "https://jiangnan.example/feeds/all.xml"
+    assert (moved.etag, moved.last_modified) == (None, None)
