@@ -54,13 +54,18 @@ class ArchivedDigest:
     outlet_count: int
     removed_count: int = 0  # absent from records written before takedowns were reported
     edited_count: int = 0
+    title: str = ""  # the topic's display title (absent from older records: the topic name is shown)
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.topic
 
     @property
     def summary(self) -> str:
         """'3 new article(s) from 2 outlet(s), 1 removed on <topic>', for feeds."""
         counts = [f"{self.article_count} new article(s) from {self.outlet_count} outlet(s)"]
         counts += [f"{n} {label}" for n, label in ((self.removed_count, "removed"), (self.edited_count, "edited")) if n]
-        return f"{', '.join(counts)} on {self.topic}"
+        return f"{', '.join(counts)} on {self.display_title}"
 
     @property
     def created(self) -> datetime:
@@ -107,6 +112,7 @@ class Archive:
             outlet_count=view.outlet_count,
             removed_count=view.removed_count,
             edited_count=view.edited_count,
+            title=view.display_title,
         )
 
     def links_for(self, record: ArchivedDigest) -> DigestLinks:
@@ -166,9 +172,10 @@ class Archive:
         folder.mkdir(parents=True, exist_ok=True)
         topic_records = self.records(topic)
         all_records = self.records()
+        shown = topic_records[0].display_title if topic_records else topic
         for target, records, prefix, title in (
-            (folder, topic_records, "", f"mediawatch digests: {topic}"),
-            (self.root, all_records, None, "mediawatch digests"),
+            (folder, topic_records, "", f"Digests: {shown}"),
+            (self.root, all_records, None, "All digests"),
         ):
             index = target / "index.html"
             _write_atomic(index, self._render_index(records, title=title, prefix=prefix))

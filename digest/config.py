@@ -1,22 +1,151 @@
-"""The digest's configuration sections: `[digest]` and `[smtp]`."""
+"""The digest's configuration sections: `[digest]` (with per-topic audiences) and `[smtp]`.
+
+`[digest]` holds the defaults; `[digest.topics.<topic>]` overrides who receives one
+topic's digest, when, and through which channels::
+
+    [digest]
+    recipients = ["desk@example.org"]
+    schedule = "0 8 * * *"
+
+    [digest.topics.nanjing-six-dragons]
+    recipients = ["jiangsu-desk@example.org"]     # instead of [digest] recipients
+    schedule = "0 7,19 * * *"
+    channels = ["team-wecom"]                     # MEDIAWATCH_CHANNEL_TEAM_WECOM holds its Apprise URL
+
+A channel is a name; its Apprise URL (`wecombot://…`, `dingtalk://…`, `tgram://…`,
+`json://…`) carries tokens, so like every secret it comes from the environment only:
+`MEDIAWATCH_CHANNEL_<NAME>` (upper case, `-` as `_`). The loader fills `channel_urls`.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, model_validator
 
 from storage.settings import HttpUrl, Section, TimeZoneName
+
+CHANNEL_ENV_PREFIX = "MEDIAWATCH_CHANNEL_"
+_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def check_cron(value: str) -> str:
+    """Five cron fields that APScheduler accepts ("61 25 * * *" and "every day" are refused)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    if len(value.split()) != 5:
+        raise ValueError(f"{value!r} is not a cron expression of five fields (minute hour day month weekday)")
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid cron expression: {exc}") from None
+    return value
+
+
+def check_channel_name(value: str) -> str:
+    if not _CHANNEL_NAME.match(value):
+        raise ValueError(f"channel name {value!r}: use letters, digits, - and _ (its URL comes from the environment)")
+    return value
+
+
+def channel_env(name: str) -> str:
+    """The environment variable that holds channel `name`'s Apprise URL."""
+    return CHANNEL_ENV_PREFIX + name.upper().replace("-", "_")
+
+
+def channel_urls_from(digest: Mapping[str, Any] | None, environ: Mapping[str, str]) -> dict[str, str]:
+    """The Apprise URL of every channel `[digest]` names, from the environment (for the loader)."""
+    if not isinstance(digest, Mapping):
+        return {}
+    names = list(digest.get("channels") or [])
+    for audience in (digest.get("topics") or {}).values():
+        if isinstance(audience, Mapping):
+            names += list(audience.get("channels") or [])
+    return {n: environ[channel_env(n)] for n in names if isinstance(n, str) and environ.get(channel_env(n))}
+
+
+Cron = Annotated[str, AfterValidator(check_cron)]
+ChannelName = Annotated[str, AfterValidator(check_channel_name)]
+
+
+class TopicDigestConfig(Section):
+    """`[digest.topics.<topic>]`: one topic's audience; anything unset falls back to `[digest]`."""
+
+    recipients: list[str] | None = Field(None, description="addresses for this topic (default: digest.recipients)")
+    schedule: Cron | None = Field(None, description="cron schedule for this topic (default: digest.schedule)")
+    channels: list[ChannelName] | None = Field(
+        None, description="channel names for this topic (default: digest.channels)"
+    )
+    max_per_section: int | None = Field(
+        None, ge=1, description="storylines in this topic's email (default: digest.max_per_section)"
+    )
 
 
 class DigestConfig(Section):
     recipients: list[str] = Field(default_factory=list, description="addresses that receive the digest")
-    schedule: str = Field("0 8 * * *", description="cron expression (minute hour day month weekday)")
+    schedule: Cron = Field("0 8 * * *", description="cron expression (minute hour day month weekday)")
     timezone: TimeZoneName = Field("Asia/Shanghai", description="time zone for the schedule and displayed times")
     archive_dir: str = Field("digests", description="folder for HTML/text digests, index.html and feed.xml")
     send_empty: bool = Field(
         False, description="send a digest even when nothing is new or changed (a takedown or edit always sends one)"
     )
-    max_per_section: int = Field(20, ge=1, description="entries per section before 'and N more'")
+    max_per_section: int = Field(
+        10, ge=1, description="storylines (and entries per other section) in the email; the archive page lists all"
+    )
     archive_url: HttpUrl | None = Field(None, description="http(s) URL where archive_dir is served; digests link to it")
+    channels: list[ChannelName] = Field(
+        default_factory=list,
+        description="Apprise channels every topic also goes to; URL from MEDIAWATCH_CHANNEL_<NAME>",
+    )
+    topics: dict[str, TopicDigestConfig] = Field(
+        default_factory=dict, description="per-topic audience: [digest.topics.<topic>] recipients, schedule, channels"
+    )
+    channel_urls: dict[str, str] = Field(
+        default_factory=dict, exclude=True, description="environment only: MEDIAWATCH_CHANNEL_<NAME> = Apprise URL"
+    )
+
+    @model_validator(mode="after")
+    def _channels_have_urls(self) -> DigestConfig:
+        named = list(self.channels)
+        for audience in self.topics.values():
+            named += audience.channels or []
+        missing = sorted({name for name in named if name not in self.channel_urls})
+        if missing:
+            raise ValueError(
+                "channel " + ", ".join(repr(m) for m in missing) + " has no URL: set "
+                + ", ".join(channel_env(m) for m in missing) + " in the environment to its Apprise URL"
+            )
+        return self
+
+    def audience(self, topic: str) -> Audience:
+        """Who gets `topic`'s digest, when and how: its own settings over the defaults."""
+        own = self.topics.get(topic) or TopicDigestConfig()
+        channels = own.channels if own.channels is not None else self.channels
+        return Audience(
+            recipients=tuple(own.recipients if own.recipients is not None else self.recipients),
+            schedule=own.schedule or self.schedule,
+            channels=tuple((name, self.channel_urls[name]) for name in channels),
+            max_per_section=own.max_per_section or self.max_per_section,
+            own_schedule=own.schedule is not None and own.schedule != self.schedule,
+        )
+
+
+@dataclass(frozen=True)
+class Audience:
+    """One topic's effective audience (`DigestConfig.audience`)."""
+
+    recipients: tuple[str, ...]
+    schedule: str
+    channels: tuple[tuple[str, str], ...]  # (name, Apprise URL)
+    max_per_section: int
+    own_schedule: bool = False  # differs from [digest] schedule: the daemon gives it a job of its own
+
+    def __repr__(self) -> str:  # channel URLs carry tokens
+        names = ", ".join(name for name, _ in self.channels)
+        return f"Audience(recipients={self.recipients!r}, schedule={self.schedule!r}, channels=[{names}])"
 
 
 class SmtpConfig(Section):

@@ -7,7 +7,14 @@ is wired in tests and how another transport could be added.
 
 Failures are sorted into the `DeliveryError` tree: connection refused, timeouts and
 4xx replies are `TemporaryDeliveryError` and retried with backoff; 5xx replies,
-refused logins and TLS failures are `PermanentDeliveryError` and are not.
+refused logins and TLS failures are `PermanentDeliveryError` and are not. A
+connection lost after the whole message went out but before the server's reply to
+DATA is an `UnconfirmedDeliveryError`: the message may have arrived, so it is retried
+as the very same bytes (same Message-ID, which mail clients use to drop copies).
+
+The message is serialised by `message_bytes`, which never rewrites a body line
+starting with "From " as ">From " (`smtplib.send_message` does), and both parts are
+quoted-printable, so the text is 7-bit clean whatever the server supports.
 """
 
 from __future__ import annotations
@@ -23,12 +30,17 @@ from datetime import datetime
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
-from typing import Protocol
+from typing import Any, Protocol
 
 from digest.config import SmtpConfig
 from digest.render import RenderedDigest
 from digest.text import one_line
-from storage.errors import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
+from storage.errors import (
+    DeliveryError,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    UnconfirmedDeliveryError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +86,20 @@ class SendReceipt:
     refused: dict[str, str] = field(default_factory=dict)
 
 
-class SendMessage(Protocol):
-    """Anything that delivers one message to these recipients, or raises `DeliveryError`."""
+Accepted = Callable[[SendReceipt], None]
 
-    def __call__(self, message: EmailMessage, recipients: Sequence[str]) -> SendReceipt: ...
+
+class SendMessage(Protocol):
+    """Anything that delivers one message to these recipients, or raises `DeliveryError`.
+
+    `on_accepted` is called the moment the server has accepted the message (SMTP: its
+    250 reply to DATA), before the connection is closed, so the caller can record the
+    delivery without waiting for QUIT.
+    """
+
+    def __call__(
+        self, message: EmailMessage, recipients: Sequence[str], *, on_accepted: Accepted | None = None
+    ) -> SendReceipt: ...
 
 
 # -- composing ------------------------------------------------------------------------
@@ -94,9 +116,14 @@ def compose_message(
     message["List-Unsubscribe"] = f"<mailto:{envelope_address(sender)}?subject=unsubscribe>"
     message["Auto-Submitted"] = "auto-generated"
     set_text_header(message, "X-Mediawatch-Topic", rendered.topic, 200)
-    message.set_content(rendered.text, charset="utf-8")
-    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    message.set_content(rendered.text, charset="utf-8", cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
     return message
+
+
+def message_bytes(message: EmailMessage) -> bytes:
+    """The message as sent: CRLF line ends (smtplib sends bytes as they are), "From " left alone."""
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
 
 
 def make_message_id(topic: str, digest_id: int, now: datetime, sender: str) -> str:
@@ -140,7 +167,10 @@ class SmtpMailer:
 
     `sleep` is injectable so tests check the backoff without waiting for it.
     Nothing after the server's reply to DATA can turn a success into a failure:
-    the QUIT that follows is best-effort, because a retry then would send twice.
+    `on_accepted` runs at once, and the QUIT that follows is best-effort, because a
+    retry then would send twice. When the reply to DATA never comes, every retry
+    sends the same bytes; if none is confirmed, `UnconfirmedDeliveryError` says the
+    message may have arrived.
     """
 
     def __init__(
@@ -160,16 +190,21 @@ class SmtpMailer:
         self.sleep = sleep
         self.tls_context = tls_context
 
-    def __call__(self, message: EmailMessage, recipients: Sequence[str]) -> SendReceipt:
+    def __call__(
+        self, message: EmailMessage, recipients: Sequence[str], *, on_accepted: Accepted | None = None
+    ) -> SendReceipt:
         addresses = plain_recipients(recipients)
         if not addresses:
             raise PermanentDeliveryError("no recipients: add addresses to [digest] recipients")
+        data = message_bytes(message)
         last: TemporaryDeliveryError | None = None
+        maybe_delivered = False
         for attempt in range(1, self.attempts + 1):
             try:
-                return self._send_once(message, addresses)
+                return self._send_once(message, data, addresses, on_accepted)
             except TemporaryDeliveryError as exc:
                 last = exc
+                maybe_delivered = maybe_delivered or isinstance(exc, UnconfirmedDeliveryError)
                 if attempt == self.attempts:
                     break
                 delay = self.backoff * 2 ** (attempt - 1)
@@ -180,9 +215,16 @@ class SmtpMailer:
                 self.sleep(delay)
         assert last is not None
         suffix = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
+        if maybe_delivered:
+            raise UnconfirmedDeliveryError(
+                f"{self.settings.where} took message {message['Message-ID']} but never confirmed it{suffix}; "
+                f"last: {last}"
+            ) from last
         raise TemporaryDeliveryError(f"{last}{suffix}") from last
 
-    def _send_once(self, message: EmailMessage, addresses: list[str]) -> SendReceipt:
+    def _send_once(
+        self, message: EmailMessage, data: bytes, addresses: list[str], on_accepted: Accepted | None
+    ) -> SendReceipt:
         settings = self.settings
         try:
             client = self._connect()
@@ -196,29 +238,66 @@ class SmtpMailer:
                     client.ehlo()
                 if settings.username:
                     client.login(settings.username, settings.password or "")
-                refused = client.send_message(
-                    message, from_addr=envelope_address(settings.sender), to_addrs=addresses
-                )
+                refused = client.sendmail(envelope_address(settings.sender), addresses, data)
             except Exception as exc:
+                if client.message_sent and _connection_lost(exc):
+                    raise UnconfirmedDeliveryError(
+                        f"{settings.where} lost the connection after the message was sent, before confirming it: "
+                        f"{_text(str(exc)) or type(exc).__name__}"
+                    ) from exc
                 raise classify_smtp_error(exc, settings.where) from exc
+            receipt = SendReceipt({addr: f"{code} {_text(reply)}" for addr, (code, reply) in refused.items()})
+            logger.info(
+                "smtp %s:%s accepted %s for %d recipient(s), refused %d",
+                settings.host, settings.port, message["Message-ID"], len(addresses) - len(receipt.refused),
+                len(receipt.refused),
+            )
+            if on_accepted is not None:
+                try:
+                    on_accepted(receipt)
+                except Exception:  # the server has the message: recording it again later is the caller's job
+                    logger.exception("could not record the accepted message %s", message["Message-ID"])
         finally:
             _quit_quietly(client)
-        receipt = SendReceipt({addr: f"{code} {_text(reply)}" for addr, (code, reply) in refused.items()})
-        logger.info(
-            "smtp %s:%s accepted %s for %d recipient(s), refused %d",
-            settings.host, settings.port, message["Message-ID"], len(addresses) - len(receipt.refused),
-            len(receipt.refused),
-        )
         return receipt
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _Smtp | _SmtpSsl:
         settings = self.settings
         if settings.ssl:
-            return smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=self._context())
-        return smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            return _SmtpSsl(settings.host, settings.port, timeout=settings.timeout, context=self._context())
+        return _Smtp(settings.host, settings.port, timeout=settings.timeout)
 
     def _context(self) -> ssl.SSLContext:
         return self.tls_context or ssl.create_default_context()
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """A lost connection or a timeout, not a reply (smtplib's reply errors are OSErrors too)."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
+class _SentTracking:
+    """Notes when the end of the message data (CRLF . CRLF) has gone out on the wire.
+
+    From then on a lost connection leaves the outcome unknown, not failed.
+    """
+
+    message_sent = False
+
+    def send(self, s: Any) -> None:
+        super().send(s)  # type: ignore[misc]
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.message_sent = True
+
+
+class _Smtp(_SentTracking, smtplib.SMTP):
+    pass
+
+
+class _SmtpSsl(_SentTracking, smtplib.SMTP_SSL):
+    pass
 
 
 def classify_smtp_error(exc: BaseException, where: str) -> DeliveryError:
@@ -259,6 +338,8 @@ def classify_smtp_error(exc: BaseException, where: str) -> DeliveryError:
 
 
 def _quit_quietly(client: smtplib.SMTP) -> None:
+    # QUIT waits for the server's 221; with the message already accepted nothing it
+    # says matters, so a slow or silent server only costs this connection's timeout.
     try:
         client.quit()
     except (smtplib.SMTPException, OSError):

@@ -3,8 +3,13 @@
 The HTML template is written with a `<style>` block for readability and then
 inlined by `css_inline` (email clients drop `<style>`); its layout is one column of
 nested tables at most 640 px wide, so it reads on a phone and in Outlook. Both
-environments (one function, `_environment`) use `StrictUndefined`, so a typo in a template fails the tests instead
-of printing nothing; only the HTML one autoescapes.
+environments (one function, `_environment`) use `StrictUndefined`, so a typo in a
+template fails the tests instead of printing nothing; only the HTML one autoescapes.
+
+Two editions come from one view: the email (sections cut at `cap`, one short "why"
+line per entry, a footer for the recipient) and the archive page (everything, with
+every matching reason). The text twin is wrapped at 80 columns, Chinese counted as
+two, and carries no highlight markers.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 import css_inline
 import jinja2
 
-from digest.text import display_width, one_line, shorten
+from digest.text import TEXT_WIDTH, display_width, one_line, shorten, wrap
 from digest.view import Bar, DigestView
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -27,16 +32,19 @@ SUBJECT_TITLE_CHARS = 60
 
 @dataclass(frozen=True)
 class DigestLinks:
-    """Where the archived copy of this digest can be read.
+    """Where the archived copy of this digest can be read, and how a recipient stops it.
 
     `page` and `index` are http(s) URLs (set when the archive folder is served,
-    `[digest] archive_url`); without them the email names `page_path`, the page's
-    path inside the archive folder.
+    `[digest] archive_url`); without them the email does not point at the archive
+    at all (a folder on the sending machine means nothing in an inbox). `page_path`
+    is the page's path inside the archive folder, for the service's own use.
+    `unsubscribe` is the address the List-Unsubscribe header mails.
     """
 
     page: str | None = None
     index: str | None = None
     page_path: str | None = None
+    unsubscribe: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,19 +66,25 @@ class RenderedDigest:
         return self.view.outlet_count
 
 
-def render_digest(view: DigestView, *, links: DigestLinks | None = None, cap: int | None = None) -> RenderedDigest:
-    """Render `view` with each section cut to `cap` entries (None: everything, as archived)."""
+def render_digest(
+    view: DigestView, *, links: DigestLinks | None = None, cap: int | None = None, archive: bool = False
+) -> RenderedDigest:
+    """Render `view` with each section cut to `cap` entries (None: everything).
+
+    `archive` renders the archive page's edition: every reason an article matched,
+    and a footer for a web page rather than for a recipient.
+    """
     links = links or DigestLinks()
     shown = view.capped(cap)
     subject = make_subject(view)
-    context = {"d": shown, "links": links, "subject": subject}
+    context = {"d": shown, "links": links, "subject": subject, "archive": archive, "width": TEXT_WIDTH}
     html = _environment(html=True).get_template("digest.html.j2").render(context)
     text = _environment(html=False).get_template("digest.txt.j2").render(context)
     return RenderedDigest(topic=view.topic, subject=subject, html=inline_css(html), text=text, view=view)
 
 
 def make_subject(view: DigestView) -> str:
-    """'<topic>: 12 new articles from 5 outlets, 1 removed, 2025-02-12 — <lead headline>' on one line.
+    """'<title>: 12 new articles from 5 outlets, 1 removed, 2025-02-12 — <lead headline>' on one line.
 
     With no new articles, a digest sent for a takedown or an edit leads with that
     article instead: 'no new articles, 1 removed, 2025-02-12 — removed: <headline>'.
@@ -81,7 +95,7 @@ def make_subject(view: DigestView) -> str:
         counts = f"{_plural(view.article_count, 'new article')} from {_plural(view.outlet_count, 'outlet')}"
     else:
         counts = "no new articles"
-    subject = f"{view.topic}: " + ", ".join([counts, *changed, day])
+    subject = f"{view.display_title}: " + ", ".join([counts, *changed, day])
     if view.storylines.items:
         subject += " — " + shorten(one_line(view.storylines.items[0].lead.title_text), SUBJECT_TITLE_CHARS)
     elif view.removed.items or view.edited.items:
@@ -130,7 +144,7 @@ def _environment(html: bool) -> jinja2.Environment:
         keep_trailing_newline=not html,
     )
     env.globals.update(plural=_plural)
-    env.filters.update(text_bar=_text_bar, pad=_pad, label_width=_label_width, one_line=one_line)
+    env.filters.update(text_bar=_text_bar, pad=_pad, label_width=_label_width, one_line=one_line, wrap=wrap)
     return env
 
 

@@ -10,10 +10,20 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from digest.text import highlight, make_excerpt, matched_terms, one_line, safe_url, shorten
+from crawler.topics.config import TopicConfig
+from digest.text import (
+    MAX_MARKS,
+    highlight,
+    make_excerpt,
+    matched_terms,
+    one_line,
+    safe_url,
+    shorten,
+    why_line,
+)
 from digest.view import (
     Bar,
     Change,
@@ -32,6 +42,9 @@ from storage.models import CrawlRun, Source
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 # Above this many days the chart switches to weeks, above this many weeks to months.
 MAX_BARS = 45
+# Storyline ranking (`rank_story`): relevance counts most, then reach, then recency.
+RELEVANCE_WEIGHT, REACH_WEIGHT, RECENCY_WEIGHT = 0.6, 0.25, 0.15
+RECENCY_HALF_LIFE = timedelta(hours=24)
 
 
 def select_digest(
@@ -46,12 +59,21 @@ def select_digest(
     coverage: Sequence[CoveragePoint],
     health: Sequence[SourceProblem] = (),
     changes: Sequence[LedgerChange] = (),
+    core: Sequence[str] | None = None,
+    title: str = "",
+    description: str = "",
 ) -> DigestView:
-    """Group, rank and describe one digest's articles (uncapped; see `DigestView.capped`)."""
+    """Group, rank and describe one digest's articles (uncapped; see `DigestView.capped`).
+
+    `core` are the aliases a reader's eye is drawn to (`core_terms`); None marks every
+    matched term. `title` and `description` are the topic's display title and line.
+    """
     outlet_of = _outlet_namer(outlets)
-    storylines = group_storylines(articles, tz=tz, outlet_of=outlet_of)
+    storylines = group_storylines(articles, tz=tz, outlet_of=outlet_of, now=now, core=core)
     described = [describe_change(change, tz=tz, outlet_of=outlet_of) for change in changes]
     return DigestView(
+        title=one_line(title),
+        description=one_line(description),
         topic=topic,
         generated=format_local(now, tz),
         generated_at=now,
@@ -68,10 +90,46 @@ def select_digest(
     )
 
 
+def core_terms(topic: TopicConfig) -> tuple[str, ...]:
+    """The aliases a digest highlights for `topic`: what the story is about, not its context.
+
+    Keywords always (one alone makes an article relevant). Of the rule groups: those
+    marked `core = true`; when none is marked, the any/all groups with the highest
+    weight (a group marked `core = false` never counts). City names, "why" and other
+    context words live in lighter groups and are never marked.
+    """
+    aliases = [alias.strip() for keyword in topic.keywords for alias in keyword.split("|")]
+    positive = [g for g in topic.groups if g.mode != "none" and g.core is not False]
+    chosen = [g for g in positive if g.core]
+    if not chosen and positive:
+        heaviest = max(g.weight for g in positive)
+        chosen = [g for g in positive if g.weight == heaviest]
+    aliases += [alias for group in chosen for term in group.terms for alias in term]
+    return tuple(dict.fromkeys(a for a in aliases if a))
+
+
+def rank_story(relevance: float, reach: int, age: timedelta) -> float:
+    """Relevance, reach and recency in one number (higher first).
+
+    Relevance is the best topic score (0..1). Reach grows with each outlet that
+    carried the story, with diminishing returns (1 outlet: 0, 2: 0.5, 4: 0.75).
+    Recency halves every `RECENCY_HALF_LIFE`. Relevance weighs most, so a
+    widely reprinted but marginal piece does not bury the story itself.
+    """
+    reach_part = 1 - 1 / max(1, reach)
+    recency = 0.5 ** (max(age.total_seconds(), 0) / RECENCY_HALF_LIFE.total_seconds())
+    return round(RELEVANCE_WEIGHT * relevance + REACH_WEIGHT * reach_part + RECENCY_WEIGHT * recency, 6)
+
+
 def group_storylines(
-    articles: Sequence[LedgerArticle], *, tz: ZoneInfo, outlet_of: Callable[[str], str]
+    articles: Sequence[LedgerArticle],
+    *,
+    tz: ZoneInfo,
+    outlet_of: Callable[[str], str],
+    now: datetime | None = None,
+    core: Sequence[str] | None = None,
 ) -> list[DigestStory]:
-    """Collapse each storyline's articles into one entry, ranked by relevance then recency.
+    """Collapse each storyline's articles into one entry, ranked by `rank_story`.
 
     Which articles are one story was decided when they were stored (`crawler.storylines`:
     exact copies by content hash, reprints by MinHash); an article not placed yet (a
@@ -84,6 +142,7 @@ def group_storylines(
         key = item.article.storyline_id if item.article.storyline_id is not None else ("article", item.article.id)
         groups[key].append(item)
 
+    latest = now or max((_when(m) for m in articles), default=datetime.now(UTC))
     ranked: list[tuple[DigestStory, float]] = []
     for members in groups.values():
         ordered = sorted(members, key=lambda m: (-m.score, _when(m), m.article.id or 0))
@@ -94,33 +153,39 @@ def group_storylines(
             name = outlet_of(member.article.source_name)
             if name != lead_outlet and name not in also:
                 also[name] = OutletLink(name, safe_url(member.article.url))
+        newest = max(_when(m) for m in members)
+        relevance = max(m.score for m in members)
         storyline = DigestStory(
-            lead=make_entry(lead, tz=tz, outlet=lead_outlet),
+            lead=make_entry(lead, tz=tz, outlet=lead_outlet, core=core),
             also=tuple(also.values()),
             size=len(members),
-            score=max(m.score for m in members),
+            score=relevance,
+            rank=rank_story(relevance, 1 + len(also), latest - newest),
         )
-        ranked.append((storyline, max(_when(m) for m in members).timestamp()))
-    ranked.sort(key=lambda pair: (-pair[0].score, -pair[1], pair[0].lead.article_id))
+        ranked.append((storyline, newest.timestamp()))
+    ranked.sort(key=lambda pair: (-pair[0].rank, -pair[0].score, -pair[1], pair[0].lead.article_id))
     return [storyline for storyline, _ in ranked]
 
 
-def make_entry(item: LedgerArticle, *, tz: ZoneInfo, outlet: str) -> Entry:
+def make_entry(item: LedgerArticle, *, tz: ZoneInfo, outlet: str, core: Sequence[str] | None = None) -> Entry:
+    """One article as listed: a clean headline, and an excerpt with the core terms marked sparingly."""
     article = item.article
     when = article.published_at or article.fetched_at
-    terms = matched_terms(item.matched)
+    terms = matched_terms(item.matched) if core is None else tuple(core)
+    excerpt = make_excerpt(_without_title(article.text, article.title), terms)
     return Entry(
         article_id=article.id or 0,
-        title=highlight(one_line(article.title) or "(untitled)", terms),
+        title=one_line(article.title) or "(untitled)",
         url=safe_url(article.url),
         outlet=outlet,
         when=format_local(when, tz),
         when_iso=when.astimezone(tz).isoformat(),
         when_is_fetch=article.published_at is None,
-        excerpt=highlight(make_excerpt(_without_title(article.text, article.title), terms), terms),
+        excerpt=highlight(excerpt, terms, limit=MAX_MARKS),
         matched=item.matched,
         language=article.language,
         score=item.score,
+        why=why_line(item.matched, terms),
     )
 
 

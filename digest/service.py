@@ -1,35 +1,43 @@
 """Building and sending one topic's digest, in the order that keeps delivery exactly-once.
 
-`send_digest` runs these steps; the daemon's digest job and `mediawatch digest send`
+`send_digest` runs these steps; the daemon's digest jobs and `mediawatch digest send`
 both call it (synchronously: the daemon runs it in a worker thread). What it needs
 arrives as one `DigestContext` of plain values, built by the composition root.
 
-1. Release digests a crashed process left `pending` for longer than `STALE_AFTER`.
-2. Claim: create the `Digest` row and its `DigestItem` rows in one transaction.
+1. Recover digests a crashed process left `pending` for longer than `STALE_AFTER`:
+   one that a channel had already accepted is recorded as sent; any other is released.
+2. Retry the channels that earlier digests of the topic still owe (a failed webhook,
+   an unconfirmed email), each with the very payload stored for it.
+3. Claim: create the `Digest` row and its `DigestItem` rows in one transaction.
    The ledger, not the clock, decides what is new, so overlapping crawls, clock
    jumps and concurrent sends cannot put an article in two digests of a topic.
    A period with no new articles is still claimed (and sent) when an article an
    earlier digest listed was taken down or edited in it: a takedown is news.
-3. Render twice: the email (sections capped at `max_per_section`) and the archive
-   page (complete).
-4. Write the archive page, so the email's "and N more" link works when it arrives.
-5. Hand the message to SMTP (the mailer retries temporary failures with backoff).
-6. Mark the digest sent, at once, before anything else can fail.
+4. Render twice: the email (storylines ranked, the top `max_per_section` shown) and
+   the archive page (complete, with every matching reason); write the archive page,
+   so the email's links work when it arrives.
+5. Open one delivery row per channel (email, then each Apprise channel) holding
+   exactly what that channel is sent.
+6. Deliver, channel by channel. The moment a channel accepts (SMTP: the 250 reply to
+   DATA, before QUIT), its row and the digest are marked sent in one short UPDATE each.
 7. Rebuild the archive's index pages and Atom feeds.
 
-If 3-5 fail, the page is removed, the digest is marked `failed` and its articles
-are released to the next digest, and a `DeliveryError` is raised. The one window
-for a duplicate is between 5 and 6: if the process dies after the server accepted
-the message and before the single UPDATE of step 6 commits, step 1 of a later run
-releases the articles and they are sent again.
+If no channel accepted (and the email did not possibly arrive), the page is removed,
+the digest is marked `failed` and its articles are released to the next digest, and a
+`DeliveryError` is raised. If some channels accepted and others failed, the digest
+stays sent and the others are retried by step 2 of later runs. The duplicate window
+is the moment between a channel's acceptance and the UPDATE that records it.
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,26 +47,44 @@ from sqlalchemy.engine import Engine
 from crawler.config import SourceConfig
 from crawler.topics.config import TopicConfig
 from digest.archive import Archive, ArchivedDigest
-from digest.config import DigestConfig, SmtpConfig
-from digest.deliver import SendMessage, SmtpMailer, SmtpSettings, compose_message
+from digest.channels import AppriseSender, SendSummary, Summary, make_summary
+from digest.config import Audience, DigestConfig, SmtpConfig
+from digest.deliver import (
+    SendMessage,
+    SendReceipt,
+    SmtpMailer,
+    SmtpSettings,
+    compose_message,
+    envelope_address,
+    message_bytes,
+    plain_recipients,
+)
 from digest.render import DigestLinks, RenderedDigest, make_subject, render_digest
-from digest.select import find_source_problems, select_digest
+from digest.select import core_terms, find_source_problems, select_digest
 from digest.text import safe_url
 from digest.view import DigestView, SeedReport
 from storage.clock import Clock
-from storage.errors import ConfigError, DeliveryError
+from storage.errors import ConfigError, DeliveryError, UnconfirmedDeliveryError
 from storage.ledger import DigestLedger, LedgerArticle, LedgerChange
+from storage.models import DigestDelivery
 from storage.repository import Repository
 
 logger = logging.getLogger(__name__)
 
 # A digest still pending after this long belongs to a process that died mid-send.
 STALE_AFTER = timedelta(hours=1)
+# A channel that still fails after this many runs' worth of attempts is given up on.
+MAX_DELIVERY_ATTEMPTS = 5
+EMAIL = "email"  # the delivery row of the email; Apprise channels use their names
 
 
 @dataclass(frozen=True)
 class DigestSettings:
-    """The `[digest]` and `[smtp]` settings the digest needs, as plain values."""
+    """The `[digest]` and `[smtp]` settings the digest needs, as plain values.
+
+    `recipients` and `max_per_section` are the `[digest]` defaults; `audiences` holds
+    each topic's effective settings (`audience`).
+    """
 
     recipients: tuple[str, ...]
     tz: ZoneInfo
@@ -67,9 +93,12 @@ class DigestSettings:
     max_per_section: int
     archive_url: str | None
     smtp: SmtpSettings
+    audiences: Mapping[str, Audience] = field(default_factory=dict)
 
     @classmethod
-    def from_sections(cls, digest: DigestConfig, smtp: SmtpConfig, *, archive_dir: Path) -> DigestSettings:
+    def from_sections(
+        cls, digest: DigestConfig, smtp: SmtpConfig, *, archive_dir: Path, topics: Sequence[str] = ()
+    ) -> DigestSettings:
         """From the sections; `archive_dir` already resolved against the configuration's folder."""
         return cls(
             recipients=tuple(digest.recipients),
@@ -79,7 +108,15 @@ class DigestSettings:
             max_per_section=digest.max_per_section,
             archive_url=safe_url(digest.archive_url),
             smtp=SmtpSettings.from_config(smtp),
+            audiences={name: digest.audience(name) for name in topics},
         )
+
+    def audience(self, topic: str) -> Audience:
+        """Who receives `topic`'s digest and how (the `[digest]` defaults for an unlisted topic)."""
+        found = self.audiences.get(topic)
+        if found is not None:
+            return found
+        return Audience(recipients=self.recipients, schedule="", channels=(), max_per_section=self.max_per_section)
 
 
 @dataclass(frozen=True)
@@ -108,7 +145,9 @@ class DigestContext:
         clock: Clock,
     ) -> DigestContext:
         return cls(
-            settings=DigestSettings.from_sections(digest, smtp, archive_dir=archive_dir),
+            settings=DigestSettings.from_sections(
+                digest, smtp, archive_dir=archive_dir, topics=[topic.name for topic in topics]
+            ),
             topics={topic.name: topic for topic in topics},
             outlets={s.name: s.display_name for s in sources},
             topic_sources={
@@ -134,7 +173,7 @@ class DigestOutcome:
     """What `send_digest` did for one topic."""
 
     topic: str
-    status: str  # "sent" (emailed and archived) | "archived" (no recipients) | "empty" (nothing new)
+    status: str  # "sent" (delivered on a channel, and archived) | "archived" (no channel) | "empty" (nothing new)
     digest_id: int | None = None
     article_count: int = 0
     removed_count: int = 0
@@ -147,10 +186,12 @@ class DigestOutcome:
     archive_text: Path | None = None
     released_stale: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()  # the Apprise channels that took this digest's summary
+    retried: tuple[str, ...] = ()  # "digest 3: team-wecom": earlier deliveries completed by this run
 
     @property
     def sent(self) -> bool:
-        """True when a digest was delivered and recorded (emailed, or archived for nobody)."""
+        """True when a digest was delivered and recorded (on some channel, or archived for nobody)."""
         return self.status in ("sent", "archived")
 
 
@@ -164,28 +205,40 @@ def build_digest(context: DigestContext, topic_name: str, now: datetime | None =
     since = previous.period_end if previous else None
     changes = ledger.changes(topic.name, since=since, until=now, include_pending=True)
     view = _view(context, topic, ledger.pending(topic.name), changes, now=now, since=since)
-    links = DigestLinks(index=f"{settings.archive_url}/index.html" if settings.archive_url else None)
-    return render_digest(view, links=links, cap=settings.max_per_section)
+    links = DigestLinks(
+        index=f"{settings.archive_url}/index.html" if settings.archive_url else None,
+        unsubscribe=envelope_address(settings.smtp.sender),
+    )
+    return render_digest(view, links=links, cap=settings.audience(topic.name).max_per_section)
 
 
 def send_digest(
-    context: DigestContext, topic_name: str, *, sender: SendMessage | None = None, now: datetime | None = None
+    context: DigestContext,
+    topic_name: str,
+    *,
+    sender: SendMessage | None = None,
+    channel_sender: SendSummary | None = None,
+    now: datetime | None = None,
 ) -> DigestOutcome:
-    """Claim, render, archive, send and record the next digest of `topic_name`.
+    """Claim, render, archive, deliver and record the next digest of `topic_name`.
 
-    `sender` delivers the message (default: SMTP from `[smtp]`). Raises a
-    `DeliveryError` when the digest could not be delivered; its articles then stay
-    pending for the next call.
+    `sender` delivers the email (default: SMTP from `[smtp]`), `channel_sender` the
+    summaries to the topic's Apprise channels (default: `AppriseSender`). Raises a
+    `DeliveryError` when no channel took the digest; its articles then stay pending
+    for the next call.
     """
     now = now or context.clock()
     settings = context.settings
     topic = context.topic(topic_name)
+    audience = settings.audience(topic.name)
     ledger = context.ledger
     archive = Archive(settings.archive_dir, tz=settings.tz, base_url=settings.archive_url)
+    transport = _Transport(context, topic.name, audience, sender, channel_sender)
 
     released = tuple(ledger.release_stale(topic.name, older_than=now - STALE_AFTER))
     for digest_id in released:
         archive.remove_digest(topic.name, digest_id)
+    retried, retry_warnings = transport.retry_owed(stale_before=now - STALE_AFTER)
     previous = ledger.last_sent(topic.name)
     since = previous.period_end if previous else None
     # Changes to articles already sent make the period worth a digest on their own,
@@ -194,7 +247,8 @@ def send_digest(
     digest = ledger.claim(topic.name, now=now, period_start=since, allow_empty=settings.send_empty or news)
     if digest is None:
         logger.info("digest of %r: nothing new since %s; nothing sent", topic.name, since)
-        return DigestOutcome(topic=topic.name, status="empty", released_stale=released)
+        return DigestOutcome(topic=topic.name, status="empty", released_stale=released, retried=retried,
+                             warnings=tuple(retry_warnings))
     assert digest.id is not None
     digest_id = digest.id
 
@@ -203,77 +257,233 @@ def send_digest(
         changes = ledger.changes(topic.name, since=digest.period_start, until=digest.period_end, digest_id=digest_id)
         view = _view(context, topic, ledger.articles_of(digest_id), changes, now=now, since=since)
         record = archive.record_for(view, subject=make_subject(view), digest_id=digest_id, created_at=now)
-        links = archive.links_for(record)
+        links = replace(archive.links_for(record), unsubscribe=envelope_address(settings.smtp.sender))
         # The archived page is complete, and links to its index relatively.
-        complete = render_digest(view, links=DigestLinks(index="index.html"), cap=None)
-        email = render_digest(view, links=links, cap=settings.max_per_section)
+        complete = render_digest(view, links=DigestLinks(index="index.html"), cap=None, archive=True)
+        email = render_digest(view, links=links, cap=audience.max_per_section)
         html_path, text_path = _write_page(archive, record, complete)
-        message_id, refused = None, {}
-        if settings.recipients:
+        message = None
+        payloads: list[tuple[str, str]] = []
+        if audience.recipients:
             message = compose_message(
-                email, sender=settings.smtp.sender, recipients=settings.recipients, now=now, digest_id=digest_id
+                email, sender=settings.smtp.sender, recipients=audience.recipients, now=now, digest_id=digest_id
             )
-            deliver = sender or SmtpMailer(settings.smtp)
-            receipt = deliver(message, settings.recipients)
-            message_id, refused = str(message["Message-ID"]), dict(receipt.refused)
+            payloads.append((EMAIL, message_bytes(message).decode("ascii")))
+        summary = make_summary(email, links)
+        payloads += [(name, summary.to_json()) for name, _ in audience.channels]
+        ledger.open_deliveries(digest_id, topic.name, payloads)
     except BaseException as exc:
         _undo(ledger, archive, digest_id, record, exc)
         raise
 
-    # Accepted by the server: record it before anything else can go wrong.
-    if not ledger.mark_sent(digest_id, sent_at=context.clock(), message_id=message_id):
-        logger.error("digest %s of %r was delivered but had already been released", digest_id, topic.name)
-    warnings = []
+    delivered = transport.deliver_new(digest_id, message, summary)
+    if not payloads:  # nobody to send to: archived, and recorded as done
+        ledger.mark_sent(digest_id, sent_at=context.clock(), message_id=None)
+    elif not delivered.reached:
+        error = delivered.first_error()
+        _undo(ledger, archive, digest_id, record, error)
+        raise error
+
+    warnings = [*retry_warnings, *delivered.warnings]
     try:
         archive.write_indexes(topic.name)
     except OSError as exc:
         warnings.append(f"archive index not updated: {exc}")
         logger.error("digest %s: could not update the archive index in %s: %s", digest_id, archive.root, exc)
-    if refused:
-        warnings.append("refused: " + "; ".join(f"{a}: {r}" for a, r in refused.items()))
+    status = "sent" if payloads else "archived"
     logger.info(
-        "digest %s of %r %s: %d article(s), %d removed, %d edited, %d recipient(s)",
-        digest_id, topic.name, "sent" if settings.recipients else "archived", digest.article_count,
-        view.removed_count, view.edited_count, len(settings.recipients),
+        "digest %s of %r %s: %d article(s), %d removed, %d edited, %d recipient(s), channels: %s",
+        digest_id, topic.name, status, digest.article_count, view.removed_count, view.edited_count,
+        len(audience.recipients) if delivered.email_reached else 0, ", ".join(delivered.channels) or "none",
     )
     return DigestOutcome(
         topic=topic.name,
-        status="sent" if settings.recipients else "archived",
+        status=status,
         digest_id=digest_id,
         article_count=digest.article_count,
         removed_count=view.removed_count,
         edited_count=view.edited_count,
         subject=email.subject,
-        recipients=settings.recipients,
-        refused=refused,
-        message_id=message_id,
+        recipients=audience.recipients if delivered.email_reached else (),
+        refused=delivered.refused,
+        message_id=str(message["Message-ID"]) if message is not None else None,
         archive_html=html_path,
         archive_text=text_path,
         released_stale=released,
         warnings=tuple(warnings),
+        channels=tuple(delivered.channels),
+        retried=retried,
     )
 
 
 def send_all_digests(
-    context: DigestContext, *, sender: SendMessage | None = None, now: datetime | None = None
+    context: DigestContext,
+    *,
+    topics: Sequence[str] | None = None,
+    sender: SendMessage | None = None,
+    channel_sender: SendSummary | None = None,
+    now: datetime | None = None,
 ) -> list[DigestOutcome]:
-    """`send_digest` for every configured topic (the daemon's digest job).
+    """`send_digest` for `topics` (default: every configured topic): a daemon digest job.
 
     One topic's failure does not stop the others; after trying them all, the
     failures are raised together as one `DeliveryError` (their articles stay pending).
     """
     now = now or context.clock()
+    names = list(topics) if topics is not None else list(context.topics)
     outcomes: list[DigestOutcome] = []
     failures: list[str] = []
-    for name in context.topics:
+    for name in names:
         try:
-            outcomes.append(send_digest(context, name, sender=sender, now=now))
+            outcomes.append(send_digest(context, name, sender=sender, channel_sender=channel_sender, now=now))
         except DeliveryError as exc:
             logger.error("digest of %r not delivered: %s", name, exc)
             failures.append(f"{name}: {exc}")
     if failures:
-        raise DeliveryError(f"{len(failures)} of {len(context.topics)} digest(s) not delivered: " + "; ".join(failures))
+        raise DeliveryError(f"{len(failures)} of {len(names)} digest(s) not delivered: " + "; ".join(failures))
     return outcomes
+
+
+@dataclass
+class _Delivered:
+    """What one digest's first round of deliveries achieved."""
+
+    email_reached: bool = False
+    channels: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+    errors: list[DeliveryError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def reached(self) -> bool:
+        return self.email_reached or bool(self.channels)
+
+    def first_error(self) -> DeliveryError:
+        if len(self.errors) == 1:
+            return self.errors[0]
+        return type(self.errors[0])("; ".join(str(e) for e in self.errors))
+
+
+class _Transport:
+    """Sends one topic's deliveries and records each outcome the moment it is known."""
+
+    def __init__(
+        self,
+        context: DigestContext,
+        topic: str,
+        audience: Audience,
+        sender: SendMessage | None,
+        channel_sender: SendSummary | None,
+    ) -> None:
+        self.context = context
+        self.ledger = context.ledger
+        self.topic = topic
+        self.audience = audience
+        self._sender = sender
+        self._channel_sender = channel_sender
+
+    @property
+    def sender(self) -> SendMessage:
+        if self._sender is None:
+            self._sender = SmtpMailer(self.context.settings.smtp)
+        return self._sender
+
+    @property
+    def channel_sender(self) -> SendSummary:
+        if self._channel_sender is None:
+            self._channel_sender = AppriseSender()
+        return self._channel_sender
+
+    def deliver_new(self, digest_id: int, message: EmailMessage | None, summary: Summary) -> _Delivered:
+        done = _Delivered()
+        if message is not None:
+            try:
+                receipt = self._email(digest_id, message, self.audience.recipients)
+                done.email_reached, done.refused = True, dict(receipt.refused)
+                if receipt.refused:
+                    done.warnings.append("refused: " + "; ".join(f"{a}: {r}" for a, r in receipt.refused.items()))
+            except UnconfirmedDeliveryError as exc:
+                done.email_reached = True  # it may have arrived: never send these articles in a new message
+                done.warnings.append(f"email unconfirmed, will be retried as the same message: {exc}")
+            except DeliveryError as exc:
+                done.errors.append(exc)
+                if self.audience.channels:
+                    done.warnings.append(f"email not delivered, will be retried: {exc}")
+        for name, url in self.audience.channels:
+            try:
+                self._channel(digest_id, name, url, summary)
+                done.channels.append(name)
+            except DeliveryError as exc:
+                done.errors.append(exc)
+                done.warnings.append(f"channel {name} not delivered, will be retried: {exc}")
+        return done
+
+    def retry_owed(self, *, stale_before: datetime) -> tuple[tuple[str, ...], list[str]]:
+        """Deliver what earlier sent digests of the topic still owe; returns (done, warnings)."""
+        done: list[str] = []
+        warnings: list[str] = []
+        owed = self.ledger.undelivered(self.topic, max_attempts=MAX_DELIVERY_ATTEMPTS, stale_before=stale_before)
+        urls = dict(self.audience.channels)
+        for delivery in owed:
+            label = f"digest {delivery.digest_id}: {delivery.channel}"
+            try:
+                if delivery.channel == EMAIL:
+                    message = _parse(delivery)
+                    self._email(delivery.digest_id, message, plain_recipients([str(message["To"] or "")]))
+                elif delivery.channel in urls:
+                    self._channel(delivery.digest_id, delivery.channel, urls[delivery.channel],
+                                  Summary.from_json(delivery.payload))
+                else:
+                    warnings.append(f"{label}: channel no longer configured; not retried")
+                    continue
+                done.append(label)
+                logger.info("%s delivered on retry", label)
+            except DeliveryError as exc:
+                warnings.append(f"{label}: retry failed: {exc}")
+        return tuple(done), warnings
+
+    def _email(self, digest_id: int, message: EmailMessage, recipients: Sequence[str]) -> SendReceipt:
+        recorded: list[bool] = []
+
+        def accepted(receipt: SendReceipt) -> None:
+            # The server's 250 to DATA: record it before QUIT, before anything else can fail.
+            if not recorded:
+                self._record(digest_id, EMAIL, "sent", message_id=str(message["Message-ID"]))
+                recorded.append(True)
+
+        try:
+            receipt = self.sender(message, recipients, on_accepted=accepted)
+        except UnconfirmedDeliveryError as exc:
+            self._record(digest_id, EMAIL, "unconfirmed", error=str(exc), message_id=str(message["Message-ID"]))
+            raise
+        except DeliveryError as exc:
+            self._record(digest_id, EMAIL, "failed", error=str(exc))
+            raise
+        accepted(receipt)  # again, in case the sender had no chance to call it (idempotent)
+        return receipt
+
+    def _channel(self, digest_id: int, name: str, url: str, summary: Summary) -> None:
+        try:
+            self.channel_sender(name, url, summary)
+        except DeliveryError as exc:
+            self._record(digest_id, name, "failed", error=str(exc))
+            raise
+        self._record(digest_id, name, "sent")
+
+    def _record(
+        self, digest_id: int, channel: str, status: str, *, error: str | None = None, message_id: str | None = None
+    ) -> None:
+        now = self.context.clock()
+        self.ledger.record_delivery(digest_id, channel, status, at=now, error=error)
+        digest = self.ledger.get(digest_id) if status in ("sent", "unconfirmed") else None
+        if digest is not None and digest.status == "pending":
+            self.ledger.mark_sent(digest_id, sent_at=now, message_id=message_id)
+
+
+def _parse(delivery: DigestDelivery) -> EmailMessage:
+    parsed = email.message_from_string(delivery.payload, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
 def seed_report(topic: TopicConfig) -> SeedReport | None:
@@ -311,6 +521,9 @@ def _view(
     return select_digest(
         topic.name,
         articles,
+        title=topic.title or topic.name,
+        description=topic.description,
+        core=core_terms(topic),
         now=now,
         tz=tz,
         since=since,

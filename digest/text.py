@@ -1,7 +1,9 @@
-"""Text helpers for digests: one-line cleaning, width-aware shortening, excerpts, highlighting, safe links.
+"""Text helpers for digests: one-line cleaning, width-aware shortening and wrapping, excerpts,
+highlighting, the "why" line, safe links.
 
-Pure functions. Widths count Chinese characters as two columns, so a Chinese excerpt
-is about as long on screen as an English one; highlighting is the topic matcher's own
+Pure functions. Widths are terminal cells as rich counts them (a Chinese character is
+two), so a Chinese excerpt is about as long on screen as an English one and the text
+part wraps at 80 columns in a mail reader; highlighting is the topic matcher's own
 matching (`crawler.topics.rules.term_spans`), so what is marked is what matched.
 """
 
@@ -12,10 +14,17 @@ import unicodedata
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from rich.cells import cell_len
+
+from crawler.normalize import normalize_text
 from crawler.topics.rules import term_spans
 from digest.view import Span
 
 EXCERPT_CHARS = 160
+TEXT_WIDTH = 80
+MAX_MARKS = 3  # highlights per excerpt: a few marks guide the eye, many are noise
+WHY_TERMS = 2  # terms named in the "why" line
+SIMILAR_ENOUGH = 0.3  # seed similarity worth telling a reader about
 
 
 _SPACE = re.compile(r"\s+")
@@ -50,11 +59,46 @@ def shorten(text: str, limit: int) -> str:
 
 
 def display_width(text: str) -> int:
-    return sum(_char_width(ch) for ch in text)
+    """Terminal cells `text` takes (rich's count: Chinese characters and full-width forms are two)."""
+    return cell_len(text)
 
 
 def _char_width(ch: str) -> int:
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return cell_len(ch)
+
+
+# Wrapping: Latin words break at spaces, Chinese between any two characters, except that
+# closing punctuation never starts a line and opening punctuation never ends one.
+_OPEN = "“‘（《「『【〔"
+_CLOSE = "，。、：；！？）》」』】〕”’…"
+_WIDE = "\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6"
+_TOKEN = re.compile(
+    rf"\s+|[{re.escape(_OPEN)}]*(?:[{_WIDE}]|[^\s{_WIDE}{re.escape(_OPEN + _CLOSE)}]+)[{re.escape(_CLOSE)}]*|\S"
+)
+
+
+def wrap(text: str, width: int = TEXT_WIDTH, first: str = "", rest: str | None = None) -> str:
+    """`text` on lines of at most `width` cells, the first prefixed by `first`, the others by `rest`.
+
+    A single word wider than the line (a long URL) keeps a line of its own rather
+    than being broken, so it stays clickable.
+    """
+    rest = first if rest is None else rest
+    lines: list[str] = []
+    line, prefix, space = "", first, False
+    for token in _TOKEN.findall(one_line(text)):
+        if token.isspace():
+            space = bool(line)
+            continue
+        gap = " " if space else ""
+        space = False
+        if line and cell_len(prefix + line + gap + token) > width:
+            lines.append(prefix + line)
+            line, prefix, gap = "", rest, ""
+        line += gap + token
+    if line or not lines:
+        lines.append(prefix + line)
+    return "\n".join(item.rstrip() for item in lines)
 
 
 def make_excerpt(text: str, terms: Sequence[str], limit: int = EXCERPT_CHARS) -> str:
@@ -77,14 +121,24 @@ def matched_terms(reasons: Sequence[str]) -> tuple[str, ...]:
     return tuple(r for r in reasons if "=" not in r and not r.startswith("not:"))
 
 
-def highlight(text: str, terms: Sequence[str]) -> tuple[Span, ...]:
-    """Split `text` into spans, marking every occurrence of a matched term.
+def highlight(text: str, terms: Sequence[str], limit: int | None = None) -> tuple[Span, ...]:
+    """Split `text` into spans, marking occurrences of `terms`.
 
     Matching is the matcher's: case, width and script are ignored (六小龙 marks 六小龍,
     人工智能 marks 人工智慧) and Latin terms match whole words only ("AI" never marks
-    the "ai" in "said").
+    the "ai" in "said"). With `limit`, only the first occurrence of each term is
+    marked, and at most `limit` marks in all: sparingly, so the marks still stand out.
     """
     found = term_spans(text, terms)
+    if limit is not None:
+        seen: set[str] = set()
+        kept: list[tuple[int, int]] = []
+        for start, end in found:
+            key = normalize_text(text[start:end])
+            if key not in seen and len(kept) < limit:
+                seen.add(key)
+                kept.append((start, end))
+        found = kept
     spans: list[Span] = []
     position = 0
     for start, end in found:
@@ -95,6 +149,30 @@ def highlight(text: str, terms: Sequence[str]) -> tuple[Span, ...]:
     if position < len(text) or not spans:
         spans.append(Span(text[position:]))
     return tuple(spans)
+
+
+def why_line(reasons: Sequence[str], core: Sequence[str]) -> str:
+    """One short line for readers: "mentions 六小龙, DeepSeek · similar to the original report".
+
+    Up to `WHY_TERMS` core terms (a context word only when no core term matched);
+    scores and vetoes ("not:…") stay out of it: the archive page and the CLI show
+    every reason.
+    """
+    terms = list(dict.fromkeys(matched_terms(reasons)))
+    core_set = set(core)
+    named = [t for t in terms if t in core_set][:WHY_TERMS] or terms[:1]  # context words only when nothing else
+    parts = []
+    if named:
+        parts.append("mentions " + ", ".join(named))
+    similarity = next((r for r in reasons if r.startswith("similarity=")), None)
+    if similarity is not None:
+        try:
+            similar = float(similarity.partition("=")[2]) >= SIMILAR_ENOUGH
+        except ValueError:
+            similar = False
+        if similar:
+            parts.append("similar to the original report")
+    return " · ".join(parts)
 
 
 def safe_url(url: str | None) -> str | None:

@@ -3,6 +3,10 @@
 `digest.select` builds a `DigestView` from the ledger's articles; `digest.render`
 turns it into HTML and text. Every string here is plain text (the templates escape
 it) and every `url` has passed `digest.text.safe_url`, so a template may print it.
+
+To add something to every digest (say, "new outlets this period"), give `DigestView`
+a field with a default, fill it in `select_digest`, and print it in both templates;
+a one-line remark can simply go into `notes`.
 """
 
 from __future__ import annotations
@@ -57,10 +61,15 @@ class OutletLink:
 
 @dataclass(frozen=True)
 class Entry:
-    """One article as listed in a digest."""
+    """One article as listed in a digest.
+
+    The headline is plain text: highlights belong to the excerpt, and only on the
+    topic's core terms. `why` is the one short line readers see; `matched` (every
+    reason, scores included) is for the archive page and the command line.
+    """
 
     article_id: int
-    title: tuple[Span, ...]
+    title: str
     url: str | None
     outlet: str
     when: str  # local time, TIME_FORMAT
@@ -70,10 +79,15 @@ class Entry:
     matched: tuple[str, ...]
     language: str | None
     score: float
+    why: str = ""  # e.g. "mentions 六小龙 · similar to the original report"
 
     @property
     def title_text(self) -> str:
-        return "".join(span.text for span in self.title)
+        return self.title
+
+    @property
+    def excerpt_text(self) -> str:
+        return "".join(span.text for span in self.excerpt)
 
 
 @dataclass(frozen=True)
@@ -83,7 +97,13 @@ class DigestStory:
     lead: Entry
     also: tuple[OutletLink, ...]
     size: int  # articles in this digest that belong to the storyline
-    score: float
+    score: float  # relevance: the best topic score among its articles
+    rank: float = 0.0  # relevance, reach and recency combined (`digest.select.rank_story`)
+
+    @property
+    def reach(self) -> int:
+        """How many outlets carried it."""
+        return 1 + len(self.also)
 
 
 @dataclass(frozen=True)
@@ -135,7 +155,7 @@ class SourceProblem:
 class DigestView:
     """Everything a digest shows, in reading order."""
 
-    topic: str
+    topic: str  # the configuration key (archive folder, headers)
     generated: str  # local time
     generated_at: datetime
     timezone: str
@@ -149,6 +169,18 @@ class DigestView:
     # Articles listed by a sent digest (or this one) that were taken down or edited this period.
     removed: Section[Change] = field(default_factory=Section)
     edited: Section[Change] = field(default_factory=Section)
+    title: str = ""  # the topic's display title (`[[topics]] title`, else its name)
+    description: str = ""  # one line saying what the topic follows
+    notes: tuple[str, ...] = ()  # one-line remarks shown under the headline count
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.topic
+
+    @property
+    def first(self) -> bool:
+        """The topic's first digest: it opens with the original report in full."""
+        return self.since is None
 
     def capped(self, limit: int | None) -> DigestView:
         """The same digest with each section cut to `limit` entries ("and N more")."""

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from crawler.config import CrawlerConfig, RecheckConfig, SelectorsConfig, SourceConfig
 from crawler.topics.config import SeedConfig, TopicConfig, TopicGroupConfig
-from digest.config import DigestConfig, SmtpConfig
+from digest.config import DigestConfig, SmtpConfig, channel_urls_from
 from storage.durations import format_duration
 from storage.errors import ConfigError
 from storage.settings import Duration, Section
@@ -39,7 +39,7 @@ CONFIG_ENV = "MEDIAWATCH_CONFIG"
 ENV_PREFIX = "MEDIAWATCH_"
 # Sections whose keys may be overridden by MEDIAWATCH_<SECTION>_<KEY>.
 ENV_SECTIONS = ("database", "crawler", "digest", "smtp", "daemon", "recheck")
-SECRET_KEYS = {("smtp", "password")}
+SECRET_KEYS = {("smtp", "password"), ("digest", "channel_urls")}
 
 
 class DatabaseConfig(Section):
@@ -89,6 +89,11 @@ class Config(Section):
                         f"sources[{index}] ({source.name}): topics names unknown topic {topic!r}; "
                         f"known topics: {', '.join(sorted(known))}"
                     )
+        for topic in self.digest.topics:
+            if topic not in known:
+                raise ValueError(
+                    f"digest.topics.{topic}: no topic named {topic!r}; known topics: {', '.join(sorted(known))}"
+                )
         return self
 
     def topic(self, name: str | None) -> TopicConfig:
@@ -173,6 +178,8 @@ def config_from_mapping(
                 f"set {ENV_PREFIX}{section.upper()}_{key.upper()} in the environment instead"
             )
     _apply_environment(data, environ)
+    if urls := channel_urls_from(data.get("digest"), environ):  # Apprise URLs carry tokens: environment only
+        data["digest"] = {**data["digest"], "channel_urls": urls}
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -266,7 +273,8 @@ def settings_table() -> list[tuple[str, str, str]]:
                 continue
             sub = _model_of(field.annotation)
             if sub is not None:
-                walk(f"{prefix}{name}.", sub)
+                keyed = get_origin(field.annotation) is dict  # [digest.topics.<topic>]
+                walk(f"{prefix}{name}.<{name.removesuffix('s')}>." if keyed else f"{prefix}{name}.", sub)
                 continue
             value = None if field.is_required() else field.get_default(call_default_factory=True)
             default = "" if field.is_required() else repr(format_duration(value) if isinstance(value, timedelta) else value)

@@ -10,6 +10,7 @@
     │   └── NoArticleError           the page holds no article text
     └── DeliveryError                a digest could not be delivered
         ├── TemporaryDeliveryError   worth retrying (connection refused, 4xx)
+        │   └── UnconfirmedDeliveryError  the message went out, the reply never came: it may have arrived
         └── PermanentDeliveryError   retrying will not help (5xx, bad address)
 
 The command line is the one place that turns these into a one-line message and
@@ -58,6 +59,13 @@ class DeliveryError(MediawatchError):
 
 class TemporaryDeliveryError(DeliveryError):
     """Delivery failed in a way that may succeed on retry."""
+
+
+class UnconfirmedDeliveryError(TemporaryDeliveryError):
+    """The whole message was sent but the server's reply was lost: it may have been delivered.
+
+    A retry must repeat the same message (same Message-ID), never a new one.
+    """
 
 
 class PermanentDeliveryError(DeliveryError):

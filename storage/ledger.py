@@ -15,6 +15,12 @@ Lifecycle of one digest::
 
 Every method is one short transaction; none is held open across SMTP.
 
+Each channel a digest goes to (email, and every Apprise channel) has a
+`DigestDelivery` row: created before the first attempt, updated the moment the
+channel answers. A digest is `sent` as soon as one channel accepted it (or may have:
+`unconfirmed`); channels that failed are retried later from the stored payload
+(`undelivered`), so no channel gets a digest twice and none is silently skipped.
+
 Removals and edits (`changes`) have no ledger rows of their own: a digest reports the
 changes whose time falls in its period, from the previous *sent* digest's
 `period_end` (exclusive) to its own (inclusive). Consecutive sent digests' periods
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,9 +45,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from storage.db import idempotent_insert
-from storage.models import Article, ArticleTopic, ArticleVersion, Digest, DigestItem
+from storage.models import Article, ArticleTopic, ArticleVersion, Digest, DigestDelivery, DigestItem
 
 logger = logging.getLogger(__name__)
+
+_MESSAGE_ID = re.compile(r"^Message-ID:\s*(<[^>\r\n]+>)", re.MULTILINE | re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -311,9 +320,11 @@ class DigestLedger:
     def release_stale(self, topic: str, *, older_than: datetime) -> list[int]:
         """Release pending digests created before `older_than` (their process died).
 
-        This is the one place a duplicate can come from: if the process died after
-        the SMTP server accepted the message but before `mark_sent`, the released
-        articles will be sent again.
+        A stale digest that one channel already accepted (or may have) is not released
+        but recorded as sent: its articles went out, and its other channels are
+        retried like any failed delivery. Only a digest no channel has seen goes back
+        to the pool. The remaining duplicate window is the moment between a channel's
+        acceptance and the commit that records it.
         """
         query = select(Digest.id).where(
             col(Digest.topic) == topic, col(Digest.status) == "pending", col(Digest.created_at) < older_than
@@ -322,11 +333,99 @@ class DigestLedger:
             stale = [int(i) for i in session.exec(query).all() if i is not None]
         released = []
         for digest_id in stale:
+            reached = [d for d in self.deliveries(digest_id) if d.status in ("sent", "unconfirmed")]
+            if reached:
+                logger.warning("digest %s of topic %r was left pending after %s accepted it; recording it as sent",
+                               digest_id, topic, ", ".join(d.channel for d in reached))
+                self._interrupt_deliveries(digest_id)
+                first = min((d.sent_at for d in reached if d.sent_at), default=None) or older_than
+                email = next((d for d in reached if d.channel == "email"), None)
+                found = _MESSAGE_ID.search(email.payload) if email is not None else None
+                self.mark_sent(digest_id, sent_at=first, message_id=found.group(1) if found else None)
+                continue
             logger.warning("digest %s of topic %r was left pending; releasing its articles", digest_id, topic)
             self.release(digest_id, "abandoned: the sending process stopped before recording the outcome")
             released.append(digest_id)
         return released
 
+    # -- deliveries per channel ---------------------------------------------------
+    def open_deliveries(self, digest_id: int, topic: str, payloads: Sequence[tuple[str, str]]) -> None:
+        """Create a pending delivery row per (channel, payload) before the first attempt."""
+        if not payloads:
+            return
+        rows = [
+            {"digest_id": digest_id, "topic": topic, "channel": channel, "status": "pending", "attempts": 0,
+             "payload": payload}
+            for channel, payload in payloads
+        ]
+        statement = idempotent_insert(self.engine, DigestDelivery).values(rows).on_conflict_do_nothing(
+            index_elements=["digest_id", "channel"]
+        )
+        with Session(self.engine) as session:
+            session.exec(statement)  # type: ignore[call-overload]
+            session.commit()
+
+    def record_delivery(
+        self, digest_id: int, channel: str, status: str, *, at: datetime, error: str | None = None
+    ) -> bool:
+        """Record one attempt's outcome: "sent", "failed" or "unconfirmed".
+
+        A delivery already `sent` never changes again (False is returned): whatever a
+        late retry reports, the channel has its copy.
+        """
+        values: dict[str, object] = {
+            "status": status, "attempts": col(DigestDelivery.attempts) + 1,
+            "error": None if status == "sent" else (error or "")[:2000],
+        }
+        if status in ("sent", "unconfirmed"):
+            values["sent_at"] = at
+        with Session(self.engine) as session:
+            result = session.exec(  # type: ignore[call-overload]
+                sa.update(DigestDelivery)
+                .where(col(DigestDelivery.digest_id) == digest_id, col(DigestDelivery.channel) == channel)
+                .where(col(DigestDelivery.status) != "sent")
+                .values(**values)
+            )
+            session.commit()
+            return bool(result.rowcount)
+
+    def deliveries(self, digest_id: int) -> list[DigestDelivery]:
+        """One digest's delivery rows, in the order they were opened."""
+        query = select(DigestDelivery).where(col(DigestDelivery.digest_id) == digest_id).order_by(col(DigestDelivery.id))
+        with Session(self.engine) as session:
+            return list(session.exec(query).all())
+
+    def undelivered(self, topic: str, *, max_attempts: int, stale_before: datetime) -> list[DigestDelivery]:
+        """Deliveries of the topic's sent digests still owed: failed, unconfirmed or interrupted.
+
+        A delivery still `pending` counts only when its digest was created before
+        `stale_before` (its process died; a younger one may be sending right now).
+        Oldest first; a delivery that has used up `max_attempts` is given up on (it
+        stays `failed` with its last error, for `mediawatch digests` to show).
+        """
+        owed = sa.or_(
+            col(DigestDelivery.status).in_(("failed", "unconfirmed")),
+            sa.and_(col(DigestDelivery.status) == "pending", col(Digest.created_at) < stale_before),
+        )
+        query = (
+            select(DigestDelivery)
+            .join(Digest, col(Digest.id) == col(DigestDelivery.digest_id))
+            .where(col(DigestDelivery.topic) == topic, col(Digest.status) == "sent")
+            .where(owed)
+            .where(col(DigestDelivery.attempts) < max_attempts)
+            .order_by(col(DigestDelivery.id))
+        )
+        with Session(self.engine) as session:
+            return list(session.exec(query).all())
+
+    def _interrupt_deliveries(self, digest_id: int) -> None:
+        with Session(self.engine) as session:
+            session.exec(  # type: ignore[call-overload]
+                sa.update(DigestDelivery)
+                .where(col(DigestDelivery.digest_id) == digest_id, col(DigestDelivery.status) == "pending")
+                .values(status="failed", error="interrupted: the sending process stopped")
+            )
+            session.commit()
 
 
 def _within(column: Any, since: datetime | None, until: datetime) -> sa.ColumnElement[bool]:

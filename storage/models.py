@@ -149,6 +149,30 @@ class DigestItem(SQLModel, table=True):
     article_id: int = Field(foreign_key="article.id", index=True)
 
 
+class DigestDelivery(SQLModel, table=True):
+    """One channel's delivery of one digest ("email", or a named Apprise channel).
+
+    A row is created before the first attempt and updated right after the channel
+    answers: `sent` when the server accepted it, `failed` when it refused, `unconfirmed`
+    when the connection was lost after the message went out (it may have arrived).
+    `payload` keeps exactly what was sent, so a later retry repeats it byte for byte
+    (for email: the same Message-ID).
+    """
+
+    __tablename__ = "digest_delivery"
+    __table_args__ = (sa.UniqueConstraint("digest_id", "channel", name="uq_digest_delivery_channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest_id: int = Field(foreign_key="digest.id", index=True)
+    topic: str = Field(index=True)
+    channel: str
+    status: str = "pending"  # pending | sent | failed | unconfirmed
+    attempts: int = 0
+    payload: str = Field(default="", sa_type=sa.Text)
+    sent_at: datetime | None = _ts(default=None)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+
+
 class ArticleVersion(SQLModel, table=True):
     """An earlier version of an article, kept when a recheck finds it substantively edited."""
 

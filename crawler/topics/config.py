@@ -31,6 +31,9 @@ class TopicGroupConfig(Section):
     terms: list[list[str]] = Field(
         min_length=1, description='terms, each "alias|alias" or a list of aliases (any alias counts as the term)'
     )
+    core: bool | None = Field(
+        None, description="digests highlight core terms only (default: keywords and the heaviest any/all groups)"
+    )
 
     @field_validator("terms", mode="before")
     @classmethod
@@ -51,9 +54,17 @@ class TopicGroupConfig(Section):
             terms.append(aliases)
         return terms
 
+    @model_validator(mode="after")
+    def _core_is_a_positive_group(self) -> TopicGroupConfig:
+        if self.core and self.mode == "none":
+            raise ValueError("core = true marks terms to highlight; a none group's terms veto instead")
+        return self
+
 
 class TopicConfig(Section):
     name: str = Field(min_length=1, description="topic name, used on the command line and in digests")
+    title: str | None = Field(None, description="display title readers see in digests (default: the name)")
+    description: str = Field("", description="one line under the digest's title, saying what the topic follows")
     keywords: list[str] = Field(
         default_factory=list,
         description='an article matching any keyword is on topic (unless a none group vetoes it); "a|b" are aliases',

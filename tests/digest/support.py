@@ -27,6 +27,7 @@ from storage.repository import Repository
 from storage.types import TopicMatch
 
 TOPIC = "nanjing-six-dragons"
+TITLE = "南京“六小龙”之问"  # the topic's display title: the masthead and the subject
 START = datetime(2025, 2, 12, 0, 0, tzinfo=UTC)  # 08:00 in Asia/Shanghai
 
 SEED = {
@@ -34,7 +35,8 @@ SEED = {
     "publisher": "联合早报",
     "published": "2025-02-11",
     "url": "https://www.zaobao.com.sg/realtime/china/story20250211",
-    "summary": "Jiangsu's party paper asked in three pieces why Nanjing could not grow Hangzhou's 'six little dragons'.",
+    "summary": "From 7 February 2025 Jiangsu's party paper asked in three pieces why Nanjing could not grow "
+               "Hangzhou's 'six little dragons'.",
 }
 
 SOURCES = [
@@ -138,7 +140,7 @@ def digest_config(
     """A configuration dict for one topic and four sources, with digests under tmp_path."""
     return {
         "database": {"url": database_url},
-        "topics": [{"name": TOPIC, "keywords": ["六小龙", "six little dragons", "DeepSeek"], "seed": SEED}],
+        "topics": [{"name": TOPIC, "title": TITLE, "keywords": ["六小龙", "six little dragons", "DeepSeek"], "seed": SEED}],
         "sources": SOURCES,
         "digest": {
             "recipients": list(recipients),
@@ -194,7 +196,7 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     text = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))
     assert text is not None and html is not None
-    return text.get_content(), html.get_content()
+    return text.get_content().replace("\r\n", "\n"), html.get_content().replace("\r\n", "\n")
 
 
 # -- the helpers' own behaviour --------------------------------------------------------

@@ -28,7 +28,7 @@ def test_pages_are_named_by_local_time_and_id_in_a_folder_per_topic(tmp_path: Pa
     html, text = archive_one(Archive(tmp_path, tz=SHANGHAI), digest_id=42)
 
     assert html == tmp_path / "nanjing-six-dragons" / "2025-02-12-0800-42.html"
-    assert text.with_suffix(".html") == html and text.read_text(encoding="utf-8").startswith("nanjing-six-dragons ·")
+    assert text.with_suffix(".html") == html and text.read_text(encoding="utf-8").startswith("南京“六小龙”之问 · The Nanjing question\n")
     assert not list(tmp_path.rglob("*.tmp"))
 
 

@@ -24,7 +24,7 @@ from scheduler.app import App
 from storage.errors import PermanentDeliveryError
 from storage.ledger import DigestLedger
 from storage.models import Article, Source
-from tests.digest.support import TOPIC, FixedClock, SmtpSink, digest_config, make_app, parts, store
+from tests.digest.support import TITLE, TOPIC, FixedClock, SmtpSink, digest_config, make_app, parts, store
 
 FIRST = "南京为什么没有六小龙？交汇点三问"
 SECOND = "Why Nanjing has no six little dragons"
@@ -77,11 +77,11 @@ def test_an_article_taken_down_after_it_was_sent_is_reported_once_and_its_text_i
         article = session.get(Article, gone)
         assert article is not None
     assert f"<{article.url}> (gone)" in removed
-    assert f"mediawatch keeps the text it stored (article #{gone}" in removed
+    assert f"A copy of its text is kept (article #{gone})" in removed
     assert SECOND not in removed
     block = html_section(html, "Removed since the last digest")
     assert FIRST in block and f'href="{article.url}"' in block and "2025-02-12 09:00" in block
-    assert "mediawatch keeps the text it stored" in block
+    assert "a copy of its text is kept" in block
     assert "1 removed" in sink.messages[1]["Subject"]
     assert article.text.startswith(FIRST) and article.removed_at == clock() - timedelta(hours=23)
 
@@ -103,14 +103,14 @@ def test_a_digest_with_only_a_takedown_is_sent(app: App, sink: SmtpSink, clock: 
 
     assert outcome.status == "sent" and outcome.article_count == 0 and outcome.removed_count == 1
     message = sink.messages[1]
-    assert message["Subject"] == f"{TOPIC}: no new articles, 1 removed, 2025-02-12 — removed: {FIRST}"
+    assert message["Subject"] == f"{TITLE}: no new articles, 1 removed, 2025-02-12 — removed: {FIRST}"
     text, html = parts(message)
     assert "No new articles · 1 removed" in text and "No new articles · 1 removed</div>" in html
     assert FIRST in section(text, "REMOVED SINCE THE LAST DIGEST", TEXT_SECTIONS)
     folder = Path(app.config.digest.archive_dir) / TOPIC
     assert "0 articles · 1 removed" in (folder / "index.html").read_text(encoding="utf-8")
     feed = feedparser.parse((folder / "feed.xml").read_bytes())
-    assert feed.bozo == 0 and feed.entries[0].summary == f"0 new article(s) from 0 outlet(s), 1 removed on {TOPIC}"
+    assert feed.bozo == 0 and feed.entries[0].summary == f"0 new article(s) from 0 outlet(s), 1 removed on {TITLE}"
     clock.advance(hours=1)
     assert send(app).status == "empty"  # reported once: nothing left to send
     assert len(sink.messages) == 2
@@ -158,10 +158,10 @@ def test_a_takedown_noticed_while_a_digest_is_being_sent_goes_into_the_next_one(
     store(app.repository, "又一篇六小龙评论", source="donghai")
     real = SmtpMailer(SmtpSettings.from_config(app.config.smtp), sleep=[].append)
 
-    def slow_server(message: EmailMessage, recipients: Sequence[str]) -> SendReceipt:
+    def slow_server(message: EmailMessage, recipients: Sequence[str], **options: Any) -> SendReceipt:
         clock.advance(minutes=5)  # SMTP takes a while, and meanwhile a recheck finds the page gone
         app.repository.mark_removed(gone)
-        return real(message, recipients)
+        return real(message, recipients, **options)
 
     during = send(app, sender=slow_server)
     clock.advance(hours=1)
@@ -251,7 +251,8 @@ def test_hostile_titles_of_removed_and_edited_articles_are_escaped_and_unsafe_li
     assert "&lt;img src=x onerror=alert(1)&gt; 新标题" in html_section(html, "Edited since the last digest")
     assert "Headline before: &lt;b&gt;旧标题&lt;/b&gt; 六小龙" in html
     assert "javascript:" not in html.lower() and "javascript:" not in text.lower()
-    assert all(h.startswith(("https://", "http://")) for h in re.findall(r'href="([^"]*)"', html))
+    assert all(h.startswith(("https://", "http://", "mailto:digest@mediawatch.test?"))
+               for h in re.findall(r'href="([^"]*)"', html))
     assert "\n" not in sink.messages[1]["Subject"]
 
 
@@ -279,9 +280,9 @@ def test_source_health_shows_why_failing_and_silent_sources_are_unhealthy_and_sk
 
     assert still_unhealthy
     text, html = parts(sink.messages[0])
-    health = text.split("SOURCE HEALTH")[1]
-    assert "- 东海观察 (donghai): unhealthy — nothing new for 3d (limit 2d); last success never" in health
-    assert ("- 海峽時報 (haixi): unhealthy — failed 3 runs in a row; "
+    health = re.sub(r"\n  ", " ", text.split("SOURCE HEALTH")[1])  # lines wrapped at 80 columns, joined
+    assert "- 东海观察: unhealthy — nothing new for 3d (limit 2d); last success never" in health
+    assert ("- 海峽時報: unhealthy — failed 3 runs in a row; "
             "last error: HTTP 503 from https://haixi.example/sitemap.xml; last success never") in health
     assert "haixi-en" not in health and "Haixi Times" not in health and "failed 9 runs" not in html
     assert "nothing new for 3d (limit 2d)" in html and "failed 3 runs in a row" in html

@@ -54,7 +54,7 @@ def test_headers_name_topic_count_and_date_and_come_from_the_injected_clock() ->
         mailer(sink.port, [])(message(digest_id=7), RECIPIENTS)
 
     email = sink.messages[0]
-    assert email["Subject"].startswith("nanjing-six-dragons: 5 new articles from 4 outlets, 2025-02-12 — 南京为什么没有")
+    assert email["Subject"].startswith("南京“六小龙”之问 · The Nanjing question: 5 new articles from 4 outlets, 2025-02-12 — 南京为什么没有")
     assert parsedate_to_datetime(email["Date"]) == NOW
     assert email["Message-ID"] == make_message_id("nanjing-six-dragons", 7, NOW, SENDER)
     assert email["Message-ID"].endswith("@mediawatch.test>")
