@@ -9,11 +9,14 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
+import json
 import socket
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    raw: bytes = b""  # the message data exactly as it arrived
 
 
 class _Handler:
@@ -73,8 +77,17 @@ class _Handler:
                 return reply
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
-        self.sink.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        self.sink.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, envelope.content))
+        if self.sink.drop_after_data > 0:
+            # The whole message arrived, then the connection dies before the reply to DATA.
+            self.sink.drop_after_data -= 1
+            server.transport.abort()
         return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.sink.on_quit is not None:
+            self.sink.on_quit()
+        return "221 Bye"
 
 
 @dataclass
@@ -83,6 +96,9 @@ class SmtpSink:
 
     `replies` scripts the answers to DATA, first to last ("421 …" to ask for a
     retry, "554 …" to refuse for good); once it is empty every message is accepted.
+    `drop_after_data` makes that many deliveries end with the connection cut after the
+    message arrived and before the reply (the message is kept: it reached the server).
+    `on_quit` runs when a client sends QUIT, before the server answers it.
     """
 
     port: int = field(default_factory=free_port)
@@ -91,6 +107,8 @@ class SmtpSink:
     received: list[Received] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
     rejected: int = 0
+    drop_after_data: int = 0
+    on_quit: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         options: dict[str, Any] = {}
@@ -113,6 +131,51 @@ class SmtpSink:
     @property
     def messages(self) -> list[EmailMessage]:
         return [r.message for r in self.received]
+
+
+class WebhookSink:
+    """A webhook receiver on 127.0.0.1 (what Apprise's json:// target posts to).
+
+    `statuses` scripts the HTTP answers, first to last (503 to fail); once it is empty
+    every request gets 200. `accepted` holds the JSON bodies answered 2xx: what the
+    channel's readers would see. `url` is the Apprise URL of the hook.
+    """
+
+    def __init__(self, statuses: Sequence[int] = ()) -> None:
+        self.statuses = list(statuses)
+        self.requests: list[tuple[int, dict[str, Any]]] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status = sink.statuses.pop(0) if sink.statuses else 200
+                sink.requests.append((status, json.loads(body or b"{}")))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self._server.server_address[1]}/hook"
+
+    @property
+    def accepted(self) -> list[dict[str, Any]]:
+        return [body for status, body in self.requests if 200 <= status < 300]
+
+    def __enter__(self) -> WebhookSink:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 class FixedClock:
@@ -152,8 +215,8 @@ def digest_config(
     }
 
 
-def make_app(config: dict[str, Any], clock: FixedClock) -> App:
-    return build_app(config_from_mapping(config, environ={}), clock=clock)
+def make_app(config: dict[str, Any], clock: FixedClock, environ: dict[str, str] | None = None) -> App:
+    return build_app(config_from_mapping(config, environ=environ or {}), clock=clock)
 
 
 def store(

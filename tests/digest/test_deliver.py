@@ -10,7 +10,7 @@ import pytest
 from digest.deliver import SmtpMailer, SmtpSettings, compose_message, make_message_id
 from digest.render import render_digest
 from digest.select import select_digest
-from storage.errors import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
+from storage.errors import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError, UnconfirmedDeliveryError
 from tests.digest.support import SmtpSink, free_port, parts
 from tests.digest.test_render import HOSTILE, SHANGHAI, sample_articles, sample_view
 
@@ -138,3 +138,43 @@ def test_starttls_against_a_server_without_it_is_permanent() -> None:
 
 def test_the_password_never_appears_in_the_settings_repr() -> None:
     assert "s3cret" not in repr(SmtpSettings(password="s3cret"))
+
+
+# -- issue 12, finding 7: recorded on the 250 to DATA; a lost reply repeats the same message ------
+def test_a_line_starting_with_from_arrives_unmangled() -> None:
+    first = render_digest(sample_view(first=True), cap=20)
+    assert "\nFrom 7 February 2025" in first.text  # the original report's summary starts a line with "From "
+    sent = compose_message(first, sender=SENDER, recipients=RECIPIENTS, now=NOW, digest_id=1)
+    with SmtpSink() as sink:
+        mailer(sink.port, [])(sent, RECIPIENTS)
+
+    [received] = sink.received
+    text, html = parts(received.message)
+    assert "\nFrom 7 February 2025" in text and ">From" not in text
+    assert ">>From" not in html
+
+
+def test_the_acceptance_is_reported_before_quit() -> None:
+    events: list[str] = []
+    with SmtpSink(on_quit=lambda: events.append("quit")) as sink:
+        mailer(sink.port, [])(message(), RECIPIENTS, on_accepted=lambda receipt: events.append("accepted"))
+
+    assert events == ["accepted", "quit"] and len(sink.received) == 1
+
+
+def test_a_connection_lost_after_data_is_retried_as_the_same_message_and_reported_unconfirmed() -> None:
+    sleeps: list[float] = []
+    with SmtpSink(drop_after_data=3) as sink, pytest.raises(UnconfirmedDeliveryError) as caught:
+        mailer(sink.port, sleeps)(message(digest_id=7), RECIPIENTS)
+
+    assert len(sink.received) == 3 and sleeps == [2.0, 4.0]
+    assert {r.message["Message-ID"] for r in sink.received} == {make_message_id("nanjing-six-dragons", 7, NOW, SENDER)}
+    assert len({r.raw for r in sink.received}) == 1  # byte for byte the same message
+    assert "never confirmed" in str(caught.value)
+
+
+def test_a_refusal_after_data_is_not_mistaken_for_a_lost_reply() -> None:
+    with SmtpSink(replies=["554 5.6.0 refused"]) as sink, pytest.raises(PermanentDeliveryError):
+        mailer(sink.port, [])(message(), RECIPIENTS)
+
+    assert sink.received == []

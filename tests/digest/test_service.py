@@ -283,3 +283,40 @@ def _closed_port() -> int:
     from tests.digest.support import free_port
 
     return free_port()
+
+
+# -- issue 12, finding 7 ------------------------------------------------------------------------
+def test_a_digest_is_recorded_sent_when_the_server_accepts_it_not_after_quit(app: App, sink: SmtpSink) -> None:
+    three_articles(app)
+    seen_at_quit: list[list[str]] = []
+    sink.on_quit = lambda: seen_at_quit.append([d.status for d in DigestLedger(app.engine).list_digests(TOPIC)])
+
+    outcome = send(app)
+
+    assert seen_at_quit == [["sent"]]  # already recorded while the server was still answering QUIT
+    [delivery] = DigestLedger(app.engine).deliveries(outcome.digest_id or 0)
+    assert (delivery.channel, delivery.status, delivery.attempts) == ("email", "sent", 1)
+
+
+def test_a_message_whose_reply_was_lost_is_retried_as_the_same_message_never_as_a_new_digest(
+    app: App, sink: SmtpSink, clock: FixedClock
+) -> None:
+    three_articles(app)
+    sink.drop_after_data = 3  # every attempt of the first run: the message arrives, the 250 never does
+
+    first = send(app)
+    clock.advance(minutes=10)
+    second = send(app)  # the server answers again: the same bytes go out once more, and are confirmed
+    clock.advance(minutes=10)
+    third = send(app)
+
+    assert first.status == "sent" and any("unconfirmed" in w for w in first.warnings)
+    assert second.status == "empty" and second.retried == (f"digest {first.digest_id}: email",)
+    assert third.status == "empty" and third.retried == ()
+    assert len(sink.received) == 4
+    assert {r.message["Message-ID"] for r in sink.received} == {first.message_id}
+    assert len({r.raw for r in sink.received}) == 1
+    ledger = DigestLedger(app.engine)
+    assert [(d.status, d.article_count) for d in ledger.list_digests(TOPIC)] == [("sent", 3)]
+    [delivery] = ledger.deliveries(first.digest_id or 0)
+    assert (delivery.status, delivery.attempts) == ("sent", 2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.digest.support import START, FixedClock, SmtpSink
+from tests.digest.support import START, FixedClock, SmtpSink, WebhookSink
 
 
 def test_smtp_sink_accepts_after_scripted_refusals() -> None:
@@ -25,3 +25,18 @@ def test_fixed_clock_moves_only_when_advanced() -> None:
     clock = FixedClock()
     assert clock() == START
     assert clock.advance(hours=2) == START + timedelta(hours=2) == clock()
+
+
+def test_webhook_sink_answers_as_scripted_and_keeps_what_it_accepted() -> None:
+    import urllib.error
+    import urllib.request
+
+    with WebhookSink(statuses=[503]) as hook:
+        url = hook.url.replace("json://", "http://")
+        for body in (b'{"n": 1}', b'{"n": 2}'):
+            try:
+                urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=5)
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 503
+    assert [status for status, _ in hook.requests] == [503, 200]
+    assert hook.accepted == [{"n": 2}]
