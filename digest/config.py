@@ -98,13 +98,13 @@ class DigestConfig(Section):
     archive_url: HttpUrl | None = Field(None, description="http(s) URL where archive_dir is served; digests link to it")
     channels: list[ChannelName] = Field(
         default_factory=list,
-        description="Apprise channels every topic also goes to; URL from MEDIAWATCH_CHANNEL_<NAME>",
+        description="Apprise channel names every topic also goes to; each URL comes from MEDIAWATCH_CHANNEL_{NAME}",
     )
     topics: dict[str, TopicDigestConfig] = Field(
         default_factory=dict, description="per-topic audience: [digest.topics.<topic>] recipients, schedule, channels"
     )
     channel_urls: dict[str, str] = Field(
-        default_factory=dict, exclude=True, description="environment only: MEDIAWATCH_CHANNEL_<NAME> = Apprise URL"
+        default_factory=dict, exclude=True, description="environment only: MEDIAWATCH_CHANNEL_{NAME} holds the Apprise URL"
     )
 
     @model_validator(mode="after")

@@ -1,8 +1,8 @@
 """The long-running daemon: APScheduler and Scrapy sharing one asyncio event loop.
 
 Crawl jobs run per source at the source's `every` (with jitter, and backed off while
-the source is unhealthy); the digest job runs on the `[digest]` cron schedule in the
-configured time zone. What was last run and what is next due is kept in the database,
+the source is unhealthy); digest jobs run on the `[digest]` cron schedule, and on a
+topic's own `[digest.topics.<topic>] schedule`, in the configured time zone. What was last run and what is next due is kept in the database,
 so a restart resumes the timetable instead of re-crawling everything, and a digest
 whose time passed while the daemon was down is sent once on start (within a grace
 period) and never twice.
@@ -17,6 +17,7 @@ import random
 import signal
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,12 +30,33 @@ from apscheduler.triggers.interval import IntervalTrigger
 from crawler.config import SourceConfig
 from crawler.health import backoff_interval
 from scheduler.app import App, crawl_now, recheck_now
+from scheduler.config import Config
 from scheduler.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
-DIGEST_JOB = "digest"
-DigestRunner = Callable[[datetime], object]
+DIGEST_JOB = "digest"  # the topics on the [digest] schedule; a topic with its own has "digest:<topic>"
+DigestRunner = Callable[[datetime, tuple[str, ...]], object]  # (scheduled time, topics due)
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    """One digest job: its id (also its `job_state` row), cron schedule and topics."""
+
+    job_id: str
+    schedule: str
+    topics: tuple[str, ...]
+
+
+def digest_schedules(config: Config) -> list[DigestSchedule]:
+    """The digest jobs: one for the topics on `[digest] schedule`, one per topic with its own."""
+    shared = [t.name for t in config.topics if not config.digest.audience(t.name).own_schedule]
+    jobs = [DigestSchedule(DIGEST_JOB, config.digest.schedule, tuple(shared))] if shared else []
+    for topic in config.topics:
+        audience = config.digest.audience(topic.name)
+        if audience.own_schedule:
+            jobs.append(DigestSchedule(f"{DIGEST_JOB}:{topic.name}", audience.schedule, (topic.name,)))
+    return jobs
 
 
 def digest_trigger(schedule: str, timezone: str) -> CronTrigger:
@@ -98,7 +120,8 @@ class Daemon:
             first = self._first_run(source, now)
             self._schedule_source(source, first, self._interval(source))
         if self.schedule_digests:
-            self._schedule_digest(now)
+            for job in digest_schedules(self.config):
+                self._schedule_digest(job, now)
         if self.config.recheck.enabled:
             every = self.config.recheck.every
             scheduler.add_job(self._track(self._recheck_job), IntervalTrigger(seconds=every.total_seconds(),
@@ -109,8 +132,9 @@ class Daemon:
         if self.config.daemon.metrics_port:
             self._metrics_server = self.metrics.serve(self.config.daemon.metrics_host, self.config.daemon.metrics_port)
         scheduler.start()
-        logger.info("daemon started: %d sources, digest schedule %r %s", len(sources),
-                    self.config.digest.schedule, self.config.digest.timezone)
+        logger.info("daemon started: %d sources, digest schedule %s %s", len(sources),
+                    "; ".join(f"{j.schedule!r} ({', '.join(j.topics)})" for j in digest_schedules(self.config)),
+                    self.config.digest.timezone)
         await stop.wait()
         logger.info("daemon stopping: %d job(s) running", len(self._running))
         scheduler.shutdown(wait=False)
@@ -227,50 +251,50 @@ class Daemon:
             logger.exception("recheck job failed")
 
     # -- digests ---------------------------------------------------------------
-    def _schedule_digest(self, now: datetime) -> None:
+    def _schedule_digest(self, job: DigestSchedule, now: datetime) -> None:
         assert self.scheduler is not None
-        digest = self.config.digest
-        trigger = digest_trigger(digest.schedule, digest.timezone)
+        trigger = digest_trigger(job.schedule, self.config.digest.timezone)
         grace = self.config.daemon.digest_grace
-        state = self.repository.get_job_state(DIGEST_JOB)
+        state = self.repository.get_job_state(job.job_id)
         if state is None or state.last_run_at is None:
             # First start: nothing can have been missed yet; count from now.
-            self.repository.save_job_state(DIGEST_JOB, last_run_at=now)
+            self.repository.save_job_state(job.job_id, last_run_at=now)
         elif missed := missed_fire_time(trigger, state.last_run_at, now, grace):
-            logger.info("digest due at %s was missed while the daemon was down: sending now", missed.isoformat())
+            logger.info("digest of %s due at %s was missed while the daemon was down: sending now",
+                        ", ".join(job.topics), missed.isoformat())
             # DateTrigger() fires at the scheduler's own "now": the injected clock decides
             # *whether* a digest was missed, APScheduler's real clock decides *when* to run.
-            self.scheduler.add_job(self._track(self._digest_job), DateTrigger(), args=[missed], id="digest-catch-up",
-                                   max_instances=1)
+            self.scheduler.add_job(self._track(self._digest_job), DateTrigger(), args=[job, missed],
+                                   id=f"{job.job_id}-catch-up", max_instances=1)
         self.scheduler.add_job(
-            self._track(self._digest_job_now), trigger, id=DIGEST_JOB, max_instances=1, coalesce=True,
+            self._track(self._digest_job_now), trigger, args=[job], id=job.job_id, max_instances=1, coalesce=True,
             misfire_grace_time=int(grace.total_seconds()),
         )
         next_fire = trigger.get_next_fire_time(None, now)
         if next_fire is not None:
-            self.repository.save_job_state(DIGEST_JOB, next_run_at=next_fire)
+            self.repository.save_job_state(job.job_id, next_run_at=next_fire)
 
-    async def _digest_job_now(self) -> None:
+    async def _digest_job_now(self, job: DigestSchedule) -> None:
         # The scheduled time this run stands for: the latest fire time not after now.
-        await self._digest_job(self.app.clock())
+        await self._digest_job(job, self.app.clock())
 
-    async def _digest_job(self, scheduled: datetime) -> None:
+    async def _digest_job(self, job: DigestSchedule, scheduled: datetime) -> None:
         status, outcomes = "ok", None
         if self.digest_runner is None:
             logger.info("digest due at %s: no digest delivery configured", scheduled.isoformat())
             status = "skipped"
         else:
             try:
-                outcomes = await asyncio.to_thread(self.digest_runner, scheduled)
+                outcomes = await asyncio.to_thread(self.digest_runner, scheduled, job.topics)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("digest job failed; its articles stay pending for the next digest")
                 status = "failed"
         self.metrics.observe_digest_job(status, outcomes)
-        trigger = digest_trigger(self.config.digest.schedule, self.config.digest.timezone)
+        trigger = digest_trigger(job.schedule, self.config.digest.timezone)
         self.repository.save_job_state(
-            DIGEST_JOB, last_run_at=scheduled, last_status=status,
+            job.job_id, last_run_at=scheduled, last_status=status,
             next_run_at=trigger.get_next_fire_time(None, self.app.clock()),
         )
 
@@ -283,16 +307,16 @@ class Daemon:
 
 
 def send_digests_job(app: App) -> DigestRunner:
-    """The digest job: send the next digest of every topic.
+    """The digest job: send the next digest of each topic that is due.
 
     `scheduled` is the time the run stands for; the digest's own period comes from
     the ledger, so it is only logged.
     """
     from digest.service import send_all_digests
 
-    def run(scheduled: datetime) -> object:
-        logger.info("digest job for %s", scheduled.isoformat())
-        return send_all_digests(app.digest_context(), now=app.clock())
+    def run(scheduled: datetime, topics: tuple[str, ...]) -> object:
+        logger.info("digest job for %s: %s", scheduled.isoformat(), ", ".join(topics))
+        return send_all_digests(app.digest_context(), topics=topics, now=app.clock())
 
     return run
 

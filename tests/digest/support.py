@@ -147,7 +147,7 @@ class WebhookSink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status = sink.statuses.pop(0) if sink.statuses else 200
                 sink.requests.append((status, json.loads(body or b"{}")))

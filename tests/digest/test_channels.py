@@ -210,7 +210,7 @@ def test_an_audience_for_an_unknown_topic_is_a_configuration_error(database_url:
     config = digest_config(database_url, tmp_path)
     config["digest"]["topics"] = {"nanjing-six-dragon": {"recipients": ["a@example.org"]}}
 
-    with pytest.raises(ConfigError, match="digest.topics.nanjing-six-dragon: no topic named"):
+    with pytest.raises(ConfigError, match=r"digest\.topics\.nanjing-six-dragon: no topic named"):
         config_from_mapping(config, environ={})
 
 
@@ -219,7 +219,7 @@ def test_a_topic_schedule_that_is_not_cron_is_a_configuration_error(database_url
     config = digest_config(database_url, tmp_path)
     config["digest"]["topics"] = {TOPIC: {"schedule": schedule}}
 
-    with pytest.raises(ConfigError, match="digest.topics.nanjing-six-dragons.schedule"):
+    with pytest.raises(ConfigError, match=r"digest\.topics\.nanjing-six-dragons\.schedule"):
         config_from_mapping(config, environ={})
 
 

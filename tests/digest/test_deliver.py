@@ -10,7 +10,12 @@ import pytest
 from digest.deliver import SmtpMailer, SmtpSettings, compose_message, make_message_id
 from digest.render import render_digest
 from digest.select import select_digest
-from storage.errors import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError, UnconfirmedDeliveryError
+from storage.errors import (
+    DeliveryError,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    UnconfirmedDeliveryError,
+)
 from tests.digest.support import SmtpSink, free_port, parts
 from tests.digest.test_render import HOSTILE, SHANGHAI, sample_articles, sample_view
 

@@ -3,10 +3,11 @@
 Golden files, from fixed fixtures and a fixed clock (`NOW`): `sample.expected.txt` and
 `sample.expected.html` are the email of `sample_view()` (a later digest: the original
 report as a reminder), `first.expected.txt` the email of the topic's first digest,
-`archive.expected.txt` the archive page's text, and `changes.expected.txt` a digest sent
-for takedowns and an edit alone. Set MEDIAWATCH_REGENERATE_GOLDEN=1 to rewrite them
+`archive.expected.txt` the archive page's text, `changes.expected.txt` a digest sent
+for takedowns and an edit alone, and `showcase.expected.html`/`.txt` an ordinary day's
+email (`showcase_view()`), which the screenshots in docs/ show. Set MEDIAWATCH_REGENERATE_GOLDEN=1 to rewrite them
 after an intended change, read the diff, and refresh the screenshots
-(`tests/digest/test_screenshot.py`), which are taken of `sample.expected.html`.
+(`tests/digest/test_screenshot.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -125,6 +125,47 @@ def sample_view(*, first: bool = False) -> DigestView:
     return view
 
 
+SHOWCASE = [  # (id, title, source, hours ago, score, matched, storyline, language, text): an ordinary day
+    (11, "江苏官媒三问南京：为什么发展不出“杭州六小龙”？", "jiangnan", 20, 1.0, ("六小龙", "DeepSeek", "similarity=0.52"), 1,
+     "zh-Hans", "交汇点连发三篇文章，追问南京为什么没有培育出像DeepSeek、宇树科技这样的“六小龙”企业。文章列举了南京的高校数量、"
+                "科研人员规模和创投环境，认为问题不在资源，而在敢不敢让年轻团队试错。"),
+    (12, "江苏官媒三问南京：为什么发展不出“杭州六小龙”？", "donghai", 18, 1.0, ("六小龙",), 1, "zh-Hans", "转载。"),
+    (13, "三问南京：杭州六小龙为何不在南京", "shicheng", 16, 0.9, ("六小龙",), 1, "zh-Hans", "转载。"),
+    (14, "Why can't Nanjing grow its own six little dragons?", "haixi-en", 5, 0.8, ("six little dragons", "similarity=0.38"),
+     2, "en", "From 7 February the Jiangsu papers asked why a city with more universities than Hangzhou has no "
+              "DeepSeek of its own. Hangzhou's six little dragons have become the benchmark other cities are measured by."),
+    (15, "南京為什麼沒有六小龍？海峽兩岸看城市競爭", "haixi", 9, 0.67, ("六小龙", "南京"), 3, "zh-Hant",
+     "台灣媒體關注南京與杭州的城市競爭，認為六小龍的出現並非偶然，而是長期營商環境的結果。"),
+    (16, "南京回应“三问”：正在培育自己的“六小龙”", "shicheng", 3, 0.7, ("六小龙",), 4, "zh-Hans",
+     "南京市有关负责人表示，将在人才、资本和审批上为初创企业提供更大空间，培育属于南京的“六小龙”。"),
+    (17, "宇树机器人登上春晚之后，南京的机器人企业在想什么", "jiangnan", 12, 0.6, ("宇树",), 5, "zh-Hans",
+     "宇树科技的机器人在春晚亮相后，南京多家机器人企业表示订单咨询明显增加，但融资仍是难题。"),
+    (18, "Hefei, not Nanjing, is the city to watch, analysts say", "haixi-en", 22, 0.5, ("little dragons",), 6, "en",
+     "While Jiangsu debates its missing little dragons, analysts point to Hefei's state-backed bets on chips and cars."),
+    (19, "评论：别急着给城市排座次", "donghai", 14, 0.45, ("六小龙",), 7, "zh-Hans",
+     "与其追问为什么没有六小龙，不如问问本地企业最需要什么。"),
+]
+SHOWCASE_OUTLETS = {**OUTLETS, "shicheng": "石城晚报"}
+
+
+def showcase_view() -> DigestView:
+    """A realistic later digest, for the screenshots in docs/: seven storylines, one carried by three outlets."""
+    items = [
+        article(i, title, source, hours_ago=hours, score=score, matched=matched, text=text, language=language,
+                storyline_id=storyline)
+        for i, title, source, hours, score, matched, storyline, language, text in SHOWCASE
+    ]
+    coverage = [CoveragePoint(i.article.source_name, i.article.published_at or NOW) for i in items]
+    coverage += [CoveragePoint(source, NOW - timedelta(days=days, hours=3))
+                 for days, source in ((5, "jiangnan"), (5, "donghai"), (4, "jiangnan"), (4, "haixi"), (4, "donghai"),
+                                      (3, "jiangnan"), (2, "haixi-en"), (1, "donghai"), (1, "shicheng"))]
+    return select_digest(
+        "nanjing-six-dragons", items, now=NOW, tz=SHANGHAI, since=NOW - timedelta(days=1), seed=SEED,
+        outlets=SHOWCASE_OUTLETS, coverage=coverage, core=CORE, title=TOPIC.title or "", description=TOPIC.description,
+        health=[SourceProblem("xiangjiang", "湘江评论", "last crawl failed", "HTTP 503 Service Unavailable", "2025-02-10 08:00")],
+    )
+
+
 def changes_view() -> DigestView:
     """No new articles: two earlier ones taken down (one with a hostile title and link), one retitled."""
     items = sample_articles()
@@ -152,6 +193,8 @@ def archive_of(view: DigestView):  # type: ignore[no-untyped-def]
 GOLDEN_CASES = {
     "sample.expected.txt": lambda: email_of(sample_view()).text,
     "sample.expected.html": lambda: email_of(sample_view()).html,
+    "showcase.expected.html": lambda: email_of(showcase_view(), cap=5).html,
+    "showcase.expected.txt": lambda: email_of(showcase_view(), cap=5).text,
     "first.expected.txt": lambda: email_of(sample_view(first=True)).text,
     "archive.expected.txt": lambda: archive_of(sample_view()).text,
     "changes.expected.txt": lambda: email_of(changes_view(), links=DigestLinks(unsubscribe="digest@mediawatch.test")).text,

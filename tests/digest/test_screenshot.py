@@ -1,12 +1,17 @@
-"""The archived HTML digest, screenshotted in headless Chromium at phone and desktop widths.
+"""The HTML digest, screenshotted in headless Chromium at phone (390 px) and desktop (1200 px) widths.
 
-Skips (with the reason) when Debian's `chromium` is not installed; `.ci/run` installs
-it. The PNG is checked with a small reader below (zlib only), so the test needs no
-imaging library. Set MEDIAWATCH_UPDATE_SCREENSHOT=1 to refresh docs/digest-phone.png.
+The screenshots in docs/ (`digest-desktop.png`, `digest-phone.png`, shown in the README)
+are of the golden email `tests/data/digest/showcase.expected.html`; `digest-screenshots.json`
+records that file's SHA-256, and a test fails when the golden HTML has changed since
+(refresh with MEDIAWATCH_UPDATE_SCREENSHOT=1). The Chromium tests skip, with the reason,
+when Debian's `chromium` is not installed (`.ci/run` installs it). PNGs are checked with
+a small reader below (zlib only), so the tests need no imaging library.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import struct
@@ -22,14 +27,17 @@ from storage.ledger import DigestLedger
 from tests.digest.support import START, TOPIC, FixedClock, digest_config, make_app, store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DOCS_SCREENSHOT = REPO_ROOT / "docs" / "digest-phone.png"
+DOCS = REPO_ROOT / "docs"
+SHOWCASE = REPO_ROOT / "tests" / "data" / "digest" / "showcase.expected.html"
+SCREENSHOTS_RECORD = DOCS / "digest-screenshots.json"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-WIDTHS = {"phone": 390, "desktop": 1280}
+WIDTHS = {"phone": 390, "desktop": 1200}
 HEIGHT = 2000
+DOCS_HEIGHTS = {"phone": 2150, "desktop": 1770}  # the whole showcase email at each width
 PAGE_BACKGROUND = bytes.fromhex("f1f5f9")  # body background in digest.html.j2
 ROWS_CHECKED = 900  # decoding every row in pure Python is slow; the top holds the report, headline and entries
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 
 
 def read_png(path: Path, max_rows: int) -> tuple[int, int, list[bytes]]:
@@ -80,12 +88,12 @@ def colours(rows: list[bytes], channels: int = 4) -> set[bytes]:
     return {row[x : x + 3] for row in rows for x in range(0, len(row), channels)}
 
 
-def screenshot(html: Path, png: Path, width: int, profile: Path) -> None:
+def screenshot(html: Path, png: Path, width: int, profile: Path, height: int = HEIGHT) -> None:
     assert CHROMIUM is not None
     command = [
         CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-        f"--user-data-dir={profile}", f"--screenshot={png}", f"--window-size={width},{HEIGHT}", html.as_uri(),
+        f"--user-data-dir={profile}", f"--screenshot={png}", f"--window-size={width},{height}", html.as_uri(),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=90)
     assert result.returncode == 0 and png.is_file(), result.stderr[-2000:]
@@ -138,6 +146,7 @@ def archived_digest(database_url: str, tmp_path: Path) -> Path:
     return outcome.archive_html
 
 
+@needs_chromium
 @pytest.mark.parametrize("device", sorted(WIDTHS))
 def test_the_html_digest_renders_non_blank_in_headless_chromium(archived_digest: Path, tmp_path: Path, device: str) -> None:
     png = tmp_path / f"digest-{device}.png"
@@ -154,9 +163,41 @@ def test_the_html_digest_renders_non_blank_in_headless_chromium(archived_digest:
     for x in (2, width - 3):
         pixel = rows[300][x * channels : x * channels + 3]
         assert all(abs(a - b) <= 4 for a, b in zip(pixel, PAGE_BACKGROUND, strict=True)), (device, x, pixel.hex())
-    if device == "phone" and os.environ.get("MEDIAWATCH_UPDATE_SCREENSHOT"):
-        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copyfile(png, DOCS_SCREENSHOT)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@needs_chromium
+@pytest.mark.parametrize("device", sorted(WIDTHS))
+def test_the_showcase_email_renders_at_its_width_and_refreshes_the_docs_screenshots(tmp_path: Path, device: str) -> None:
+    png = tmp_path / f"digest-{device}.png"
+
+    screenshot(SHOWCASE, png, WIDTHS[device], tmp_path / f"profile-{device}", DOCS_HEIGHTS[device])
+
+    width, height, rows = read_png(png, 400)
+    assert (width, height) == (WIDTHS[device], DOCS_HEIGHTS[device])
+    assert len(colours(rows, len(rows[0]) // width)) > 50
+    if os.environ.get("MEDIAWATCH_UPDATE_SCREENSHOT"):
+        DOCS.mkdir(exist_ok=True)
+        shutil.copyfile(png, DOCS / f"digest-{device}.png")
+        record = json.loads(SCREENSHOTS_RECORD.read_text()) if SCREENSHOTS_RECORD.is_file() else {}
+        record.update({"source": str(SHOWCASE.relative_to(REPO_ROOT)), "sha256": sha256(SHOWCASE),
+                       f"{device}_width": WIDTHS[device]})
+        SCREENSHOTS_RECORD.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def test_the_screenshots_in_docs_are_of_the_current_golden_email() -> None:
+    record = json.loads(SCREENSHOTS_RECORD.read_text())
+
+    assert record["sha256"] == sha256(SHOWCASE), (
+        "the golden email changed since the screenshots were taken: "
+        "MEDIAWATCH_UPDATE_SCREENSHOT=1 .venv/bin/python -m pytest tests/digest/test_screenshot.py"
+    )
+    for device, width in WIDTHS.items():
+        png_width, _, _ = read_png(DOCS / f"digest-{device}.png", 1)
+        assert png_width == width == record[f"{device}_width"]
 
 
 def test_the_png_reader_decodes_a_known_image(tmp_path: Path) -> None:

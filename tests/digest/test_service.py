@@ -16,7 +16,17 @@ from scheduler.app import App
 from storage.errors import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 from storage.ledger import DigestLedger
 from storage.models import Digest, Source
-from tests.digest.support import SEED, TITLE, TOPIC, FixedClock, SmtpSink, digest_config, make_app, parts, store
+from tests.digest.support import (
+    SEED,
+    TITLE,
+    TOPIC,
+    FixedClock,
+    SmtpSink,
+    digest_config,
+    make_app,
+    parts,
+    store,
+)
 
 
 def mailer(app: App, sleeps: list[float] | None = None, port: int | None = None) -> SmtpMailer:

@@ -103,7 +103,7 @@ def test_digest_missed_during_downtime_is_sent_once_on_start(database_url: str) 
 
     async def start_and_stop() -> None:
         stop = asyncio.Event()
-        daemon = Daemon(app, digest_runner=sent.append)
+        daemon = Daemon(app, digest_runner=lambda when, topics: sent.append(when))
         runner = asyncio.create_task(daemon.run(stop))
         for _ in range(100):
             if sent:

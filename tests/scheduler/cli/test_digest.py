@@ -10,7 +10,7 @@ import pytest
 
 from storage.repository import Repository
 from tests.conftest import run_cli, write_config
-from tests.digest.support import SEED, TOPIC, SmtpSink, digest_config, free_port, parts, store
+from tests.digest.support import SEED, TITLE, TOPIC, SmtpSink, digest_config, free_port, parts, store
 
 
 def config_file(tmp_path: Path, database_url: str, port: int, **digest: Any) -> Path:
@@ -47,7 +47,7 @@ def test_digest_send_delivers_once_then_finds_nothing_new(tmp_path: Path, databa
     text, html = parts(message)
     assert text.index(SEED["title"]) < text.index("2 new articles")
     assert SEED["title"] in html
-    assert "南京为什么没有[六小龙]？" in text and "南京為什麼沒有[六小龍]？" in text
+    assert "南京为什么没有六小龙？" in text and "南京為什麼沒有六小龍？" in text
 
 
 def test_digest_send_with_smtp_down_exits_non_zero_and_the_next_send_has_everything(
@@ -88,7 +88,7 @@ def test_digest_build_writes_a_preview_and_records_nothing(tmp_path: Path, datab
     paths = [Path(line) for line in built.stdout.split()]
     assert paths == [out / f"{TOPIC}-preview.html", out / f"{TOPIC}-preview.txt"]
     assert SEED["title"] in paths[0].read_text(encoding="utf-8")
-    assert paths[1].read_text(encoding="utf-8").startswith(f"{TOPIC} · mediawatch digest")
+    assert paths[1].read_text(encoding="utf-8").startswith(f"{TITLE}\nDigest of ")
     assert "2 new article(s) from 2 outlet(s)" in built.stderr
     assert run_cli("digests", "--json", config=config).stdout.strip() == ""
     assert not (tmp_path / "site" / "digests").exists()
