@@ -26,7 +26,7 @@ class StoragePipeline:
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         spider: Any = self.crawler.spider
-        context = spider.context
+        context = spider.contexts[item.source] if item.source else spider.context
         extracted = item.article
         matches = [matcher.match(extracted.title, extracted.text) for matcher in context.matchers]
         row = Article(

@@ -70,89 +70,124 @@ async def crawl_sources(
     on_done: Callable[[SourceResult], None] | None = None,
     owner: str | None = None,
 ) -> list[SourceResult]:
-    """Crawl `sources` at once; each gets its own Scrapy crawler and crawl-run row.
+    """Crawl `sources` at once in one Scrapy crawler; each source gets its own crawl-run row.
 
-    `matchers` holds one built matcher per topic (built once by the caller, reused for
-    every article); a source feeds the topics it names, or all of them. A source
-    another process is crawling right now (its lease is live) is skipped.
+    One crawler for all of them is what makes `concurrency_per_host` and the
+    robots.txt cache hold across sources on the same host (each Scrapy crawler has
+    its own downloader slots). `matchers` holds one built matcher per topic (built
+    once by the caller, reused for every article); a source feeds the topics it
+    names, or all of them. A source another process is crawling right now (its
+    lease is live) is skipped. Results come back in the order of `sources`.
     """
     clock = clock or repository.clock
     owner = owner or lease_owner()
     repository.sync_sources((s.name, s.kind, s.url) for s in sources)
-    runner = AsyncCrawlerRunner(scrapy_settings(settings))
+    results: dict[str, SourceResult] = {}
+
+    def report(result: SourceResult) -> None:
+        results[result.source] = result
+        if on_done:
+            on_done(result)
+
+    leased: list[SourceConfig] = []
+    for source in sources:
+        if repository.try_lease(source.name, owner, lease_ttl):
+            leased.append(source)
+            continue
+        holder = repository.get_source(source.name)
+        message = f"busy: being crawled by {holder.lease_owner if holder else 'another process'}"
+        logger.info("source=%s skipped: %s", source.name, message)
+        report(SourceResult(source.name, 0, "skipped", SourceTally(), 0.0, message))
+    try:
+        if leased:
+            await _crawl_leased(leased, settings, matchers, repository, trigger, clock, report)
+    finally:
+        for source in leased:
+            repository.release_lease(source.name, owner)
+    return [results[s.name] for s in sources if s.name in results]
+
+
+async def _crawl_leased(
+    sources: Sequence[SourceConfig],
+    settings: CrawlerConfig,
+    matchers: Mapping[str, TopicMatcher],
+    repository: Repository,
+    trigger: str,
+    clock: Clock,
+    report: Callable[[SourceResult], None],
+) -> None:
     storylines = StorylineIndex.from_engine(repository.engine, clock=clock)
     # Articles left without a storyline (a crash between storing and assigning) are placed first.
     if placed := storylines.assign_pending():
         logger.info("placed %d article(s) that had no storyline", placed)
-
-    async def crawl_one(source: SourceConfig) -> SourceResult:
-        if not repository.try_lease(source.name, owner, lease_ttl):
-            holder = repository.get_source(source.name)
-            message = f"busy: being crawled by {holder.lease_owner if holder else 'another process'}"
-            logger.info("source=%s skipped: %s", source.name, message)
-            result = SourceResult(source.name, 0, "skipped", SourceTally(), 0.0, message)
-            if on_done:
-                on_done(result)
-            return result
-        try:
-            return await _crawl_leased(source)
-        finally:
-            repository.release_lease(source.name, owner)
-
-    async def _crawl_leased(source: SourceConfig) -> SourceResult:
-        state = repository.get_source(source.name)
-        context = CrawlContext(
-            source=source,
-            matchers=[m for name, m in matchers.items() if source.topics is None or name in source.topics],
-            repository=repository,
-            clock=clock,
-            local_tz=source.tz,
-            max_articles=settings.max_articles_per_run,
-            storylines=storylines,
-            etag=state.etag if state else None,
-            last_modified=state.last_modified if state else None,
+    states = repository.list_source_states()
+    contexts: list[CrawlContext] = []
+    run_ids: dict[str, int] = {}
+    for source in sources:
+        state = states.get(source.name)
+        contexts.append(
+            CrawlContext(
+                source=source,
+                matchers=[m for name, m in matchers.items() if source.topics is None or name in source.topics],
+                repository=repository,
+                clock=clock,
+                local_tz=source.tz,
+                max_articles=settings.max_articles_per_run,
+                storylines=storylines,
+                etag=state.etag if state else None,
+                last_modified=state.last_modified if state else None,
+            )
         )
-        run_id = repository.start_run(source.name, trigger)
-        started = time.monotonic()
-        logger.info("source=%s url=%s crawl started run=%d", source.name, source.url, run_id)
-        try:
-            await runner.crawl(SourceSpider, context=context)
-        except asyncio.CancelledError:
+        run_ids[source.name] = repository.start_run(source.name, trigger)
+        logger.info("source=%s url=%s crawl started run=%d", source.name, source.url, run_ids[source.name])
+    started = time.monotonic()
+    runner = AsyncCrawlerRunner(scrapy_settings(settings))
+    try:
+        await runner.crawl(SourceSpider, contexts=contexts)
+    except asyncio.CancelledError:
+        for context in contexts:
             tally = context.tally
             repository.finish_run(
-                run_id, status="interrupted", found=tally.found, new=tally.new, duplicate=tally.duplicate,
-                failed=tally.failed, http_status=tally.http_status, error="stopped before the crawl finished",
+                run_ids[context.source.name], status="interrupted", found=tally.found, new=tally.new,
+                duplicate=tally.duplicate, failed=tally.failed, http_status=tally.http_status,
+                error="stopped before the crawl finished",
             )
-            logger.warning("source=%s run=%d interrupted", source.name, run_id)
-            raise
-        except Exception as exc:  # one source's crash never ends the others
-            logger.exception("source=%s crawl crashed", source.name)
-            context.tally.source_error = f"crawl crashed: {exc!r}"
-        tally = context.tally
-        status, error = run_status(tally)
-        if status == "ok" and source.kind == "feed" and (tally.etag or tally.last_modified):
-            repository.save_http_validators(source.name, tally.etag, tally.last_modified)
-        repository.finish_run(
-            run_id,
-            status=status,
-            found=tally.found,
-            new=tally.new,
-            duplicate=tally.duplicate,
-            failed=tally.failed,
-            http_status=tally.http_status,
-            error=error,
-        )
-        _record_health(repository, source, settings.unhealthy_after, clock())
-        result = SourceResult(source.name, run_id, status, tally, time.monotonic() - started, error)
-        logger.info(
-            "source=%s status=%s found=%d new=%d duplicate=%d failed=%d seconds=%.1f",
-            source.name, status, tally.found, tally.new, tally.duplicate, tally.failed, result.seconds,
-        )
-        if on_done:
-            on_done(result)
-        return result
+            logger.warning("source=%s run=%d interrupted", context.source.name, run_ids[context.source.name])
+        raise
+    except Exception as exc:  # a crawler crash is recorded against every source it was crawling
+        logger.exception("crawl of %d source(s) crashed", len(contexts))
+        for context in contexts:
+            context.tally.source_error = context.tally.source_error or f"crawl crashed: {exc!r}"
+    seconds = time.monotonic() - started
+    for context in contexts:
+        report(_finish(context, run_ids[context.source.name], settings, repository, clock, seconds))
 
-    return list(await asyncio.gather(*(crawl_one(s) for s in sources)))
+
+def _finish(
+    context: CrawlContext, run_id: int, settings: CrawlerConfig, repository: Repository, clock: Clock, seconds: float
+) -> SourceResult:
+    """Record one source's run and health from its tally."""
+    source, tally = context.source, context.tally
+    status, error = run_status(tally)
+    if status == "ok" and source.kind == "feed" and (tally.etag or tally.last_modified):
+        repository.save_http_validators(source.name, tally.etag, tally.last_modified)
+    repository.finish_run(
+        run_id,
+        status=status,
+        found=tally.found,
+        new=tally.new,
+        duplicate=tally.duplicate,
+        failed=tally.failed,
+        http_status=tally.http_status,
+        error=error,
+    )
+    _record_health(repository, source, settings.unhealthy_after, clock())
+    result = SourceResult(source.name, run_id, status, tally, seconds, error)
+    logger.info(
+        "source=%s status=%s found=%d new=%d duplicate=%d failed=%d seconds=%.1f",
+        source.name, status, tally.found, tally.new, tally.duplicate, tally.failed, result.seconds,
+    )
+    return result
 
 
 def lease_owner() -> str:

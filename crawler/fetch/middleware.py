@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -35,17 +36,33 @@ class FetchPolicyMiddleware:
         return cls(crawler)
 
     async def process_request(self, request: Request) -> None:
-        spider: Any = self.crawler.spider
-        allow_private = request.meta.get("mediawatch_allow_private")
-        if allow_private is None:
-            source = getattr(getattr(spider, "context", None), "source", None)
-            allow_private = bool(source and source.allow_private)
         try:
-            await check_url(request.url, allow_private=bool(allow_private))
+            await check_url(request.url, allow_private=self._allows_private(request))
         except ForbiddenURLError as exc:
             logger.warning("refused %s: %s", request.url, exc)
             raise ForbiddenRequest(str(exc)) from exc
         return None
+
+    def _allows_private(self, request: Request) -> bool:
+        """Whether this request may reach a private address.
+
+        A source's `allow_private` covers its own host only (`mediawatch_private_hosts`),
+        so a redirect or a link from a loopback fixture to another private address (a
+        cloud metadata endpoint, a router) is still refused. robots.txt requests carry
+        no meta of ours: they may go private where some source of the crawl may.
+        """
+        host = (urlsplit(request.url).hostname or "").lower()
+        hosts = request.meta.get("mediawatch_private_hosts")
+        if hosts is not None:
+            return host in hosts
+        allow_private = request.meta.get("mediawatch_allow_private")
+        if allow_private is not None:
+            return bool(allow_private)
+        spider: Any = self.crawler.spider
+        contexts = getattr(spider, "contexts", {})
+        return any(
+            c.source.allow_private and host == (urlsplit(c.source.url).hostname or "").lower() for c in contexts.values()
+        )
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

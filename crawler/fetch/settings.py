@@ -29,6 +29,8 @@ def scrapy_settings(config: CrawlerConfig) -> dict[str, Any]:
         "TELNETCONSOLE_ENABLED": False,
         "USER_AGENT": user_agent(config),
         "ROBOTSTXT_OBEY": config.obey_robots,
+        # Scrapy 2.19's own downloader lets a host's whole queue through at once.
+        "DOWNLOADER": "crawler.fetch.downloader.PoliteDownloader",
         "CONCURRENT_REQUESTS": 16,
         "CONCURRENT_REQUESTS_PER_DOMAIN": config.concurrency_per_host,
         "AUTOTHROTTLE_ENABLED": config.autothrottle,

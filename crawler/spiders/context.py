@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from urllib.parse import urlsplit
 
 from crawler.config import SourceConfig
 from crawler.storylines import StorylineIndex
@@ -49,6 +50,13 @@ class CrawlContext:
     last_modified: str | None = None
     tally: SourceTally = field(default_factory=SourceTally)
 
+    @property
+    def private_hosts(self) -> frozenset[str]:
+        """Hosts this source may reach on private addresses: its own, when `allow_private` is set."""
+        if not self.source.allow_private:
+            return frozenset()
+        return frozenset({(urlsplit(self.source.url).hostname or "").lower()})
+
 
 @dataclass
 class ArticleItem:
@@ -57,3 +65,4 @@ class ArticleItem:
     canonical_url: str
     article: ExtractedArticle
     entry: FeedEntry
+    source: str = ""  # the name of the source whose crawl found it

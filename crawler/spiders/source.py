@@ -1,4 +1,10 @@
-"""The spider that crawls one configured source: a feed, a listing page or a sitemap.
+"""The spider that crawls configured sources: feeds, listing pages and sitemaps.
+
+One spider crawls every due source of a run (one `CrawlContext` each), so one
+Scrapy crawler's downloader slots and robots.txt cache cover them all: per-host
+concurrency and robots.txt hold across sources on the same host. Every request
+carries its source's name in `meta["mediawatch_source"]`, and callbacks count on
+that source's tally.
 
 One spider class handles the three kinds because they differ only in how the
 source page becomes a list of article links; parsing is delegated to pure
@@ -9,7 +15,7 @@ Every failure is counted on the source's tally and logged; none stops the crawl.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 import scrapy
@@ -24,7 +30,7 @@ from crawler.fetch.urls import canonicalize_url
 from crawler.parse.feeds import parse_feed
 from crawler.parse.listings import pick_links
 from crawler.parse.sitemaps import parse_sitemap
-from crawler.spiders.context import ArticleItem, CrawlContext
+from crawler.spiders.context import ArticleItem, CrawlContext, SourceTally
 from storage.errors import MediawatchError
 from storage.types import FeedEntry
 
@@ -37,54 +43,81 @@ HTML_TYPES = (b"text/html", b"application/xhtml+xml", b"text/plain", b"")
 class SourceSpider(scrapy.Spider):
     name = "mediawatch-source"
 
-    def __init__(self, context: CrawlContext, **kwargs: Any) -> None:
-        super().__init__(name=f"source-{context.source.name}", **kwargs)
-        self.context = context
-        self.tally = context.tally
+    def __init__(
+        self, contexts: Sequence[CrawlContext] | CrawlContext = (), context: CrawlContext | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(name="mediawatch-source", **kwargs)
+        every = list(contexts) if isinstance(contexts, Sequence) else [contexts]
+        every += [context] if context is not None else []
+        self.contexts: dict[str, CrawlContext] = {c.source.name: c for c in every}
+
+    @property
+    def context(self) -> CrawlContext:
+        """The context when the spider crawls a single source (tests, one-off crawls)."""
+        [only] = self.contexts.values()
+        return only
+
+    @property
+    def tally(self) -> SourceTally:
+        return self.context.tally
+
+    def context_of(self, request: scrapy.Request | None) -> CrawlContext:
+        """The context of the source a request was made for."""
+        name = request.meta.get("mediawatch_source") if request is not None else None
+        return self.contexts[name] if name is not None else self.context
+
+    def request(self, context: CrawlContext, url: str, *, role: str, **kwargs: Any) -> scrapy.Request:
+        """A request on behalf of `context`'s source (its name and fetch policy ride in meta)."""
+        meta = {
+            "mediawatch_source": context.source.name,
+            "mediawatch_role": role,
+            "mediawatch_private_hosts": context.private_hosts,
+            **kwargs.pop("meta", {}),
+        }
+        return scrapy.Request(url, meta=meta, **kwargs)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        source = self.context.source
-        # Conditional GET: an unchanged feed costs a 304 and nothing else.
-        headers = conditional_headers(self.context.etag, self.context.last_modified) if source.kind == "feed" else {}
-        yield scrapy.Request(
-            source.url,
-            headers=headers,
-            callback=self.parse_source,
-            errback=self.source_failed,
-            dont_filter=True,
-            meta={"handle_httpstatus_list": [304], "mediawatch_role": "source"},
-        )
+        for context in self.contexts.values():
+            source = context.source
+            # Conditional GET: an unchanged feed costs a 304 and nothing else.
+            headers = conditional_headers(context.etag, context.last_modified) if source.kind == "feed" else {}
+            yield self.request(
+                context,
+                source.url,
+                role="source",
+                headers=headers,
+                callback=self.parse_source,
+                errback=self.source_failed,
+                dont_filter=True,
+                meta={"handle_httpstatus_list": [304]},
+            )
 
     # -- the source page -----------------------------------------------------
     def parse_source(self, response: Response) -> Iterator[scrapy.Request]:
-        source = self.context.source
+        context = self.context_of(response.request)
+        source, tally = context.source, context.tally
         if response.meta.get("mediawatch_role") == "source":
-            self.tally.http_status = response.status
+            tally.http_status = response.status
         if response.status == 304:
-            self.tally.not_modified = True
+            tally.not_modified = True
             logger.info("source=%s url=%s status=304 not modified", source.name, response.url)
             return
         try:
-            entries, children = self._entries_from(response)
+            entries, children = self._entries_from(context, response)
         except MediawatchError as exc:
-            self.tally.source_error = str(exc)
+            tally.source_error = str(exc)
             logger.warning("source=%s url=%s error=%s", source.name, response.url, exc)
             return
         if response.meta.get("mediawatch_role") == "source" and source.kind == "feed":
-            self.tally.etag = _header(response, b"ETag")
-            self.tally.last_modified = _header(response, b"Last-Modified")
+            tally.etag = _header(response, b"ETag")
+            tally.last_modified = _header(response, b"Last-Modified")
         for child in children[:MAX_CHILD_SITEMAPS]:
-            yield scrapy.Request(
-                child,
-                callback=self.parse_source,
-                errback=self.source_failed,
-                meta={"mediawatch_role": "child-sitemap"},
-            )
+            yield self.request(context, child, role="child-sitemap", callback=self.parse_source, errback=self.source_failed)
         logger.info("source=%s url=%s status=%s entries=%d", source.name, response.url, response.status, len(entries))
-        yield from self._follow(entries)
+        yield from self._follow(context, entries)
 
-    def _entries_from(self, response: Response) -> tuple[list[FeedEntry], list[str]]:
-        source = self.context.source
+    def _entries_from(self, context: CrawlContext, response: Response) -> tuple[list[FeedEntry], list[str]]:
+        source = context.source
         content_type = _header(response, b"Content-Type")
         if source.kind == "feed":
             return parse_feed(response.body, response.url, content_type), []
@@ -94,50 +127,56 @@ class SourceSpider(scrapy.Spider):
         links = pick_links(html, response.url, css=source.link_selector, xpath=source.link_xpath)
         return [FeedEntry(url=link) for link in links], []
 
-    def _follow(self, entries: Iterable[FeedEntry]) -> Iterator[scrapy.Request]:
+    def _follow(self, context: CrawlContext, entries: Iterable[FeedEntry]) -> Iterator[scrapy.Request]:
+        tally = context.tally
         by_url: dict[str, FeedEntry] = {}
         for entry in entries:
             by_url.setdefault(canonicalize_url(entry.url), entry)
-        self.tally.found += len(by_url)
-        known = self.context.repository.known_urls(by_url)
-        self.tally.duplicate += len(known)
+        tally.found += len(by_url)
+        known = context.repository.known_urls(by_url)
+        tally.duplicate += len(known)
         fresh = [(url, entry) for url, entry in by_url.items() if url not in known]
-        if len(fresh) > self.context.max_articles:
+        if len(fresh) > context.max_articles:
             logger.info(
                 "source=%s capping %d new links at max_articles_per_run=%d",
-                self.context.source.name, len(fresh), self.context.max_articles,
+                context.source.name, len(fresh), context.max_articles,
             )
-            fresh = fresh[: self.context.max_articles]
+            fresh = fresh[: context.max_articles]
         for canonical, entry in fresh:
-            yield scrapy.Request(
+            yield self.request(
+                context,
                 entry.url,
+                role="article",
                 callback=self.parse_article,
                 errback=self.article_failed,
                 cb_kwargs={"entry": entry, "canonical": canonical},
-                meta={"mediawatch_role": "article"},
             )
 
     def source_failed(self, failure: Failure) -> None:
+        request = failed_request(failure)
+        context = self.context_of(request)
+        tally = context.tally
         message = describe_failure(failure)
-        if failed_request(failure).meta.get("mediawatch_role") == "source":
+        if request.meta.get("mediawatch_role") == "source":
             response = getattr(failure.value, "response", None)
             if response is not None:
-                self.tally.http_status = response.status
-            self.tally.source_error = message
+                tally.http_status = response.status
+            tally.source_error = message
             if "robots.txt" in message:
-                self.tally.robots_blocked += 1
+                tally.robots_blocked += 1
         else:
-            self.tally.note_error(message)
-        logger.warning("source=%s url=%s error=%s", self.context.source.name, failed_request(failure).url, message)
+            tally.note_error(message)
+        logger.warning("source=%s url=%s error=%s", context.source.name, request.url, message)
 
     # -- article pages -------------------------------------------------------
     def parse_article(self, response: Response, entry: FeedEntry, canonical: str) -> Iterator[ArticleItem]:
+        context = self.context_of(response.request)
         content_type = _header(response, b"Content-Type")
         mime = (content_type or "").split(";")[0].strip().lower().encode()
         if mime not in HTML_TYPES:
-            self._article_error(response.url, f"not an HTML page (Content-Type {content_type})")
+            self._article_error(context, response.url, f"not an HTML page (Content-Type {content_type})")
             return
-        source = self.context.source
+        source = context.source
         try:
             extraction = extract_with_overrides(
                 response.body,
@@ -145,15 +184,15 @@ class SourceSpider(scrapy.Spider):
                 content_type,
                 published_hint=entry.published,
                 title_hint=entry.title,
-                local_tz=self.context.local_tz,
+                local_tz=context.local_tz,
                 selectors=source.selectors,
             )
         except MediawatchError as exc:
-            self._article_error(response.url, str(exc))
+            self._article_error(context, response.url, str(exc))
             return
         except Exception as exc:  # an extractor bug must not end the crawl
-            logger.exception("source=%s url=%s extractor crashed", self.context.source.name, response.url)
-            self._article_error(response.url, f"extractor crashed: {exc!r}")
+            logger.exception("source=%s url=%s extractor crashed", source.name, response.url)
+            self._article_error(context, response.url, f"extractor crashed: {exc!r}")
             return
         # A configured selector that matches nothing usually means the site changed
         # its layout: say so on every page, and once per selector in the run's notes.
@@ -163,19 +202,21 @@ class SourceSpider(scrapy.Spider):
                 source.name, response.url, missed,
             )
             note = f"selector {missed} matched nothing (layout change?)"
-            if not any(error.startswith(note) for error in self.tally.errors):
-                self.tally.note_error(f"{note}, first on {response.url}")
-        yield ArticleItem(canonical_url=canonical, article=extraction.article, entry=entry)
+            if not any(error.startswith(note) for error in context.tally.errors):
+                context.tally.note_error(f"{note}, first on {response.url}")
+        yield ArticleItem(canonical_url=canonical, article=extraction.article, entry=entry, source=source.name)
 
     def article_failed(self, failure: Failure) -> None:
-        self._article_error(failed_request(failure).url, describe_failure(failure))
+        request = failed_request(failure)
+        self._article_error(self.context_of(request), request.url, describe_failure(failure))
 
-    def _article_error(self, url: str, message: str) -> None:
-        self.tally.failed += 1
+    def _article_error(self, context: CrawlContext, url: str, message: str) -> None:
+        tally = context.tally
+        tally.failed += 1
         if "robots.txt" in message:
-            self.tally.robots_blocked += 1
-        self.tally.note_error(f"{url}: {message}")
-        logger.warning("source=%s url=%s article failed: %s", self.context.source.name, url, message)
+            tally.robots_blocked += 1
+        tally.note_error(f"{url}: {message}")
+        logger.warning("source=%s url=%s article failed: %s", context.source.name, url, message)
 
 
 def _header(response: Response, name: bytes) -> str | None:

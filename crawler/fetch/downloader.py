@@ -1,0 +1,40 @@
+"""Scrapy's downloader with per-host concurrency that holds.
+
+Scrapy 2.19's `Downloader._process_queue` starts each queued request as a scheduled
+coroutine, and the request only counts as "transferring" once that coroutine runs.
+The loop that checks `free_transfer_slots()` therefore sees every slot free and starts
+the whole queue at once: with `CONCURRENT_REQUESTS_PER_DOMAIN = 1` and nine queued
+pages, nine requests hit the host together (measured against a loopback server).
+Here a request claims its transfer slot the moment it leaves the queue; Scrapy's
+`_download` adds it again (a set) and releases it when the response arrives.
+"""
+
+from __future__ import annotations
+
+from time import monotonic
+
+from scrapy.core.downloader import Downloader, Slot
+from scrapy.utils.asyncio import call_later
+from scrapy.utils.defer import _schedule_coro
+
+
+class PoliteDownloader(Downloader):
+    def _process_queue(self, slot: Slot) -> None:
+        if slot.latercall:
+            return  # a delayed call will process the queue
+        now = monotonic()
+        delay = slot.download_delay()
+        if delay:
+            penalty = delay - now + slot.lastseen
+            if penalty > 0:
+                slot.latercall = call_later(penalty, self._latercall, slot)
+                return
+        while slot.queue and slot.free_transfer_slots() > 0:
+            slot.lastseen = now
+            request, queue_dfd = slot.queue.popleft()
+            # Claimed now, not when the coroutine first runs: see the module docstring.
+            slot.transferring.add(request)
+            _schedule_coro(self._wait_for_download(slot, request, queue_dfd))
+            if delay:
+                self._process_queue(slot)
+                break

@@ -1,0 +1,33 @@
+"""Politeness across sources: per-host limits and robots.txt hold for the whole crawl, not per source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scheduler.demo.site import Route
+from tests.support.crawl import crawl, crawl_config, runs, stored
+from tests.support.faults import FaultServer, article_html
+
+
+def test_concurrency_per_host_and_robots_hold_across_sources_on_one_host(tmp_path: Path, database_url: str) -> None:
+    routes = {"robots.txt": Route(body=b"User-agent: *\nDisallow: /private/\n", content_type="text/plain")}
+    sources = []
+    for name in ("one", "two", "three"):
+        links = "".join(f"<li><a href='/{name}/{i}.html'>x</a></li>" for i in range(3))
+        routes[f"{name}/list.html"] = Route(body=f"<ul class='x'>{links}</ul>".encode())
+        for i in range(3):
+            routes[f"{name}/{i}.html"] = Route(body=article_html(f"{name} 南京 {i}"), delay=0.3)
+        sources.append({"name": name, "kind": "listing", "url": "", "link_selector": "ul.x a"})
+    with FaultServer(routes) as site:
+        for source in sources:
+            source["url"] = site.url(f"{source['name']}/list.html")
+        config = crawl_config(tmp_path, database_url, sources, concurrency_per_host=1)
+        result = crawl(config)
+        assert result.returncode == 0, result.stderr
+        assert site.max_in_flight == 1
+        assert site.hits("robots.txt") == 1
+    assert len(stored(database_url)) == 9
+    recorded = runs(database_url)
+    for name in ("one", "two", "three"):
+        [run] = recorded[name]
+        assert (run.status, run.found, run.new, run.failed) == ("ok", 3, 3, 0)
