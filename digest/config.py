@@ -22,26 +22,77 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, model_validator
 
 from storage.settings import HttpUrl, Section, TimeZoneName
 
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
+
 CHANNEL_ENV_PREFIX = "MEDIAWATCH_CHANNEL_"
 _CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
-def check_cron(value: str) -> str:
-    """Five cron fields that APScheduler accepts ("61 25 * * *" and "every day" are refused)."""
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def cron_trigger(expression: str, timezone: ZoneInfo | str = "UTC") -> CronTrigger:
+    """An APScheduler trigger for a standard five-field cron expression.
+
+    APScheduler 3 counts weekdays from Monday (0 = mon), cron from Sunday (0 or 7 =
+    sun): `CronTrigger.from_crontab("0 7 * * 1")` fires on Tuesdays. The weekday field
+    is therefore translated to day names first, so "1-5" means Monday to Friday.
+    """
     from apscheduler.triggers.cron import CronTrigger
 
-    if len(value.split()) != 5:
-        raise ValueError(f"{value!r} is not a cron expression of five fields (minute hour day month weekday)")
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"{expression!r} is not a cron expression of five fields (minute hour day month weekday)")
+    minute, hour, day, month, weekday = fields
+    tz = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_weekdays(weekday), timezone=tz)
+
+
+def _cron_weekdays(field: str) -> str:
+    if field in ("*", "?"):
+        return "*"
+    days: set[int] = set()
+    for part in field.split(","):
+        span, _, step_text = part.partition("/")
+        step = int(step_text) if step_text.isdigit() and int(step_text) > 0 else None
+        if step_text and step is None:
+            raise ValueError(f"weekday step {step_text!r} is not a positive number")
+        if span == "*":
+            first, last = 0, 6
+        else:
+            low, _, high = span.partition("-")
+            first = _weekday_number(low)
+            last = _weekday_number(high) if high else (6 if step else first)
+        if last < first:
+            raise ValueError(f"weekday range {span!r} runs backwards")
+        days.update(d % 7 for d in range(first, last + 1, step or 1))
+    return ",".join(_WEEKDAYS[d] for d in sorted(days))
+
+
+def _weekday_number(token: str) -> int:
+    token = token.strip().lower()
+    if token.isdigit() and 0 <= int(token) <= 7:
+        return int(token)
+    if token[:3] in _WEEKDAYS:
+        return _WEEKDAYS.index(token[:3])
+    raise ValueError(f"{token!r} is not a weekday (0-7 or sun-sat)")
+
+
+def check_cron(value: str) -> str:
+    """Five cron fields that APScheduler accepts ("61 25 * * *" and "every day" are refused)."""
     try:
-        CronTrigger.from_crontab(value, timezone="UTC")
+        cron_trigger(value)
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a valid cron expression: {exc}") from None
+        message = str(exc)
+        raise ValueError(message if message.startswith(repr(value)) else f"{value!r} is not a valid cron expression: {message}") from None
     return value
 
 

@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config import SourceConfig
 from crawler.health import backoff_interval
+from digest.config import cron_trigger
 from scheduler.app import App, crawl_now, recheck_now
 from scheduler.config import Config
 from scheduler.metrics import Metrics
@@ -60,7 +61,8 @@ def digest_schedules(config: Config) -> list[DigestSchedule]:
 
 
 def digest_trigger(schedule: str, timezone: str) -> CronTrigger:
-    return CronTrigger.from_crontab(schedule, timezone=ZoneInfo(timezone))
+    # Not CronTrigger.from_crontab: it reads weekday 1 as Tuesday (see digest.config.cron_trigger).
+    return cron_trigger(schedule, ZoneInfo(timezone))
 
 
 def missed_fire_time(trigger: CronTrigger, last_run: datetime | None, now: datetime, grace: timedelta) -> datetime | None:

@@ -100,16 +100,19 @@ def send(
 
 
 def _print_outcome(outcome: Any) -> None:
+    for done in outcome.retried:  # deliveries an earlier digest still owed (a channel that was down)
+        out.print(f"{outcome.topic}: delivered on retry: {done}", markup=False)
     if outcome.status == "empty":
         out.print(f"{outcome.topic}: nothing new; nothing sent", markup=False)
-        return
-    counts = f"{outcome.article_count} article(s){_change_counts(outcome.removed_count, outcome.edited_count)}"
-    if outcome.status == "sent":
-        what = f"sent digest #{outcome.digest_id} ({counts}) to {len(outcome.recipients)} recipient(s)"
     else:
-        what = f"archived digest #{outcome.digest_id} ({counts}); no [digest] recipients to email"
-    out.print(f"{outcome.topic}: {what}", markup=False)
-    out.print(f"  {outcome.archive_html}", markup=False)
+        counts = f"{outcome.article_count} article(s){_change_counts(outcome.removed_count, outcome.edited_count)}"
+        if outcome.status == "sent":
+            channels = f" and channel(s) {', '.join(outcome.channels)}" if outcome.channels else ""
+            what = f"sent digest #{outcome.digest_id} ({counts}) to {len(outcome.recipients)} recipient(s){channels}"
+        else:
+            what = f"archived digest #{outcome.digest_id} ({counts}); no recipients or channels for this topic"
+        out.print(f"{outcome.topic}: {what}", markup=False)
+        out.print(f"  {outcome.archive_html}", markup=False)
     for warning in outcome.warnings:
         err.print(f"  warning: {warning}", markup=False)
 

@@ -22,6 +22,8 @@ from scheduler.app import App
 from scheduler.config import config_from_mapping
 from storage.errors import ConfigError, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 from storage.ledger import DigestLedger
+from storage.repository import Repository
+from tests.conftest import run_cli, write_config
 from tests.digest.support import (
     TITLE,
     TOPIC,
@@ -242,3 +244,22 @@ def test_the_summary_is_short_and_links_the_archived_page() -> None:
     assert lines[0] == "• 南京为什么没有六小龙？交汇点三问引发热议 — 江南日报 (also 东海观察)"
     assert lines[3:] == ["…and 1 more storyline", f"Full digest: {page}"]
     assert "similarity" not in summary.body and "score" not in summary.body
+
+
+def test_digest_send_on_the_command_line_reads_the_channel_url_from_the_environment(
+    database_url: str, tmp_path: Path, repository: Repository
+) -> None:
+    store(repository, "南京为什么没有六小龙？")
+    with WebhookSink() as hook:
+        data = digest_config(database_url, tmp_path, recipients=())
+        data["digest"]["topics"] = {TOPIC: {"channels": ["newsroom"]}}
+        config = write_config(tmp_path / "mediawatch.toml", data)
+
+        missing = run_cli("digest", "send", config=config)
+        sent = run_cli("digest", "send", config=config, env={channel_env("newsroom"): hook.url})
+
+    assert missing.returncode == 2 and "MEDIAWATCH_CHANNEL_NEWSROOM" in missing.stderr
+    assert "Traceback" not in missing.stderr and hook.url not in sent.stdout + sent.stderr
+    assert sent.returncode == 0, sent.stderr
+    assert f"{TOPIC}: sent digest #1 (1 article(s)) to 0 recipient(s) and channel(s) newsroom" in sent.stdout
+    assert len(hook.accepted) == 1

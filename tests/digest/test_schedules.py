@@ -1,14 +1,17 @@
-"""Per-topic schedules: the daemon runs one digest job per schedule, each remembering its own last run."""
+"""Schedules: one digest job per schedule, each remembering its own last run; cron weekdays as cron means them."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from scheduler.app import build_app
 from scheduler.config import config_from_mapping
-from scheduler.daemon import DIGEST_JOB, Daemon, DigestSchedule, digest_schedules
+from scheduler.daemon import DIGEST_JOB, Daemon, DigestSchedule, digest_schedules, digest_trigger
+from storage.errors import ConfigError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TOPICS = [{"name": "nanjing", "keywords": ["六小龙"]}, {"name": "robots", "keywords": ["宇树"]},
@@ -67,3 +70,32 @@ def test_each_schedule_missed_during_downtime_sends_its_own_topics_once_on_start
         assert all(s is not None and s.last_status == "ok" for s in states.values())
     finally:
         app.close()
+
+
+@pytest.mark.parametrize(
+    ("schedule", "weekdays"),
+    [
+        ("0 7 * * 1", ["Monday"]),
+        ("0 7 * * 1-5", ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]),
+        ("0 7 * * 0", ["Sunday"]),
+        ("0 7 * * 7", ["Sunday"]),
+        ("0 7 * * sat,sun", ["Saturday", "Sunday"]),
+        ("0 7 * * */3", ["Sunday", "Wednesday", "Saturday"]),
+    ],
+)
+def test_cron_weekdays_count_from_sunday_as_in_cron_not_from_monday(schedule: str, weekdays: list[str]) -> None:
+    trigger = digest_trigger(schedule, "Asia/Shanghai")
+    fire = datetime(2025, 2, 8, 12, 0, tzinfo=SHANGHAI)  # a Saturday noon
+    seen = []
+    for _ in range(len(weekdays)):
+        fire = trigger.get_next_fire_time(None, fire)
+        seen.append(fire.strftime("%A"))
+        fire = fire + timedelta(minutes=1)
+
+    assert sorted(seen) == sorted(weekdays) and fire.hour == 7
+
+
+@pytest.mark.parametrize("schedule", ["every day", "61 25 * * *", "0 8 * *", "0 8 * * 8", "0 8 * * fri-mon"])
+def test_a_schedule_that_is_not_cron_is_refused_when_the_file_loads(schedule: str) -> None:
+    with pytest.raises(ConfigError, match=r"digest\.schedule"):
+        config_from_mapping({"topics": TOPICS, "digest": {"schedule": schedule}}, environ={})
