@@ -14,7 +14,7 @@ BENCHMARKS = (
     ("classify_speed", "topic matching throughput", []),
     # 100k takes about 25 minutes to seed on 2 cores: `python -m bench.storylines` for the full run.
     ("storylines", "storyline insert cost at 1k and 10k stored articles", ["--sizes", "1000", "10000", "--skip-rebuild"]),
-    ("extract", "extraction quality and speed on ../shared/corpus", []),
+    ("extract", "extraction quality and speed on ../shared/corpus", ["--no-ablation"]),
     ("eval_relevance", "topic matching precision/recall/F1", []),
 )
 

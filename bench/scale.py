@@ -308,8 +308,9 @@ def child_daemon(args: dict[str, Any]) -> dict[str, Any]:
             return served[key]
         return None
 
-    with tempfile.TemporaryDirectory() as folder, LoopbackSites(routes, dynamic) as server:
-        port_box.append(server.port)
+    server = LoopbackSites(routes, dynamic)
+    port_box.append(server.port)  # before the fork: the server's feeds name their own port
+    with tempfile.TemporaryDirectory() as folder, server:
         sources = [{"name": f"source{h}", "kind": "feed", "url": f"http://{host}:{server.port}/feed.xml",
                     "allow_private": True} for h, host in enumerate(hosts)]
         app = _app(write_config(Path(folder), sources))

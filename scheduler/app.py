@@ -87,8 +87,12 @@ async def crawl_now(
     *,
     trigger: str,
     on_done: Callable[[SourceResult], None] | None = None,
+    owner: str | None = None,
 ) -> list[SourceResult]:
-    """Crawl `sources` (must run on the asyncio reactor): the one call the CLI and the daemon share."""
+    """Crawl `sources` (must run on the asyncio reactor): the one call the CLI, the daemon and workers share.
+
+    `owner` names the lease holder (a worker's name, so a worker taking over a dead one's job can free it).
+    """
     from crawler.runner import crawl_sources
 
     return await crawl_sources(
@@ -100,6 +104,7 @@ async def crawl_now(
         trigger=trigger,
         clock=app.clock,
         on_done=on_done,
+        owner=owner,
     )
 
 

@@ -29,7 +29,7 @@ from storage.settings import Duration, Section
 
 # The sections are re-exported: this module is where the whole configuration is assembled.
 __all__ = [
-    "Config", "CrawlerConfig", "DaemonConfig", "DatabaseConfig", "DigestConfig", "RecheckConfig", "SeedConfig",
+    "Config", "CrawlerConfig", "DaemonConfig", "DatabaseConfig", "DigestConfig", "QueueConfig", "RecheckConfig", "SeedConfig",
     "SelectorsConfig", "SmtpConfig", "SourceConfig", "TopicConfig", "TopicGroupConfig", "config_from_mapping",
     "find_config_file", "load_config", "settings_table",
 ]
@@ -38,7 +38,7 @@ DEFAULT_CONFIG_FILE = "mediawatch.toml"
 CONFIG_ENV = "MEDIAWATCH_CONFIG"
 ENV_PREFIX = "MEDIAWATCH_"
 # Sections whose keys may be overridden by MEDIAWATCH_<SECTION>_<KEY>.
-ENV_SECTIONS = ("database", "crawler", "digest", "smtp", "daemon", "recheck")
+ENV_SECTIONS = ("database", "crawler", "digest", "smtp", "daemon", "recheck", "queue")
 SECRET_KEYS = {("smtp", "password"), ("digest", "channel_urls")}
 
 
@@ -64,6 +64,17 @@ class DaemonConfig(Section):
     metrics_host: str = Field("127.0.0.1", description="address the metrics endpoint binds to")
 
 
+class QueueConfig(Section):
+    url: str | None = Field(
+        None, description="Redis URL of the shared crawl queue: the daemon enqueues, `mediawatch worker`s crawl "
+        "(unset: the daemon crawls itself); a password belongs in MEDIAWATCH_QUEUE_URL"
+    )
+    prefix: str = Field("mediawatch", min_length=1, description="prefix of the queue's Redis keys")
+    claim_after: Duration = Field(
+        timedelta(seconds=60), description="a job its worker stopped refreshing for this long is taken over by another"
+    )
+
+
 class Config(Section):
     """The whole configuration, as loaded from one file plus the environment."""
 
@@ -74,6 +85,7 @@ class Config(Section):
     digest: DigestConfig = Field(default_factory=DigestConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     recheck: RecheckConfig = Field(default_factory=RecheckConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
     path: Annotated[Path | None, Field(exclude=True)] = None
 

@@ -19,7 +19,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -33,6 +33,9 @@ from digest.config import cron_trigger
 from scheduler.app import App, crawl_now, recheck_now
 from scheduler.config import Config
 from scheduler.metrics import Metrics
+
+if TYPE_CHECKING:
+    from scheduler.queue import CrawlQueue
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +111,13 @@ class Daemon:
         self._current_interval: dict[str, timedelta] = {}
         self.metrics = Metrics()
         self._metrics_server: Any = None
+        # With a shared queue the daemon only schedules: due sources are enqueued for `mediawatch worker`s.
+        self.queue: CrawlQueue | None = None
+        if self.config.queue.url:
+            from scheduler.queue import CrawlQueue
+
+            self.queue = CrawlQueue(self.config.queue.url, prefix=self.config.queue.prefix,
+                                    claim_after=self.config.queue.claim_after)
 
     # -- life cycle ------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -216,6 +226,9 @@ class Daemon:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=int(max(interval.total_seconds(), 60)),
+            # Without this, APScheduler computes the first run when the scheduler starts: a `first`
+            # that passed while the other jobs were being added would move a whole interval later.
+            next_run_time=first,
         )
         self.repository.set_next_run(source.name, first)
         self._current_interval[source.name] = interval
@@ -224,6 +237,10 @@ class Daemon:
         source = next((s for s in self.config.sources if s.name == source_name), None)
         if source is None:
             return
+        if self.queue is not None:
+            await self._enqueue(source)
+            self._after_crawl(source)
+            return
         try:
             await crawl_now(self.app, [source], trigger="scheduled", on_done=self.metrics.observe_run)
         except asyncio.CancelledError:
@@ -231,6 +248,16 @@ class Daemon:
         except Exception:  # the daemon never dies of one source
             logger.exception("source=%s scheduled crawl crashed", source_name)
         self._after_crawl(source)
+
+    async def _enqueue(self, source: SourceConfig) -> None:
+        assert self.queue is not None
+        try:
+            # The marker outlives a dead worker's claim; it only guards against piling up duplicates.
+            queued = await asyncio.to_thread(self.queue.enqueue, source.name, self.config.daemon.lease)
+        except Exception:  # Redis away: the next tick tries again
+            logger.exception("source=%s could not be queued", source.name)
+            return
+        logger.info("source=%s %s", source.name, "queued for a worker" if queued else "still queued: not queued again")
 
     def _after_crawl(self, source: SourceConfig) -> None:
         assert self.scheduler is not None

@@ -47,6 +47,10 @@ def test_compose_services_match_the_readme_walkthrough() -> None:
     services = compose["services"]
     assert {"mediawatch", "postgres", "mailpit"} <= set(services)
     assert services["redis"]["profiles"] == ["scale"]
+    # The scale profile's workers take jobs from the queue the daemon fills.
+    worker = services["crawler-worker"]
+    assert worker["profiles"] == ["scale"] and worker["command"] == ["mediawatch", "worker"]
+    assert worker["environment"]["MEDIAWATCH_QUEUE_URL"].startswith("redis://redis:6379")
     assert "service_healthy" in json.dumps(services["mediawatch"]["depends_on"])
     assert "healthcheck" in services["postgres"]
     assert any("8025" in port for port in services["mailpit"]["ports"])

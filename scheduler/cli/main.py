@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from scheduler.cli import admin, crawl, daemon, digest, export, topics
+from scheduler.cli import admin, crawl, daemon, digest, export, topics, worker
 from scheduler.cli.common import Options, err
 from scheduler.logs import configure_logging
 from storage.errors import ConfigError, MediawatchError
@@ -43,7 +43,7 @@ def main_options(
     ctx.obj = Options(config_path=config)
 
 
-for module in (crawl, export, daemon, digest, topics, admin):
+for module in (crawl, export, daemon, digest, topics, admin, worker):
     module.register(app)
 
 
