@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 PACKAGES := crawler scheduler digest storage
 
-.PHONY: demo test lint typecheck bench eval bench-extract lock clean
+.PHONY: demo test lint typecheck bench eval bench-extract bench-extract-zh lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ eval: $(STAMP)
 
 bench-extract: $(STAMP)
 	$(BIN)/python -m bench.extract
+
+# Our Chinese pages only (bench/data/extraction-zh), per frozen split: a few seconds.
+bench-extract-zh: $(STAMP)
+	$(BIN)/python -m bench.extract --corpus extraction-zh --no-ablation
 
 # Re-resolve every dependency from pyproject.toml (the dev lock first, then the runtime
 # lock constrained by it, so both agree), then reinstall.

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 import lxml.html
 
 CORPUS_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+# Our own Chinese pages, kept in the repository (bench/data/extraction-zh/README.md).
+EXTRACTION_ZH = Path(__file__).resolve().parent / "data" / "extraction-zh"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -57,6 +59,8 @@ class Page:
     author: str | None = None
     published: DateTruth | None = None
     excluded: tuple[str, ...] = field(default_factory=tuple)  # annotations dropped, with why
+    content_type: str | None = None  # the HTTP Content-Type header the page came with
+    split: str | None = None  # "dev" or "test" where the corpus has a frozen split
 
     @property
     def is_chinese(self) -> bool:
@@ -87,6 +91,35 @@ def load_all(root: Path = CORPUS_ROOT) -> tuple[list[Corpus], list[str]]:
             continue
         found.append(loader(path))
     return found, missing
+
+
+# --- our Chinese pages ------------------------------------------------------------------------------
+
+EXTRACTION_ZH_NAME = "extraction-zh"
+
+
+def load_extraction_zh(path: Path = EXTRACTION_ZH) -> Corpus:
+    rows = (line.split("\t") for line in (path / "manifest.tsv").read_text(encoding="utf-8").splitlines()[1:])
+    pages = []
+    for file, _codec, _declared, content_type, kind, _layout, split, _note in rows:
+        name = file.removesuffix(".html")
+        pages.append(
+            Page(
+                corpus=EXTRACTION_ZH_NAME,
+                name=f"{name}-{kind}",
+                body=(path / "pages" / file).read_bytes(),
+                url=f"http://{kind}.example.cn/{name}.html",
+                language="zh",
+                tz=SHANGHAI,
+                text=(path / "pages" / f"{name}.txt").read_text(encoding="utf-8"),
+                content_type=None if content_type == "-" else content_type,
+                split=split,
+            )
+        )
+    dev = sum(page.split == "dev" for page in pages)
+    return Corpus(
+        EXTRACTION_ZH_NAME, pages, f"{len(pages)} Chinese pages written for mediawatch ({dev} dev, {len(pages) - dev} test)"
+    )
 
 
 # --- AEB -----------------------------------------------------------------------------------------

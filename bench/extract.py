@@ -15,7 +15,12 @@ is skipped with a message when missing) and prints, per corpus:
 4. pages per second of mediawatch and raw trafilatura, timed page by page in
    the same run, interleaved so both see the same machine load;
 5. title, publication day (publisher's time zone) and author accuracy on every
-   page whose annotation has them (``bench.meta_metric``).
+   page whose annotation has them (``bench.meta_metric``);
+6. our own Chinese pages (``bench/data/extraction-zh``), always measured since
+   they live in the repository, per frozen split (dev for tuning, test for the
+   README) with both metrics, against raw trafilatura and readability-lxml (on
+   our decoded text) in the same run, and how many outputs hold U+FFFD.
+   Ablations and ``--details`` read the dev split only.
 """
 
 from __future__ import annotations
@@ -40,7 +45,16 @@ from bench.aeb_metric import (
     score_page,
     summarise,
 )
-from bench.corpora import CORPUS_ROOT, Corpus, Page, load_aeb_reference_outputs, load_all
+from bench.corpora import (
+    CORPUS_ROOT,
+    EXTRACTION_ZH,
+    Corpus,
+    Page,
+    html_to_text,
+    load_aeb_reference_outputs,
+    load_all,
+    load_extraction_zh,
+)
 from bench.meta_metric import author_matches, date_matches, segment_counts, title_matches
 from crawler.extract.article import extract_article, extract_with_overrides
 from crawler.extract.bodytext import BodyOptions
@@ -58,6 +72,7 @@ PUBLISHED_AEB: tuple[tuple[str, float, float | None, float | None, float | None]
 OURS = "mediawatch"
 RAW = "trafilatura (bytes, defaults)"
 DECODED = "trafilatura (our decoding)"
+READABILITY = "readability-lxml (our decoding)"
 
 
 @dataclass
@@ -81,7 +96,7 @@ class Run:
 def run_ours(page: Page) -> Output:
     started = time.perf_counter()
     try:
-        article = extract_article(page.body, page.url, local_tz=page.tz)
+        article = extract_article(page.body, page.url, page.content_type, local_tz=page.tz)
     except MediawatchError as exc:
         return Output(seconds=time.perf_counter() - started, error=str(exc))
     elapsed = time.perf_counter() - started
@@ -95,7 +110,7 @@ def ours_with(options: BodyOptions) -> Callable[[Page], Output]:
         started = time.perf_counter()
         try:
             article = extract_with_overrides(
-                page.body, page.url, local_tz=page.tz, body_options=options
+                page.body, page.url, page.content_type, local_tz=page.tz, body_options=options
             ).article
         except MediawatchError as exc:
             return Output(seconds=time.perf_counter() - started, error=str(exc))
@@ -118,10 +133,15 @@ ABLATIONS: tuple[tuple[str, BodyOptions], ...] = (
 
 def print_ablations(corpora: Sequence[Corpus]) -> None:
     """Body F1 and time per page with one step of the text extraction turned off at a time."""
-    pages = [page for corpus in corpora for page in corpus.pages if page.text is not None]
+    pages = [
+        page
+        for corpus in corpora
+        for page in corpus.pages
+        if page.text is not None and page.split != "test"  # a frozen test split is never tuned on
+    ]
     if not pages:
         return
-    print("\n== Ablations: mediawatch with one step turned off (body text only) ==")
+    print("\n== Ablations: mediawatch with one step turned off (body text only; no test-split page) ==")
     print(f"  {'variant':<40} {'AEB F1':>7} {'zh char F1':>10} {'other F1':>8} {'ms/page':>8}")
     for label, options in ABLATIONS:
         run = ours_with(options)
@@ -161,11 +181,30 @@ def run_decoded_trafilatura(page: Page) -> Output:
     return Output(found.get("text") or "", found.get("title"), found.get("author"), published, elapsed)
 
 
+def run_readability(page: Page) -> Output:
+    from readability import Document
+
+    started = time.perf_counter()
+    try:
+        summary = Document(decode_page(page.body, page.content_type).text).summary(html_partial=True)
+    except Exception as exc:  # a third-party extractor's failure is one page's result
+        return Output(seconds=time.perf_counter() - started, error=str(exc))
+    return Output(html_to_text(summary), seconds=time.perf_counter() - started)
+
+
 EXTRACTORS: dict[str, Callable[[Page], Output]] = {
     OURS: run_ours,
     RAW: run_raw_trafilatura,
     DECODED: run_decoded_trafilatura,
 }
+
+
+def _readability_installed() -> bool:
+    try:
+        import readability  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def run_corpus(corpus: Corpus, extractors: dict[str, Callable[[Page], Output]]) -> Run:
@@ -205,7 +244,7 @@ _HEADER = f"  {'extractor':<34} {'F1':>5} {'prec':>5} {'rec':>5} {'acc':>5} {'pa
 def print_body_tables(runs: Sequence[Run]) -> None:
     print("\n== Body text, AEB metric (\\w+ tokens, 4-gram shingles) ==")
     for run in runs:
-        if not any(page.text is not None for page in run.corpus.pages):
+        if _has_split(run.corpus) or not any(page.text is not None for page in run.corpus.pages):
             continue
         print(f"\n{run.corpus.name}: {run.corpus.note}")
         print(_HEADER)
@@ -240,7 +279,7 @@ def print_chinese_tables(runs: Sequence[Run]) -> None:
     print(_HEADER)
     pooled: dict[str, list[PageScore]] = {}
     for run in runs:
-        if not any(page.is_chinese and page.text is not None for page in run.corpus.pages):
+        if _has_split(run.corpus) or not any(page.is_chinese and page.text is not None for page in run.corpus.pages):
             continue
         for name in run.outputs:
             pages = body_scores(run, name, han_tokens, chinese_only=True)
@@ -248,6 +287,35 @@ def print_chinese_tables(runs: Sequence[Run]) -> None:
             print(_row(f"{run.corpus.name}: {name}", summarise(pages)))
     for name, pages in pooled.items():
         print(_row(f"ALL CHINESE: {name}", summarise(pages)))
+
+
+def _has_split(corpus: Corpus) -> bool:
+    return any(page.split for page in corpus.pages)
+
+
+def print_split_tables(runs: Sequence[Run]) -> None:
+    """Our Chinese pages per frozen split: AEB token metric, character variant, pages with U+FFFD."""
+    for run in runs:
+        if not _has_split(run.corpus):
+            continue
+        print(f"\n== {run.corpus.name}: {run.corpus.note} ==")
+        print(
+            f"  {'split':<5} {'extractor':<34} {'tokF1':>5} {'charF1':>6} {'cP':>5} {'cR':>5} {'pages':>5} {'U+FFFD':>6}"
+        )
+        for split in ("dev", "test"):
+            for name, outputs in run.outputs.items():
+                pairs = [
+                    (page, output)
+                    for page, output in zip(run.corpus.pages, outputs, strict=True)
+                    if page.split == split and page.text is not None
+                ]
+                token = summarise([score_page(page.text or "", out.text) for page, out in pairs])
+                char = summarise([score_page(page.text or "", out.text, han_tokens) for page, out in pairs])
+                broken = sum("\ufffd" in out.text for _, out in pairs)
+                print(
+                    f"  {split:<5} {name:<34} {_fmt(token.f1)} {_fmt(char.f1):>6} {_fmt(char.precision)} "
+                    f"{_fmt(char.recall)} {len(pairs):>5} {broken:>6}"
+                )
 
 
 def print_segment_tables(runs: Sequence[Run]) -> None:
@@ -360,7 +428,7 @@ def print_body_details(runs: Sequence[Run]) -> None:
     print("\n== mediawatch, pages below F1 0.9 (AEB metric; character-level for Chinese) ==")
     for run in runs:
         for page, output in zip(run.corpus.pages, run.outputs[OURS], strict=True):
-            if page.text is None:
+            if page.text is None or page.split == "test":
                 continue
             score = score_page(page.text, output.text, han_tokens if page.is_chinese else aeb_tokens)
             p, r = score.precision or 0.0, score.recall or 0.0
@@ -387,6 +455,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     corpora, missing = load_all(args.root)
     for message in missing:
         print(message)
+    if EXTRACTION_ZH.is_dir():
+        corpora.insert(0, load_extraction_zh(EXTRACTION_ZH))
     if args.corpus:
         wanted = {name.lower() for name in args.corpus}
         corpora = [c for c in corpora if c.name.lower() in wanted]
@@ -397,10 +467,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     for extractor in EXTRACTORS.values():
         extractor(corpora[0].pages[0])
     runs = [run_corpus(corpus, EXTRACTORS) for corpus in corpora]
+    if _readability_installed():
+        # Only on our Chinese pages: readability-lxml's AEB figure is published above.
+        for run in runs:
+            if _has_split(run.corpus):
+                run.outputs[READABILITY] = [run_readability(page) for page in run.corpus.pages]
+    else:
+        print("readability-lxml not installed: its column is left out")
 
     print_body_tables(runs)
     if any(run.corpus.name == "AEB" for run in runs):
         print_reference_check(args.root)
+    print_split_tables(runs)
     print_chinese_tables(runs)
     print_segment_tables(runs)
     print_speed(runs)

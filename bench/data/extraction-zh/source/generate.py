@@ -309,7 +309,7 @@ def portal(a: Article, ctx: Ctx, *, comments: int | None = None) -> str:
         + comment_block
         + f'</div>\n<div class="{ctx.cls("right", "sidebar", "col-4")}"><div class="hot"><h3>{ctx.t("热点排行")}</h3>'
         + link_list(ctx, hot, tag="ol")
-        + f'</div><div class="ad"><a href="/ad/1"><img src="/ad/banner.gif"></a></div></div></div>\n'
+        + '</div><div class="ad"><a href="/ad/1"><img src="/ad/banner.gif"></a></div></div></div>\n'
         + footer(ctx, site)
         + "\n</body>\n</html>\n"
     )
@@ -365,7 +365,7 @@ def blog(a: Article, ctx: Ctx, others: list[Article]) -> str:
     """A blog page showing several posts; the page (its <title>) is about ``a``."""
     rng = ctx.rng
     blog_name = a.source
-    posts = [a] + ctx.rng.sample(others, rng.randint(2, 3))
+    posts = [a, *ctx.rng.sample(others, rng.randint(2, 3))]
     rng.shuffle(posts)
     excerpt_others = rng.random() < 0.4
     style = rng.choice(["p", "div", "p-fullwidth", "br"])
@@ -554,7 +554,7 @@ def epaper(a: Article, ctx: Ctx) -> str:
         f'<li><a href="node_{i}.htm">{i:02d}{ctx.t("版")}：{ctx.t(name)}</a></li>'
         for i, name in enumerate(["要闻", "要闻", "经济", "综合", "人物", "城事", "文化", "体育"], start=1)
     )
-    same_page = link_list(ctx, [a.title] + ctx.pick(pools.HEADLINES, rng.randint(4, 7)))
+    same_page = link_list(ctx, [a.title, *ctx.pick(pools.HEADLINES, rng.randint(4, 7))])
     content = f"<founder-content>\n{paragraphs_html(a, ctx, 'p-fullwidth')}\n</founder-content>" if rng.random() < 0.5 else paragraphs_html(a, ctx, "p")
     return (
         ctx.head(f"{paper}-{a.date}-{a.title}" if rng.random() < 0.5 else f"{a.title}--{paper}")
@@ -699,14 +699,8 @@ def build() -> None:
         rng = random.Random(f"page:{a.id}")
         ctx = Ctx(rng, meta_label, traditional=a.kind == "big5")
         layout = WRONGDECL_LAYOUT.get(a.id, a.kind)
-        if layout == "blog":
-            page = blog(a, ctx, [b for b in blogs if b is not a])
-        else:
-            page = LAYOUTS[layout](a, ctx)
-        if a.id == "w04":
-            data = _mixed_utf8_include(page)
-        else:
-            data = encode(page, codec)
+        page = blog(a, ctx, [b for b in blogs if b is not a]) if layout == "blog" else LAYOUTS[layout](a, ctx)
+        data = _mixed_utf8_include(page) if a.id == "w04" else encode(page, codec)
         (PAGES / f"{a.id}.html").write_bytes(data)
         (PAGES / f"{a.id}.txt").write_text(a.expected, encoding="utf-8")
         rows.append(
