@@ -2,14 +2,18 @@
 
 Candidates are tried in order: byte-order mark, HTTP ``Content-Type`` charset,
 ``<meta>`` charset in the first few KB, statistical detection
-(charset-normalizer), and finally UTF-8 with replacement characters. A
+(charset-normalizer), and finally the cleanest of every candidate (the one
+with the fewest replacement and control characters). A
 *declared* charset is only believed once the bytes agree with it: Chinese
 sites often send ``charset=utf-8`` for GBK pages, or keep a ``gb2312`` meta on
 pages that were re-saved as UTF-8, and a wrong guess gives mojibake silently.
 "Agree" tolerates a few broken bytes (CMSs cut titles in the middle of a GBK
 character), and a single-byte declaration such as a server's default
 ISO-8859-1 is checked against GBK/Big5 readings, since any bytes decode as
-Latin-1.
+Latin-1. Whatever path chose the codec, a text holding U+FFFD is compared
+with the other multi-byte readings, and a clean one wins: a GB2312 page
+whose CMS wrote one rare name character (镕) as UTF-8 bytes must not come out
+as UTF-8 mojibake.
 
 Everything here is pure: bytes in, :class:`storage.types.DecodedPage` out.
 """
@@ -17,6 +21,7 @@ Everything here is pure: bytes in, :class:`storage.types.DecodedPage` out.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import logging
 import re
 
@@ -98,6 +103,10 @@ _REFUSED_CODECS = frozenset({"utf-7", "idna", "punycode", "raw-unicode-escape", 
 # Codecs that decode any byte sequence, so that a wrong one is never caught by errors.
 _SINGLE_BYTE = frozenset({"cp1252", "iso8859-15", "cp1251", "koi8-r", "iso8859-2", "cp1250", "mac-roman"})
 _CJK_CODECS = ("gb18030", "big5hkscs", "cp932", "cp949")
+# The readings compared when a decoding holds replacement characters: the
+# multi-byte codecs of Chinese pages. Single-byte ones never produce U+FFFD,
+# so they would always look "clean" and cannot take part.
+_RESCUE_CODECS = ("utf-8", "gb18030", "big5hkscs")
 _HIGH_BYTES = bytes(range(0x80, 0x100))
 _HAN = re.compile("[\u4e00-\u9fff]")
 # The most frequent Chinese characters (simplified, plus the traditional forms
@@ -158,10 +167,91 @@ def normalise_charset(label: str) -> str | None:
 
 def decode_page(body: bytes, content_type: str | None = None) -> DecodedPage:
     """Decode an HTML page, trying BOM, header, meta, detection and UTF-8 in that order."""
+    page = _decode_page(body, content_type)
+    if page.encoding == "gb18030" and _SUSPICIOUS.search(page.text):
+        page = _with_utf8_runs(body, page)
+    if "\ufffd" not in page.text:
+        return page
+    cleaner = _cleaner_reading(body, page)
+    if cleaner is not None:
+        logger.debug("%s reading holds U+FFFD, %s reads cleanly", page.encoding, cleaner.encoding)
+        return cleaner
+    return page
+
+
+def _with_utf8_runs(body: bytes, page: DecodedPage) -> DecodedPage:
+    """The GB page re-read with UTF-8 sequences allowed where GB18030 gives garbage, if that is cleaner.
+
+    GB2312-only CMSs paste what GB2312 lacks (a rare name character such as
+    镕, a footer from a UTF-8 template) as UTF-8 bytes; read as GB18030 those
+    bytes shift every following pair until the next ASCII byte.
+    """
+    text = _read_gb_with_utf8(body)
+    if len(_SUSPICIOUS.findall(text)) < len(_SUSPICIOUS.findall(page.text)):
+        logger.debug("GB page holds UTF-8 byte runs: read both")
+        return DecodedPage(text, page.encoding, page.declared, "mixed")
+    return page
+
+
+# Costs for _read_gb_with_utf8: an everyday GB character is free, a rare one
+# costs a little (shifted pairs decode to a random draw of rare characters), a
+# UTF-8 character a little more (so GB wins ties) and a byte neither reads a lot.
+_COST_RARE_GB = 0.5
+_COST_UTF8 = 1.0
+_COST_BAD = 10.0
+
+
+def _read_gb_with_utf8(body: bytes) -> str:
+    """Cheapest split of ``body`` into ASCII, GB18030 and UTF-8 characters (dynamic programming)."""
+    size = len(body)
+    cost = [float("inf")] * (size + 1)
+    step: list[tuple[int, str]] = [(0, "")] * (size + 1)
+    cost[0] = 0.0
+    pair_cost: dict[bytes, tuple[float, str]] = {}
+    for i in range(size):
+        here = cost[i]
+        byte = body[i]
+        options: list[tuple[int, float, str]] = []
+        if byte < 0x80:
+            options.append((1, 0.0, chr(byte)))
+        else:
+            for length in (2, 4):
+                chunk = body[i : i + length]
+                if len(chunk) < length:
+                    continue
+                if chunk not in pair_cost:
+                    char = chunk.decode("gb18030", errors="replace")
+                    if len(char) != 1 or _SUSPICIOUS.match(char):
+                        pair_cost[chunk] = (_COST_BAD * 2, "")
+                    elif _HAN.match(char) and char not in _COMMON_HAN:
+                        pair_cost[chunk] = (_COST_RARE_GB, char)
+                    else:
+                        pair_cost[chunk] = (0.0, char)
+                weight, char = pair_cost[chunk]
+                if char:
+                    options.append((length, weight, char))
+            utf8_length = 2 if 0xC2 <= byte <= 0xDF else 3 if 0xE0 <= byte <= 0xEF else 4 if 0xF0 <= byte <= 0xF4 else 0
+            if utf8_length and i + utf8_length <= size:
+                with contextlib.suppress(UnicodeDecodeError):
+                    options.append((utf8_length, _COST_UTF8, body[i : i + utf8_length].decode("utf-8")))
+            options.append((1, _COST_BAD, "\u20ac" if byte == 0x80 else "\ufffd"))
+        for length, weight, char in options:
+            if here + weight < cost[i + length]:
+                cost[i + length] = here + weight
+                step[i + length] = (i, char)
+    chars = []
+    position = size
+    while position > 0:
+        position, char = step[position]
+        chars.append(char)
+    return "".join(reversed(chars))
+
+
+def _decode_page(body: bytes, content_type: str | None) -> DecodedPage:
     for bom, codec in _BOMS:
         if body.startswith(bom):
             # A BOM is authoritative for browsers, whatever the header says.
-            text = body[len(bom) :].decode(codec, errors="replace")
+            text = _decode(body[len(bom) :], codec)
             return DecodedPage(text, codec, _first_declared(body, content_type), "bom")
 
     header_label = charset_from_content_type(content_type)
@@ -197,18 +287,69 @@ def decode_page(body: bytes, content_type: str | None = None) -> DecodedPage:
         verified = _verified_decode(body, codec)
         if verified is not None:
             return DecodedPage(verified, codec, label, reason)
+        if codec == "gb18030":
+            # On a short GB2312 page one pasted UTF-8 name is past the tolerance.
+            mixed = _read_gb_with_utf8(body)
+            if len(_SUSPICIOUS.findall(mixed)) <= _tolerance(mixed):
+                return DecodedPage(mixed, codec, label, "mixed")
         logger.debug("declared charset %s (%s) does not fit the bytes", label, reason)
 
     if utf8 is not None or body.isascii():
         return DecodedPage(utf8 or _decode(body, "utf-8"), "utf-8", declared_default, "detected")
     detected = _detect(body)
+    if detected not in (*_CJK_CODECS, "utf-8") and any(codec in _CJK_CODECS for _, _, codec in candidates):
+        # A guess of a single-byte codec (they read any bytes) does not beat the page's own CJK label.
+        detected = None
     if detected is not None:
         verified = _verified_decode(body, detected)
         if verified is not None:
             return DecodedPage(verified, detected, declared_default, "detected")
         logger.debug("detected charset %s does not fit the bytes", detected)
 
-    return DecodedPage(_decode(body, "utf-8"), "utf-8", declared_default, "fallback")
+    # Nothing fits within tolerance (a short page with a few foreign bytes):
+    # the reading with the fewest bad characters, declared codecs first on ties.
+    tried = [codec for _, _, codec in candidates] + ([detected] if detected else []) + list(_RESCUE_CODECS)
+    text, codec = min(
+        ((_decode(body, codec), codec) for codec in dict.fromkeys(tried)),
+        key=lambda reading: len(_SUSPICIOUS.findall(reading[0])),
+    )
+    return DecodedPage(text, codec, declared_default, "fallback")
+
+
+def _cleaner_reading(body: bytes, page: DecodedPage) -> DecodedPage | None:
+    """Another multi-byte reading of ``body`` without a single suspicious character, if there is one."""
+    if page.reason == "bom":
+        body = body[len(next(bom for bom, codec in _BOMS if codec == page.encoding)) :]
+    for codec in _RESCUE_CODECS:
+        if codec == page.encoding:
+            continue
+        text = _decode(body, codec)
+        # Clean is not enough: GBK bytes can happen to form valid Big5 pairs, as
+        # a random draw of rare characters; a right reading is as everyday.
+        if not _SUSPICIOUS.search(text) and _as_everyday(text, page.text):
+            return DecodedPage(text, codec, page.declared, "detected")
+    return None
+
+
+def _as_everyday(text: str, than: str) -> bool:
+    """``text`` reads as everyday Chinese at least nearly as well as ``than`` (or has too few Han to tell)."""
+    share, other = _common_share(text), _common_share(than)
+    if share is None:
+        return True
+    return share >= (_MIN_COMMON_SHARE if other is None else 0.8 * other)
+
+
+# Text decoded with the wrong double-byte codec is a random draw from
+# thousands of characters, of which the common ones are a small share.
+_MIN_COMMON_SHARE = 0.3
+
+
+def _common_share(text: str) -> float | None:
+    """The share of everyday characters among the Han characters of ``text``; None with too few to tell."""
+    han = _HAN.findall(text)
+    if len(han) < 20:
+        return None
+    return sum(char in _COMMON_HAN for char in han) / len(han)
 
 
 def _first_declared(body: bytes, content_type: str | None) -> str | None:
@@ -273,7 +414,24 @@ def _verified_decode(body: bytes, codec: str) -> str | None:
 
 
 def _decode(body: bytes, codec: str) -> str:
-    return body.decode(codec, errors="replace")
+    return body.decode(codec, errors=_GB_ERRORS if codec == "gb18030" else "replace")
+
+
+def _euro_or_replace(error: UnicodeError) -> tuple[str, int]:
+    """Decode-error handler: cp936's byte 0x80 is the euro sign (WHATWG gb18030 decoder), the rest U+FFFD.
+
+    Python's gb18030 codec rejects the lone byte 0x80 that Windows (cp936)
+    writes for "€"; browsers read it as the euro sign.
+    """
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    if error.object[error.start : error.start + 1] == b"\x80":
+        return "\u20ac", error.start + 1
+    return "\ufffd", error.end
+
+
+_GB_ERRORS = "mediawatch-gb18030"
+codecs.register_error(_GB_ERRORS, _euro_or_replace)
 
 
 def _cjk_instead(body: bytes) -> tuple[str, str] | None:
@@ -305,12 +463,7 @@ def _likeliest_cjk(body: bytes) -> str | None:
         text = _verified_decode(body, codec)
         if text is None:
             continue
-        han = _HAN.findall(text)
-        if len(han) < 20:
-            continue
-        share = sum(char in _COMMON_HAN for char in han) / len(han)
-        if share > best_share:
+        share = _common_share(text)
+        if share is not None and share > best_share:
             best, best_share = codec, share
-    # Text decoded with the wrong double-byte codec is a random draw from
-    # thousands of characters, of which the common ones are a small share.
-    return best if best_share >= 0.3 else None
+    return best if best_share >= _MIN_COMMON_SHARE else None

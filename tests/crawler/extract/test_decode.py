@@ -6,7 +6,9 @@ import codecs
 
 import pytest
 
+from crawler.extract.article import extract_article
 from crawler.extract.decode import charset_from_content_type, decode_page, normalise_charset
+from tests.conftest import TEST_DATA
 
 # Enough running text for a detector to have something to go on.
 CHINESE = "江南市新能源公交线路全面开通，全市公交实现全面电动化。据市交通运输局介绍，此次投入运营的车辆共计三百二十辆。"
@@ -122,11 +124,11 @@ def test_utf8_cut_in_the_middle_of_a_character_still_counts_as_utf8() -> None:
     assert decoded.encoding == "utf-8"
 
 
-def test_bytes_no_codec_explains_fall_back_to_utf8_with_replacement() -> None:
-    decoded = decode_page(bytes(range(0x80, 0x100)) * 3)
+def test_bytes_no_codec_explains_fall_back_to_the_cleanest_reading() -> None:
+    body = bytes(range(0x80, 0x100)) * 3
+    decoded = decode_page(body)
     assert decoded.reason == "fallback"
-    assert decoded.encoding == "utf-8"
-    assert "\ufffd" in decoded.text
+    assert decoded.text.count("\ufffd") < body.decode("utf-8", errors="replace").count("\ufffd")
 
 
 def test_meta_charset_far_down_the_page_is_not_read() -> None:
@@ -239,3 +241,37 @@ def test_cyrillic_windows_1251_page_is_not_mistaken_for_gbk() -> None:
     decoded = decode_page(page("windows-1251", text).encode("cp1251"), "text/html")
     assert decoded.encoding == "cp1251"
     assert text.strip() in decoded.text
+
+
+# --- a GB page carrying bytes of another codec ---------------------------------------------------
+
+
+def gb2312_cms_bytes(text: str) -> bytes:
+    """What a GB2312-only CMS writes: GB2312 where it can, the UTF-8 bytes it was given elsewhere."""
+    out = []
+    for char in text:
+        try:
+            out.append(char.encode("gb2312"))
+        except UnicodeEncodeError:
+            out.append(char.encode("utf-8"))
+    return b"".join(out)
+
+
+def test_gb2312_page_with_utf8_bytes_reads_as_gb18030_not_utf8_mojibake() -> None:
+    body = gb2312_cms_bytes((TEST_DATA / "pages" / "zh_gb2312_utf8_bytes.html").read_text(encoding="utf-8"))
+    text = extract_article(body, "http://www.example.cn/school.html").text
+    assert "\ufffd" not in text
+    assert text == (TEST_DATA / "pages" / "zh_gb2312_utf8_bytes.txt").read_text(encoding="utf-8").strip()
+
+
+def test_cp936_euro_byte_reads_as_the_euro_sign() -> None:
+    body = '<meta charset="gb2312"><p>运价约为4500'.encode("gbk") + b"\x80" + "。</p>".encode("gbk")
+    assert "4500€。" in decode_page(body).text
+
+
+def test_replacement_characters_give_way_to_a_clean_reading() -> None:
+    # A template saved with a UTF-8 byte-order mark in front of a GBK page.
+    body = b"\xef\xbb\xbf" + "<p>青川市今年计划植树造林三万亩，市民可以通过网上预约参加义务植树活动。</p>".encode("gbk")
+    decoded = decode_page(body)
+    assert decoded.encoding == "gb18030"
+    assert "植树造林" in decoded.text
