@@ -128,6 +128,7 @@ ABLATIONS: tuple[tuple[str, BodyOptions], ...] = (
     ("no density fallback", BodyOptions(density_fallback=False)),
     ("no split-body joining", BodyOptions(join_chunks=False)),
     ("no boilerplate line rules", BodyOptions(clean=False)),
+    ("no comment/post/link-list rules", BodyOptions(sections=False)),
 )
 
 

@@ -99,15 +99,17 @@ def extract_with_overrides(
         logger.debug("selector %s matched nothing on %s", missed, url)
 
     options = body_options or BodyOptions()
-    text = overrides.body or extract_body(tree, url, options)
+    meta = meta_tags(tree)
+    title = overrides.title or choose_title(tree, meta, title_hint)
+    text = overrides.body or extract_body(tree, url, options, title)
     if not overrides.body and not is_substantial(text):
         raise NoArticleError(f"no article text found in {url}")
 
-    meta = meta_tags(tree)
-    title = overrides.title or choose_title(tree, meta, title_hint)
     # Without the headline, a dateline under it becomes the head: clean again.
     text = drop_leading_title(text, title)
     text = clean_text(text) if options.clean else text
+    # A byte that no codec could read (a CMS cut a character in two) says nothing: never store U+FFFD.
+    text, title = text.replace("\ufffd", ""), title.replace("\ufffd", "")
     if not text:
         raise NoArticleError(f"no article text found in {url}")
     zone = byline_zone(tree, title)

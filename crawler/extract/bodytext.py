@@ -11,6 +11,11 @@
    (:func:`densest_paragraphs`) is used instead.
 3. An article split into sibling containers with the same class (a body,
    an ad, the rest of the body) comes back whole (:func:`join_split_body`).
+4. Around all of it, what is not the article however much it reads like
+   one (``crawler.extract.sections``): reader comment and guest-book records
+   are removed before anything is measured, a page showing several posts is
+   cut down to the post its title names, and lines that are links to other
+   stories go.
 
 Each step's effect is printed by ``python -m bench.extract`` (its ablation table).
 """
@@ -25,6 +30,7 @@ import trafilatura
 
 from crawler.extract.boilerplate import SENTENCE_PUNCTUATION, clean_text, prose_chars
 from crawler.extract.page import block_text, in_skipped, is_skipped, is_substantial, squash, text_size
+from crawler.extract.sections import drop_comment_records, drop_link_lines, post_text, titled_post
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +55,30 @@ class BodyOptions:
     density_fallback: bool = True
     join_chunks: bool = True
     clean: bool = True  # boilerplate lines (crawler.extract.boilerplate)
+    sections: bool = True  # comments, other posts and link lists out (crawler.extract.sections)
 
 
-def extract_body(tree: lxml.html.HtmlElement, url: str, options: BodyOptions = BodyOptions()) -> str:
-    """The article text of the page, one paragraph per line ("" when there is none)."""
+def extract_body(
+    tree: lxml.html.HtmlElement, url: str, options: BodyOptions = BodyOptions(), title: str = ""
+) -> str:
+    """The article text of the page, one paragraph per line ("" when there is none).
+
+    ``title`` is the page's headline; on a page of several posts it picks one.
+    Comment records are removed from ``tree`` itself.
+    """
+    if options.sections:
+        drop_comment_records(tree)
+        post = titled_post(tree, title)
+        if post is not None:
+            logger.debug("%s shows several posts: taking the one titled %r", url, title)
+            tree = post_text(post)
+    text = _body_text(tree, url, options)
+    if options.sections and text:
+        text = drop_link_lines(tree, text)
+    return text
+
+
+def _body_text(tree: lxml.html.HtmlElement, url: str, options: BodyOptions) -> str:
     tidy = clean_text if options.clean else _identity
     text = tidy(_trafilatura_text(tree, url, precision=options.precise))
     if options.precise and len(text) < options.second_opinion_below:
