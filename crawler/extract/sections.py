@@ -43,6 +43,8 @@ _READER_MARK = re.compile(
     r"|\breply\b|\breport\b|\bupvote\b",
     re.IGNORECASE,
 )
+# How a forum marks the thread's opening post, however short it is.
+_OPENING_POST = re.compile(r"楼主|主题帖|\b1\s*[#楼]|\b#1\b|一楼")
 # How much of a line a link must cover to make the line a link to elsewhere.
 LINK_LINE_SHARE = 0.6
 _LIST_BULLET = re.compile(r"^[-·•|>»\s]+")
@@ -60,8 +62,8 @@ def drop_comment_records(tree: lxml.html.HtmlElement) -> int:
     A record is one of at least :data:`MIN_RECORDS` siblings sharing tag and
     class, of at most :data:`RECORD_MAX_CHARS` characters, without a heading,
     holding a time stamp and a reader's mark. The first of a run is kept when
-    it is much longer than the others: a forum thread's opening post is the
-    article, its replies are the comments.
+    it is much longer than the others or says it opens the thread (楼主): a
+    forum thread's opening post is the article, its replies are the comments.
     """
     removed = 0
     for parent in list(tree.iter()):
@@ -78,8 +80,9 @@ def drop_comment_records(tree: lxml.html.HtmlElement) -> int:
             records = [(m, size) for m, size in sized if _is_record(m, size)]
             if len(records) < MIN_RECORDS or len(records) < RECORD_SHARE * len(members):
                 continue
+            first, first_size = records[0]
             typical = median(size for _, size in records[1:])
-            if records[0][1] >= max(100, 1.5 * typical):
+            if first_size >= max(100, 1.5 * typical) or _OPENING_POST.search(first.text_content()):
                 records = records[1:]
             for member, _ in records:
                 _remove(member)

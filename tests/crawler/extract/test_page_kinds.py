@@ -69,6 +69,15 @@ def test_a_long_first_record_is_the_threads_opening_post_and_stays() -> None:
     assert [len(post.text_content()) > 100 for post in page.get_element_by_id("t")] == [True]
 
 
+def test_a_short_opening_post_marked_as_such_stays() -> None:
+    replies = "".join(
+        f'<div class="post">{i}楼 2025-03-08 21:1{i}<p>{"我家去年装修用的普通乳胶漆，效果不错，" * 4}</p></div>' for i in range(2, 6)
+    )
+    page = tree(f'<html><body><div id="t"><div class="post">楼主 2025-03-08 21:00<p>求推荐墙面漆。</p></div>{replies}</div></body></html>')
+    drop_comment_records(page)
+    assert [post.text_content().startswith("楼主") for post in page.get_element_by_id("t")] == [True]
+
+
 def test_single_article_page_has_no_titled_post() -> None:
     page = tree(
         "<html><head><title>标题一_网站</title></head><body><div class='a'><h1>标题一</h1>"
