@@ -706,8 +706,24 @@ def build() -> None:
         rows.append(
             f"{a.id}.html\t{codec}\t{meta_label or '-'}\t{content_type or '-'}\t{a.kind}\t{layout}\t{split_of(a.id)}\t{note or '-'}"
         )
+    rows.extend(build_batch_b({a.id: a for a in articles}))
     MANIFEST.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    print(f"wrote {len(articles)} pages to {PAGES}")
+    print(f"wrote {len(rows) - 1} pages to {PAGES}")
+
+
+def build_batch_b(articles: dict[str, Article]) -> list[str]:
+    """Batch b (``layouts_b``): real CMS templates, written after the extractor changes, measured once."""
+    import layouts_b
+
+    rows = []
+    for ident, (layout, article_id, codec, label) in layouts_b.PAGES_B.items():
+        a = articles[article_id]
+        ctx = Ctx(random.Random(f"page:{ident}"), label, traditional=False)
+        page = layouts_b.LAYOUTS_B[layout](a, ctx)
+        (PAGES / f"{ident}.html").write_bytes(encode(page, codec))
+        (PAGES / f"{ident}.txt").write_text(layouts_b.expected_b(layout, a), encoding="utf-8")
+        rows.append(f"{ident}.html\t{codec}\t{label}\t-\tcms-b\t{layout}\t{split_of(ident)}\tbatch b, text of {article_id}")
+    return rows
 
 
 def _mixed_utf8_include(page: str) -> bytes:
