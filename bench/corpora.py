@@ -61,6 +61,7 @@ class Page:
     excluded: tuple[str, ...] = field(default_factory=tuple)  # annotations dropped, with why
     content_type: str | None = None  # the HTTP Content-Type header the page came with
     split: str | None = None  # "dev" or "test" where the corpus has a frozen split
+    batch: str | None = None  # pages written at another time than the rest ("b"), measured apart
 
     @property
     def is_chinese(self) -> bool:
@@ -114,6 +115,7 @@ def load_extraction_zh(path: Path = EXTRACTION_ZH) -> Corpus:
                 text=(path / "pages" / f"{name}.txt").read_text(encoding="utf-8"),
                 content_type=None if content_type == "-" else content_type,
                 split=split,
+                batch="b" if kind == "cms-b" else None,
             )
         )
     dev = sum(page.split == "dev" for page in pages)

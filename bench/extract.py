@@ -301,20 +301,23 @@ def print_split_tables(runs: Sequence[Run]) -> None:
             continue
         print(f"\n== {run.corpus.name}: {run.corpus.note} ==")
         print(
-            f"  {'split':<5} {'extractor':<34} {'tokF1':>5} {'charF1':>6} {'cP':>5} {'cR':>5} {'pages':>5} {'U+FFFD':>6}"
+            f"  {'split':<6} {'extractor':<34} {'tokF1':>5} {'charF1':>6} {'cP':>5} {'cR':>5} {'pages':>5} {'U+FFFD':>6}"
         )
-        for split in ("dev", "test"):
+        groups = [(split, "all", split) for split in ("dev", "test")]
+        if any(page.batch for page in run.corpus.pages):
+            groups += [("test", batch or "a", f"test {batch or 'a'}") for batch in sorted({p.batch or "" for p in run.corpus.pages})]
+        for split, batch, label in groups:
             for name, outputs in run.outputs.items():
                 pairs = [
                     (page, output)
                     for page, output in zip(run.corpus.pages, outputs, strict=True)
-                    if page.split == split and page.text is not None
+                    if page.split == split and page.text is not None and batch in ("all", page.batch or "a")
                 ]
                 token = summarise([score_page(page.text or "", out.text) for page, out in pairs])
                 char = summarise([score_page(page.text or "", out.text, han_tokens) for page, out in pairs])
                 broken = sum("\ufffd" in out.text for _, out in pairs)
                 print(
-                    f"  {split:<5} {name:<34} {_fmt(token.f1)} {_fmt(char.f1):>6} {_fmt(char.precision)} "
+                    f"  {label:<6} {name:<34} {_fmt(token.f1)} {_fmt(char.f1):>6} {_fmt(char.precision)} "
                     f"{_fmt(char.recall)} {len(pairs):>5} {broken:>6}"
                 )
 
