@@ -119,10 +119,11 @@ def _remove(element: lxml.html.HtmlElement) -> None:
 def titled_post(tree: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
     """The post the page is about, when the page shows several posts and its title names one.
 
-    A post is a block holding a heading and running text, with siblings of
-    the same tag and class that hold other headings and running text. The
-    heading must be the page's title (or be contained in its ``<title>``).
-    None when the page is not like that: then the whole page is the article's.
+    A post is a block holding a heading and running text, with sibling
+    blocks of the same tag holding a heading at the same place and running
+    text of their own. The heading must be the page's title (or be contained
+    in its ``<title>``). None when the page is not like that: then the whole
+    page is the article's.
     """
     names = {_title_key(title), _title_key(tree.findtext(".//title") or "")} - {""}
     if not names:
@@ -138,9 +139,8 @@ def titled_post(tree: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElemen
 
 
 def _post_around(heading: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """The block of ``heading`` that has sibling blocks shaped alike: the same tag, a heading of
-    the same level at the same depth, running text. Classes may differ (themes mark the first or
-    the current post)."""
+    """The ancestor of ``heading`` with siblings shaped alike (same tag, a heading reached by the
+    same tag path, running text). Classes may differ: themes mark the first or the current post."""
     path = [heading.tag]
     for block in heading.iterancestors():
         parent = block.getparent()
