@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 PACKAGES := crawler scheduler digest storage
 
-.PHONY: demo test lint typecheck bench eval bench-extract bench-extract-zh lock clean
+.PHONY: demo test lint typecheck bench eval train bench-extract bench-extract-zh lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,15 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The hand-written sets, then the frozen test split of the real data (bench/data/relevance).
 eval: $(STAMP)
 	$(BIN)/python -m bench.eval_relevance
+	$(BIN)/python -m bench.eval_real
+
+# Learns crawler/topics/models/<topic>.json from the topic's labelled examples (train and
+# dev splits only); scikit-learn comes with the test extra the lock installs.
+train: $(STAMP)
+	$(BIN)/python -m bench.train_relevance
 
 bench-extract: $(STAMP)
 	$(BIN)/python -m bench.extract

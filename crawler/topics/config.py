@@ -76,6 +76,15 @@ class TopicConfig(Section):
         description="how much similarity to the seed text counts (default: 0.3 with groups and a seed, else 0)",
     )
     groups: list[TopicGroupConfig] = Field(default_factory=list, description="weighted rule groups ([[topics.groups]])")
+    examples: str | None = Field(
+        None,
+        description="labelled JSON Lines (title, text or excerpt, label, split) that `make train` learns this topic's model from",
+    )
+    model: str | None = Field(
+        None,
+        description="learned model file (JSON) for this topic; default: the one shipped in the package under the topic's name, if any",
+    )
+    learned: bool = Field(True, description="use the learned model when there is one; false: rules and similarity only")
 
     @field_validator("keywords")
     @classmethod

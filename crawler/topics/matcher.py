@@ -14,6 +14,14 @@ so strong rules alone can make an article relevant, similarity alone can reach a
 lifts the combined score to at least the threshold (keywords keep their old meaning:
 "any keyword → on topic").
 
+A topic with a learned model (`crawler/topics/model.py`, trained by `make train` from
+the topic's labelled examples) decides by the model instead: its probability, computed
+from the character n-grams and rule features of the title and the text's opening (what
+the model was trained on), becomes the score, the
+model's own threshold decides, and the reasons gain "model=0.83" after the rule hits
+and the similarity. A veto and a keyword hit keep their meaning. A topic without a
+model is scored by rules and similarity alone.
+
 `build_matchers(topics, base_dir)` reads the seed files (the only I/O here).
 """
 
@@ -25,6 +33,7 @@ from pathlib import Path
 
 from crawler.normalize import normalize_text
 from crawler.topics.config import TopicConfig
+from crawler.topics.model import TopicModel, load_model, load_packaged_model, topic_fingerprint
 from crawler.topics.rules import Rules
 from crawler.topics.segment import Segmenter
 from crawler.topics.similarity import Featurizer, SeedSimilarity
@@ -50,10 +59,11 @@ def default_similarity_weight(topic: TopicConfig) -> float:
 class TopicMatcher:
     """One topic's compiled rules and seed vector; `match` is pure and thread-safe."""
 
-    def __init__(self, topic: TopicConfig, seed_text: str | None = None) -> None:
+    def __init__(self, topic: TopicConfig, seed_text: str | None = None, model: TopicModel | None = None) -> None:
         self.topic = topic
         self.name = topic.name
-        self.threshold = topic.threshold
+        self.model = model
+        self.threshold = model.threshold if model is not None else topic.threshold
         self.rules = Rules.compile(topic)
         seed_text = (seed_text or "").strip()
         self.similarity_weight = default_similarity_weight(topic) if seed_text else 0.0
@@ -73,6 +83,12 @@ class TopicMatcher:
         if self.similarity is not None:
             similarity = self.similarity.score(normalized)
             reasons.append(f"similarity={similarity:.2f}")
+        if self.model is not None:
+            probability = self.model.judge(self.rules, title, text)
+            reasons.append(f"model={probability:.2f}")
+            score = round(probability, 3)
+            relevant = (probability >= self.threshold or outcome.keyword_hit) and outcome.keep > 0
+            return TopicMatch(topic=self.name, score=score, relevant=relevant, matched=tuple(reasons))
         combined = 1.0 - (1.0 - outcome.score) * (1.0 - self.similarity_weight * similarity)
         if outcome.keyword_hit:
             combined = max(combined, self.threshold)
@@ -103,9 +119,34 @@ def read_seed_text(topic: TopicConfig, base_dir: Path | None = None) -> str | No
     return seed.summary or None
 
 
+def read_model(topic: TopicConfig, base_dir: Path | None = None) -> TopicModel | None:
+    """The topic's learned model: `model` (relative to `base_dir`), else the one shipped for its name, else None.
+
+    None too when `learned = false`. Raises ConfigError when `model` is set but unreadable.
+    """
+    if not topic.learned:
+        return None
+    model: TopicModel | None
+    if topic.model:
+        path = Path(topic.model).expanduser()
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        model = load_model(path)
+    else:
+        model = load_packaged_model(topic.name)
+    if model is None:
+        if topic.examples:
+            logger.warning("topic=%s has examples but no trained model; run make train", topic.name)
+        return None
+    if model.fingerprint and model.fingerprint != topic_fingerprint(topic):
+        # The n-grams still apply; only the rule features may have shifted meaning.
+        logger.warning("topic=%s model %s was trained on other rules; retrain it (make train)", topic.name, model.source)
+    return model
+
+
 def build_matcher(topic: TopicConfig, base_dir: Path | None = None) -> TopicMatcher:
-    """A matcher for `topic`, its seed file read relative to `base_dir`."""
-    return TopicMatcher(topic, read_seed_text(topic, base_dir))
+    """A matcher for `topic`, its seed file and model read relative to `base_dir`."""
+    return TopicMatcher(topic, read_seed_text(topic, base_dir), read_model(topic, base_dir))
 
 
 def build_matchers(topics: Sequence[TopicConfig], base_dir: Path | None = None) -> dict[str, TopicMatcher]:

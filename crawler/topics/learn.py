@@ -1,0 +1,249 @@
+"""Training a topic's relevance model from labelled examples (`make train`); needs scikit-learn.
+
+Examples are JSON Lines with `title`, `text` or `excerpt`, `label` (bool), optional `lang`
+and `split` (`train`, `dev` or `test`; a row without one counts as `train`). Rows of the
+`test` split are never read: `load_examples` skips them and `fit`/`tune` refuse them
+(`FrozenSplitError`), so a frozen test split stays unseen by anything that chooses a
+parameter.
+
+What is learned (see `crawler/topics/model.py` for how it is applied):
+
+1. character 1-3-grams of the normalised text and the words and word pairs of its Latin
+   parts, TF-IDF with sublinear tf; the n-grams seen
+   in at least `min_df` examples, the `max_ngrams` with the highest chi² against the label
+   kept (a small file, and fewer spurious n-grams from 300 examples);
+2. the topic's rule features (group hits, keyword hit, rule score, none-group factor);
+3. an L2 logistic regression over both, classes weighted to balance.
+
+`tune` picks the regularisation C and the decision threshold together, by mean
+per-language F1 of out-of-fold probabilities over train + dev (five folds, stratified by
+language and label; dev alone is 64 rows, too few to choose on), reports the dev F1 of a
+model fitted on train alone, and fits the final model on train + dev. There is no
+randomness, so `make train` rebuilds the same file from the same data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crawler.normalize import normalize_text
+from crawler.topics.config import TopicConfig
+from crawler.topics.model import (
+    EXCERPT_CHARS,
+    RuleFeatures,
+    TopicModel,
+    model_text,
+    text_features,
+    topic_fingerprint,
+)
+from crawler.topics.rules import Rules
+from storage.errors import ConfigError
+
+SEED = 13
+C_GRID = (2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+THRESHOLD_GRID = tuple(round(0.2 + 0.025 * i, 3) for i in range(25))  # 0.2 .. 0.8
+FOLDS = 5
+
+
+class FrozenSplitError(ConfigError):
+    """Raised when rows of the frozen test split reach training or tuning."""
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    title: str
+    text: str
+    lang: str
+    label: bool
+    split: str
+
+
+def load_examples(path: Path | str, splits: Sequence[str] = ("train", "dev")) -> list[Example]:
+    """The rows of `splits` from a JSON Lines file; `test` rows are skipped without being parsed further.
+
+    Asking for the test split raises FrozenSplitError: only the evaluation reads it.
+    """
+    if "test" in splits:
+        raise FrozenSplitError("the test split is for evaluation only; training and tuning never read it")
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"examples {str(path)!r}: cannot read: {getattr(exc, 'strerror', None) or exc}"
+        ) from exc
+    examples = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        split = row.get("split") or "train"
+        if split not in splits:
+            continue
+        examples.append(
+            Example(
+                id=str(row.get("id", f"{path.stem}:{number}")),
+                title=row.get("title") or "",
+                text=row.get("text") or row.get("excerpt") or "",
+                lang=row.get("lang") or "",
+                label=bool(row["label"]),
+                split=split,
+            )
+        )
+    return examples
+
+
+def _refuse_test(examples: Iterable[Example]) -> list[Example]:
+    examples = list(examples)
+    if any(e.split == "test" for e in examples):
+        raise FrozenSplitError("refusing to train or tune on rows of the test split")
+    return examples
+
+
+def _prepare(rules: Rules, examples: Sequence[Example]) -> tuple[list[str], list[RuleFeatures]]:
+    texts, features = [], []
+    for e in examples:
+        normalized = normalize_text(f"{e.title}\n{e.text[:EXCERPT_CHARS]}")
+        texts.append(model_text(normalized))
+        features.append(RuleFeatures.of(rules, normalized))
+    return texts, features
+
+
+def fit(
+    topic: TopicConfig,
+    examples: Sequence[Example],
+    c: float = 2.0,
+    threshold: float = 0.5,
+    min_df: int = 2,
+    max_ngrams: int = 4000,
+    info: dict[str, Any] | None = None,
+) -> TopicModel:
+    """A model for `topic` fitted on `examples` (none of which may be from the test split)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_selection import chi2
+    from sklearn.linear_model import LogisticRegression
+
+    examples = _refuse_test(examples)
+    labels = np.array([1 if e.label else 0 for e in examples])
+    if len(set(labels)) < 2:
+        raise ConfigError(f"topic {topic.name!r}: examples need both relevant and irrelevant rows")
+    rules = Rules.compile(topic)
+    texts, features = _prepare(rules, examples)
+
+    first = TfidfVectorizer(analyzer=text_features, sublinear_tf=True, min_df=min_df, norm=None)
+    counts = first.fit_transform(texts)
+    scores, _ = chi2(counts, labels)
+    scores = np.nan_to_num(scores)
+    names = first.get_feature_names_out()
+    keep = np.argsort(-scores, kind="stable")[:max_ngrams]
+    vocabulary = sorted(names[i] for i in keep)
+    # Refit on the kept n-grams alone so that the unit-length scaling at inference (over
+    # the n-grams the model knows) is the one the weights were learned with.
+    vectorizer = TfidfVectorizer(
+        analyzer=text_features, sublinear_tf=True, vocabulary=vocabulary, norm="l2"
+    ).fit(texts)
+    rule_names = sorted(features[0].values)
+    rule_matrix = csr_matrix([[f.values.get(k, 0.0) for k in rule_names] for f in features])
+    matrix = hstack([vectorizer.transform(texts), rule_matrix]).tocsr()
+    classifier = LogisticRegression(
+        C=c, class_weight="balanced", solver="liblinear", max_iter=1000, random_state=SEED
+    ).fit(matrix, labels)
+    weights = classifier.coef_[0]
+    vocab_size = len(vectorizer.vocabulary_)
+    ngrams = {
+        gram: (float(vectorizer.idf_[index]), float(weights[index]))
+        for gram, index in vectorizer.vocabulary_.items()
+    }
+    return TopicModel(
+        topic=topic.name,
+        ngrams=ngrams,
+        rule_weights={name: float(weights[vocab_size + i]) for i, name in enumerate(rule_names)},
+        intercept=float(classifier.intercept_[0]),
+        threshold=threshold,
+        fingerprint=topic_fingerprint(topic),
+        info={"C": c, "min_df": min_df, "max_ngrams": max_ngrams, "examples": len(examples), **(info or {})},
+    )
+
+
+def predict(model: TopicModel, topic: TopicConfig, examples: Sequence[Example]) -> list[float]:
+    """Probabilities for `examples`, computed the way the matcher computes them."""
+    rules = Rules.compile(topic)
+    return [model.judge(rules, e.title, e.text) for e in examples]
+
+
+def f1(predicted: Sequence[bool], labels: Sequence[bool]) -> float:
+    tp = sum(1 for p, y in zip(predicted, labels, strict=True) if p and y)
+    fp = sum(1 for p, y in zip(predicted, labels, strict=True) if p and not y)
+    fn = sum(1 for p, y in zip(predicted, labels, strict=True) if y and not p)
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def mean_language_f1(probabilities: Sequence[float], examples: Sequence[Example], threshold: float) -> float:
+    """F1 per language, averaged: a model must work in every script, not just the biggest."""
+    langs = sorted({e.lang for e in examples})
+    scores = []
+    for lang in langs:
+        rows = [(p, e.label) for p, e in zip(probabilities, examples, strict=True) if e.lang == lang]
+        scores.append(f1([p >= threshold for p, _ in rows], [y for _, y in rows]))
+    return sum(scores) / len(scores)
+
+
+def _folds(examples: Sequence[Example], k: int) -> list[list[int]]:
+    """Stratified by (language, label), dealt round-robin in a fixed order: no randomness."""
+    buckets: dict[tuple[str, bool], list[int]] = {}
+    for index, e in enumerate(examples):
+        buckets.setdefault((e.lang, e.label), []).append(index)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    position = 0
+    for key in sorted(buckets):
+        for index in sorted(buckets[key], key=lambda i: examples[i].id):
+            folds[position % k].append(index)
+            position += 1
+    return folds
+
+
+def out_of_fold(topic: TopicConfig, examples: Sequence[Example], c: float) -> list[float]:
+    """Each example's probability from a model fitted on the other folds."""
+    examples = _refuse_test(examples)
+    probabilities = [0.0] * len(examples)
+    for fold in _folds(examples, FOLDS):
+        held = set(fold)
+        model = fit(topic, [e for i, e in enumerate(examples) if i not in held], c=c)
+        for i, p in zip(fold, predict(model, topic, [examples[i] for i in fold]), strict=True):
+            probabilities[i] = p
+    return probabilities
+
+
+def tune(
+    topic: TopicConfig, train: Sequence[Example], dev: Sequence[Example]
+) -> tuple[TopicModel, dict[str, Any]]:
+    """Choose C and the threshold out-of-fold on train + dev, and fit the final model on both."""
+    train, dev = _refuse_test(train), _refuse_test(dev)
+    both = list(train) + list(dev)
+    scores: dict[tuple[float, float], float] = {}
+    for c in C_GRID:
+        probabilities = out_of_fold(topic, both, c)
+        for t in THRESHOLD_GRID:
+            scores[(c, t)] = mean_language_f1(probabilities, both, t)
+    # Ties go to the weaker regularisation's neighbour least likely to be a fluke: the
+    # threshold nearest 0.5, then the smaller C.
+    best_c, best_t = max(scores, key=lambda ct: (round(scores[ct], 6), -abs(ct[1] - 0.5), -ct[0]))
+    dev_probabilities = predict(fit(topic, train, c=best_c), topic, dev)
+    report = {
+        "C": best_c,
+        "threshold": best_t,
+        "oof_mean_language_f1": round(scores[(best_c, best_t)], 4),
+        "oof_f1_by_C": {str(c): round(max(v for (cc, _), v in scores.items() if cc == c), 4) for c in C_GRID},
+        "dev_mean_language_f1_train_only": round(mean_language_f1(dev_probabilities, dev, best_t), 4),
+        "train_rows": len(train),
+        "dev_rows": len(dev),
+    }
+    final = fit(topic, both, c=best_c, threshold=best_t, info={"trained_on": "train+dev", **report})
+    return final, report

@@ -1,0 +1,1 @@
+"""Learned topic models shipped with mediawatch: `<topic name>.json`, written by `make train`."""

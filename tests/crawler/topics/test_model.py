@@ -1,0 +1,147 @@
+"""The learned topic model: a frozen split, training that never sees the test split, the
+shipped model overruling the rules where they are wrong, and the fallback without one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import opencc
+import pytest
+
+from bench.relevance_split import DATA, canonical_url, check, split_for
+from crawler.topics.learn import Example, FrozenSplitError, fit, load_examples, predict
+from crawler.topics.matcher import TopicMatcher, build_matcher, read_model
+from crawler.topics.model import TopicModel, load_packaged_model, text_features
+from scheduler.config import load_config
+from storage.errors import ConfigError
+
+TOPIC_CONFIG = Path(__file__).resolve().parents[2] / "data" / "relevance" / "topic.toml"
+
+
+@pytest.fixture(scope="module")
+def topic():
+    return load_config(TOPIC_CONFIG).topics[0]
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return {
+        r["id"]: r
+        for r in (json.loads(x) for x in DATA.read_text(encoding="utf-8").splitlines() if x.strip())
+    }
+
+
+@pytest.fixture(scope="module")
+def matchers(topic):
+    summary = topic.seed.summary  # the seed report itself is not shipped
+    model = read_model(topic, TOPIC_CONFIG.parent)
+    return TopicMatcher(topic, summary), TopicMatcher(topic, summary, model)
+
+
+def test_split_is_a_hash_of_the_url_and_the_stored_split_agrees(rows):
+    assert split_for("https://example.com/a") == split_for("https://example.com/a")
+    assert {split_for(f"https://example.com/{i}") for i in range(200)} == {"train", "dev", "test"}
+    assert check() == []
+    for row in rows.values():
+        if row.get("same_as"):
+            # A reprint follows its original, so the two never straddle train and test.
+            assert row["split"] == rows_by_url(rows)[row["same_as"]]["split"]
+            assert row["split"] == split_for(canonical_url(row))
+
+
+def rows_by_url(rows):
+    return {r["url"]: r for r in rows.values()}
+
+
+def test_training_data_never_contains_the_test_split(rows):
+    examples = load_examples(DATA)
+    test_ids = {i for i, r in rows.items() if r["split"] == "test"}
+    assert test_ids and examples
+    assert {e.split for e in examples} == {"train", "dev"}
+    assert not {e.id for e in examples} & test_ids
+    with pytest.raises(FrozenSplitError):
+        load_examples(DATA, ("train", "test"))
+
+
+def test_fit_refuses_a_test_row(topic):
+    examples = [
+        Example("a", "为什么南京发展不出杭州六小龙", "江苏官媒连发三问", "zh-Hans", True, "train"),
+        Example("b", "西湖一日游攻略", "断桥、苏堤、灵隐寺", "zh-Hans", False, "test"),
+    ]
+    with pytest.raises(FrozenSplitError):
+        fit(topic, examples)
+
+
+def test_training_is_reproducible_and_the_file_round_trips(topic):
+    examples = [
+        Example("1", "为什么南京发展不出杭州六小龙?", "江苏官媒追问南京的创新生态", "zh-Hans", True, "train"),
+        Example("2", "深圳为何错过DeepSeek", "深圳反思创新土壤", "zh-Hans", True, "train"),
+        Example(
+            "3", "Why Hangzhou, not Nanjing?", "Jiangsu media asks why its capital lags", "en", True, "train"
+        ),
+        Example("4", "DeepSeek releases a new model", "benchmarks and pricing", "en", False, "train"),
+        Example("5", "西湖一日游攻略", "断桥、苏堤、灵隐寺", "zh-Hans", False, "train"),
+        Example("6", "宇树科技发布新款机器狗", "售价与销量", "zh-Hans", False, "train"),
+    ]
+    first, second = fit(topic, examples, min_df=1), fit(topic, examples, min_df=1)
+    assert first.to_dict() == second.to_dict()
+    again = TopicModel.from_dict(json.loads(json.dumps(first.to_dict(), ensure_ascii=False)))
+    assert predict(again, topic, examples) == pytest.approx(predict(first, topic, examples), abs=1e-4)
+    with pytest.raises(ConfigError):
+        TopicModel.from_dict({"format": "something-else"})
+
+
+def test_shipped_model_loads_without_scikit_learn_and_knows_its_topic(topic):
+    model = load_packaged_model(topic.name)
+    assert model is not None and model.topic == topic.name
+    assert 0 < model.threshold < 1 and model.ngrams
+    assert "w:hangzhou" in text_features("why hangzhou")
+
+
+@pytest.mark.parametrize(
+    ("item_id", "why"),
+    [
+        ("real270", "an event report about the six companies the rules take"),
+        ("real031", "an English explainer of Hangzhou's start-up scene the rules miss"),
+    ],
+)
+def test_model_overrules_the_rules_where_they_are_wrong(rows, matchers, item_id, why):
+    row = rows[item_id]
+    assert row["split"] == "train"
+    rules_only, learned = matchers
+    by_rules = rules_only.match(row["title"], row["excerpt"])
+    by_model = learned.match(row["title"], row["excerpt"])
+    assert by_rules.relevant != row["label"], why
+    assert by_model.relevant == row["label"], why
+    assert any(r.startswith("model=") for r in by_model.matched)
+    assert any(r.startswith("similarity=") for r in by_model.matched)  # the rule reasons stay visible
+
+
+def test_topic_without_a_model_falls_back_to_rules_and_similarity(topic):
+    renamed = topic.model_copy(update={"name": "a-topic-nobody-trained", "seed": None})
+    matcher = build_matcher(renamed)
+    assert matcher.model is None
+    match = matcher.match("江苏官媒:为什么南京发展不出杭州六小龙?", "交汇点连发三问,反思南京的营商环境。")
+    assert match.relevant and not any(r.startswith("model=") for r in match.matched)
+    switched_off = build_matcher(topic.model_copy(update={"learned": False, "seed": None}))
+    assert switched_off.model is None
+
+
+def test_unreadable_model_file_is_a_config_error(topic, tmp_path):
+    broken = topic.model_copy(update={"model": str(tmp_path / "missing.json")})
+    with pytest.raises(ConfigError, match=r"missing\.json"):
+        read_model(broken)
+
+
+@pytest.mark.parametrize("conversion", ["s2t", "s2hk"])
+def test_traditional_conversion_gives_the_same_decision(rows, matchers, conversion):
+    converter = opencc.OpenCC(conversion)
+    _, learned = matchers
+    chosen = [r for r in rows.values() if r["lang"] == "zh-Hans" and r["split"] == "train"][:12]
+    assert any(r["label"] for r in chosen) and not all(r["label"] for r in chosen)
+    for row in chosen:
+        original = learned.match(row["title"], row["excerpt"])
+        converted = learned.match(converter.convert(row["title"]), converter.convert(row["excerpt"]))
+        assert converted.relevant == original.relevant, row["id"]
+        assert converted.score == pytest.approx(original.score, abs=0.05), row["id"]
