@@ -59,7 +59,9 @@ def default_similarity_weight(topic: TopicConfig) -> float:
 class TopicMatcher:
     """One topic's compiled rules and seed vector; `match` is pure and thread-safe."""
 
-    def __init__(self, topic: TopicConfig, seed_text: str | None = None, model: TopicModel | None = None) -> None:
+    def __init__(
+        self, topic: TopicConfig, seed_text: str | None = None, model: TopicModel | None = None
+    ) -> None:
         self.topic = topic
         self.name = topic.name
         self.model = model
@@ -120,28 +122,38 @@ def read_seed_text(topic: TopicConfig, base_dir: Path | None = None) -> str | No
 
 
 def read_model(topic: TopicConfig, base_dir: Path | None = None) -> TopicModel | None:
-    """The topic's learned model: `model` (relative to `base_dir`), else the one shipped for its name, else None.
+    """The topic's learned model, or None (then rules and similarity decide).
 
-    None too when `learned = false`. Raises ConfigError when `model` is set but unreadable.
+    `model` names a file (relative to `base_dir`); without it, the model shipped in the
+    package under the topic's name is used only if it was trained on this topic's rules:
+    another topic that happens to share the name keeps rules and similarity. None too
+    when `learned = false`. Raises ConfigError when `model` is set but unreadable.
     """
     if not topic.learned:
         return None
-    model: TopicModel | None
+    fingerprint = topic_fingerprint(topic)
     if topic.model:
         path = Path(topic.model).expanduser()
         if base_dir is not None and not path.is_absolute():
             path = base_dir / path
         model = load_model(path)
-    else:
-        model = load_packaged_model(topic.name)
-    if model is None:
-        if topic.examples:
-            logger.warning("topic=%s has examples but no trained model; run make train", topic.name)
-        return None
-    if model.fingerprint and model.fingerprint != topic_fingerprint(topic):
-        # The n-grams still apply; only the rule features may have shifted meaning.
-        logger.warning("topic=%s model %s was trained on other rules; retrain it (make train)", topic.name, model.source)
-    return model
+        if model.fingerprint and model.fingerprint != fingerprint:
+            # Named explicitly, so it is used: the n-grams still apply, only the rule
+            # features may have shifted meaning.
+            logger.warning(
+                "topic=%s model %s was trained on other rules; retrain it (make train)", topic.name, path
+            )
+        return model
+    packaged = load_packaged_model(topic.name)
+    if packaged is not None and packaged.fingerprint == fingerprint:
+        return packaged
+    if packaged is not None:
+        logger.info(
+            "topic=%s: the shipped model was trained on other rules; using rules and similarity", topic.name
+        )
+    elif topic.examples:
+        logger.warning("topic=%s has examples but no trained model; run make train", topic.name)
+    return None
 
 
 def build_matcher(topic: TopicConfig, base_dir: Path | None = None) -> TopicMatcher:

@@ -126,6 +126,12 @@ def test_topic_without_a_model_falls_back_to_rules_and_similarity(topic):
     assert match.relevant and not any(r.startswith("model=") for r in match.matched)
     switched_off = build_matcher(topic.model_copy(update={"learned": False, "seed": None}))
     assert switched_off.model is None
+    # Same name, other rules: the shipped model was not trained for this topic.
+    keywords_only = topic.model_copy(
+        update={"groups": [], "keywords": ["六小龙|six little dragons"], "seed": None}
+    )
+    assert build_matcher(keywords_only).model is None
+    assert build_matcher(topic.model_copy(update={"seed": None})).model is not None
 
 
 def test_unreadable_model_file_is_a_config_error(topic, tmp_path):
