@@ -362,7 +362,7 @@ class DigestLedger:
             index_elements=["digest_id", "channel"]
         )
         with Session(self.engine) as session:
-            session.exec(statement)  # type: ignore[call-overload]
+            session.exec(statement)
             session.commit()
 
     def record_delivery(
@@ -380,7 +380,7 @@ class DigestLedger:
         if status in ("sent", "unconfirmed"):
             values["sent_at"] = at
         with Session(self.engine) as session:
-            result = session.exec(  # type: ignore[call-overload]
+            result = session.exec(
                 sa.update(DigestDelivery)
                 .where(col(DigestDelivery.digest_id) == digest_id, col(DigestDelivery.channel) == channel)
                 .where(col(DigestDelivery.status) != "sent")
@@ -420,7 +420,7 @@ class DigestLedger:
 
     def _interrupt_deliveries(self, digest_id: int) -> None:
         with Session(self.engine) as session:
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 sa.update(DigestDelivery)
                 .where(col(DigestDelivery.digest_id) == digest_id, col(DigestDelivery.status) == "pending")
                 .values(status="failed", error="interrupted: the sending process stopped")
