@@ -73,11 +73,18 @@ def load_app_config(config_path: str | Path | None) -> Config:
     return load_config(find_config_file(config_path))
 
 
-def build_app(config: Config, *, clock: Clock = utc_now, migrate: bool = True) -> App:
-    """Open the database (creating the schema of a new one) and wire the repository."""
-    engine = create_engine(config.database.url)
+def build_app(config: Config, *, clock: Clock = utc_now, migrate: bool = True, create: bool = True) -> App:
+    """Open the database (creating the schema of a new one) and wire the repository.
+
+    `create=False` (read-only commands) opens only a database that already has the schema.
+    """
+    engine = create_engine(config.database.url, create=create)
     if migrate:
-        ensure_schema(engine)
+        try:
+            ensure_schema(engine, create=create)
+        except Exception:
+            engine.dispose()
+            raise
     return App(config=config, engine=engine, repository=Repository(engine, clock), clock=clock)
 
 

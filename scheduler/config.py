@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from crawler.config import CrawlerConfig, RecheckConfig, SelectorsConfig, SourceConfig
 from crawler.topics.config import SeedConfig, TopicConfig, TopicGroupConfig
@@ -42,8 +42,28 @@ ENV_SECTIONS = ("database", "crawler", "digest", "smtp", "daemon", "recheck", "q
 SECRET_KEYS = {("smtp", "password"), ("digest", "channel_urls")}
 
 
+DEFAULT_DATABASE_URL = "sqlite:///data/mediawatch.db"
+
+
 class DatabaseConfig(Section):
-    url: str = Field("sqlite:///data/mediawatch.db", description="SQLAlchemy URL; SQLite or PostgreSQL")
+    url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL; SQLite or PostgreSQL; a relative SQLite path is relative to the config file's folder",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(f"{value!r} is not a database URL such as 'sqlite:///data/mediawatch.db'") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"{value!r}: only sqlite:/// and postgresql:// databases are supported")
+        return value
 
 
 class DaemonConfig(Section):
@@ -88,6 +108,8 @@ class Config(Section):
     queue: QueueConfig = Field(default_factory=QueueConfig)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
     path: Annotated[Path | None, Field(exclude=True)] = None
+    # Where the database URL came from, for `status` and `config check`.
+    database_origin: Annotated[str, Field(exclude=True)] = "default"
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
@@ -196,7 +218,31 @@ def config_from_mapping(
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(label, exc, data)) from None
-    return config.model_copy(update={"path": path})
+    return _place_database(config.model_copy(update={"path": path}), raw, environ)
+
+
+def _place_database(config: Config, raw: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
+    """Anchor a relative SQLite path to the config file's folder, not to wherever the command runs.
+
+    Before, `status` run from another folder silently created a new, empty database.
+    """
+    from storage.db import sqlite_file
+
+    if f"{ENV_PREFIX}DATABASE_URL" in environ:
+        origin = f"from {ENV_PREFIX}DATABASE_URL"
+    elif isinstance(raw.get("database"), Mapping) and "url" in raw["database"]:
+        origin = "from the configuration file"
+    else:
+        origin = "default"
+    url = config.database.url
+    file = sqlite_file(url)
+    if file is not None and not file.is_absolute() and config.path is not None:
+        url = f"sqlite:///{(config.path.resolve().parent / file).as_posix()}"
+        origin += ", relative to the configuration file's folder"
+    if url != config.database.url or origin != config.database_origin:
+        database = config.database.model_copy(update={"url": url})
+        return config.model_copy(update={"database": database, "database_origin": origin})
+    return config
 
 
 def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:
@@ -281,7 +327,7 @@ def settings_table() -> list[tuple[str, str, str]]:
 
     def walk(prefix: str, model: type[BaseModel]) -> None:
         for name, field in model.model_fields.items():
-            if name == "path":
+            if name in ("path", "database_origin"):
                 continue
             sub = _model_of(field.annotation)
             if sub is not None:

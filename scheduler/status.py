@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from scheduler.app import App
 from scheduler.daemon import DIGEST_JOB, digest_trigger
+from storage.db import describe
 from storage.ledger import DigestLedger
 
 
@@ -33,6 +34,8 @@ class SourceStatus:
 @dataclass(frozen=True)
 class StatusReport:
     timezone: str
+    database: str
+    database_origin: str
     daemon_running: bool
     daemon_heartbeat: str | None
     daemon_pid: int | None
@@ -87,6 +90,8 @@ def build_status(app: App) -> StatusReport:
         next_due = digest_trigger(config.digest.schedule, config.digest.timezone).get_next_fire_time(None, now)
     return StatusReport(
         timezone=config.digest.timezone,
+        database=describe(app.engine),
+        database_origin=config.database_origin,
         daemon_running=running,
         daemon_heartbeat=_local(daemon.heartbeat_at, tz) if daemon else None,
         daemon_pid=daemon.pid if daemon else None,

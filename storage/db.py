@@ -22,13 +22,35 @@ logger = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def create_engine(url: str, *, echo: bool = False) -> Engine:
-    """Build an engine for `url`, creating a SQLite file's parent folder if needed."""
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (None for other backends and in-memory databases)."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        return None
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def create_engine(url: str, *, echo: bool = False, create: bool = True) -> Engine:
+    """Build an engine for `url`, creating a SQLite file's parent folder if needed.
+
+    With `create=False` a SQLite file that does not exist is an error instead: a
+    read-only command must not leave an empty database behind.
+    """
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError as exc:
         raise StorageError(f"invalid database URL {url!r}: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
+        path = sqlite_file(url)
+        if path is not None and not create and not path.is_file():
+            raise StorageError(
+                f"no database at {path}: nothing has been stored with this configuration yet "
+                "(run `mediawatch crawl` or `mediawatch db upgrade` first)"
+            )
         return _create_sqlite_engine(parsed, echo=echo)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg2", "postgresql"):
         # psycopg 3 is the driver we ship; a bare postgresql:// URL would ask for psycopg2.
@@ -39,7 +61,11 @@ def create_engine(url: str, *, echo: bool = False) -> Engine:
 def _create_sqlite_engine(url: sa.URL, *, echo: bool) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).expanduser().resolve().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create the database folder {folder}: {exc.strerror or exc}") from exc
     engine = sa.create_engine(
         url,
         echo=echo,

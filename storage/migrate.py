@@ -3,11 +3,19 @@
 A brand-new database is brought to head automatically; an existing one that is
 behind is refused with the command that fixes it, so the daemon never runs on a
 schema it does not understand.
+
+Creating and upgrading the schema is serialised across processes (three first runs
+at once used to fail: "unknown revision" on SQLite, a duplicate `pg_type` key on
+PostgreSQL): a file lock next to a SQLite database, an advisory lock on PostgreSQL.
+Whoever gets the lock second finds the schema at head and does nothing.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,11 +25,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from storage.errors import SchemaOutOfDateError
+from storage.db import sqlite_file
+from storage.errors import SchemaOutOfDateError, StorageError
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# pg_advisory_lock key for schema changes: any fixed number other code does not use ("mediaw").
+ADVISORY_LOCK_KEY = 0x6D6564696177
 
 
 def _alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -45,21 +56,72 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[None]:
+    """Hold the cross-process lock for schema changes on this database."""
+    path = sqlite_file(engine.url.render_as_string(hide_password=False))
+    if engine.dialect.name == "sqlite":
+        if path is None:  # in-memory: one process by definition
+            yield
+            return
+        lock_path = path.resolve().with_name(path.name + ".schema-lock")
+        with lock_path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        return
+    yield
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every pending migration."""
-    with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), revision)
+    """Apply every pending migration (one process at a time)."""
+    with schema_lock(engine):
+        _upgrade_unlocked(engine, revision)
     logger.info("database upgraded to %s", current_revision(engine))
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create the schema of an empty database; refuse one that is out of date."""
-    current = current_revision(engine)
+def _upgrade_unlocked(engine: Engine, revision: str = "head") -> None:
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+
+
+def ensure_schema(engine: Engine, *, create: bool = True) -> None:
+    """Create the schema of an empty database; refuse one that is out of date.
+
+    With `create=False` (read-only commands) an empty database is an error too.
+    """
     head = head_revision()
+    if current_revision(engine) == head:
+        return  # the common case needs no lock
+    if not create:
+        _check_schema(engine, head)
+        return
+    with schema_lock(engine):
+        _check_schema(engine, head, create=True)
+
+
+def _check_schema(engine: Engine, head: str, *, create: bool = False) -> None:
+    current = current_revision(engine)
     if current == head:
         return
     if current is None and not sa.inspect(engine).get_table_names():
-        upgrade(engine)
+        if not create:
+            raise StorageError(
+                f"the database {engine.url.render_as_string(hide_password=True)} has no mediawatch schema yet "
+                "(run `mediawatch crawl` or `mediawatch db upgrade` first)"
+            )
+        _upgrade_unlocked(engine)
+        logger.info("database created at revision %s", head)
         return
     raise SchemaOutOfDateError(
         f"database schema is at {current or 'an unknown revision'}, this mediawatch needs {head}: "

@@ -25,11 +25,17 @@ def config_check(ctx: typer.Context) -> None:
     """Validate the configuration and summarise it."""
     config = load_config(ctx)
     out.print(f"{config.path}: OK", markup=False)
-    out.print(f"  database: {config.database.url}", markup=False)
+    out.print(f"  database: {_hide_password(config.database.url)} ({config.database_origin})", markup=False)
     out.print(f"  topics: {', '.join(t.name for t in config.topics)}", markup=False)
     out.print(f"  sources: {len(config.sources)} ({sum(s.enabled for s in config.sources)} enabled)", markup=False)
     for s in config.sources:
         out.print(f"    {s.name:<20} {s.kind:<8} every {format_duration(s.every):<6} {s.url}", markup=False)
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @config_app.command("settings")
@@ -68,7 +74,7 @@ def db_current(ctx: typer.Context) -> None:
     from storage.migrate import current_revision, head_revision
 
     config = load_config(ctx)
-    engine = create_engine(config.database.url)
+    engine = create_engine(config.database.url, create=False)
     current, head = current_revision(engine), head_revision()
     out.print(f"{describe(engine)}: at {current or 'no schema'}; newest is {head}", markup=False)
     if current != head:

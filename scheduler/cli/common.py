@@ -45,11 +45,15 @@ def load_config(ctx: typer.Context) -> Config:
     return load_app_config(options(ctx).config_path)
 
 
-def open_app(ctx: typer.Context) -> App:
-    """The configuration plus an open database: close it with `app.close()`."""
+def open_app(ctx: typer.Context, *, create: bool = True) -> App:
+    """The configuration plus an open database: close it with `app.close()`.
+
+    Read-only commands pass `create=False`: they never create a database (or its
+    folder) where there is none, and say which one is missing instead.
+    """
     from scheduler.app import build_app
 
-    return build_app(load_config(ctx))
+    return build_app(load_config(ctx), create=create)
 
 
 def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
@@ -65,6 +69,21 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
     except ValueError:
         raise typer.BadParameter(f"{value!r}: give a date (2025-02-08), a time, or a duration like 2d") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def check_since(value: str | None) -> str | None:
+    """Reject a bad `--since` before anything is opened, as a usage error (exit 2)."""
+    parse_since(value)
+    return value
+
+
+SinceOption = typer.Option(
+    help="Published since a date/time or a duration ago (e.g. 2d, 2025-02-08).", callback=check_since
+)
+FetchedSinceOption = typer.Option(
+    help="Fetched since a date/time or a duration ago (e.g. 2d).", callback=check_since
+)
+TopicOption = typer.Option("--topic", "-t", help="Only articles relevant to this topic.")
 
 
 def print_crawl_table(results: list[Any]) -> None:
@@ -84,11 +103,11 @@ def print_crawl_table(results: list[Any]) -> None:
 def print_articles(stored: list[Any], title: str) -> None:
     """One row per stored article, with the terms each relevant topic matched."""
     table = Table(title=title)
-    for column in ("id", "published", "source", "language", "title", "matched"):
+    for column in ("id", "published", "source", "language", "title", "matched", "url"):
         table.add_column(column)
     for item in stored:
         a = item.article
         matched = "; ".join(f"{m.topic}: {', '.join(m.matched)}" for m in item.matches if m.relevant) or "(off topic)"
         published = a.published_at.date().isoformat() if a.published_at else "?"
-        table.add_row(str(a.id), published, a.source_name, a.language or "?", a.title, matched)
+        table.add_row(str(a.id), published, a.source_name, a.language or "?", a.title, matched, a.url)
     out.print(table)

@@ -75,7 +75,10 @@ def recheck(ctx: typer.Context) -> None:
 
 def sources(ctx: typer.Context, json_output: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
     """List configured sources with their last crawl."""
-    application = open_app(ctx)
+    from zoneinfo import ZoneInfo
+
+    application = open_app(ctx, create=False)
+    tz = ZoneInfo(application.config.digest.timezone)
     try:
         last = application.repository.last_runs()
     finally:
@@ -91,7 +94,7 @@ def sources(ctx: typer.Context, json_output: Annotated[bool, typer.Option("--jso
                 "every": format_duration(s.every),
                 "enabled": s.enabled,
                 "topics": s.topics or [t.name for t in application.config.topics],
-                "last_run": run.started_at.isoformat() if run else None,
+                "last_run": run.started_at.astimezone(tz).isoformat(timespec="seconds") if run else None,
                 "last_status": run.status if run else None,
                 "last_new": run.new if run else None,
             }
@@ -100,7 +103,7 @@ def sources(ctx: typer.Context, json_output: Annotated[bool, typer.Option("--jso
         for row in rows:
             out.print(json.dumps(row, ensure_ascii=False), markup=False)
         return
-    table = Table(title="sources")
+    table = Table(title=f"sources (times in {tz})")
     for column in ("name", "kind", "every", "enabled", "last run", "status", "new", "url"):
         table.add_column(column)
     for row in rows:
@@ -129,7 +132,11 @@ def extract(
             if target in fetched:
                 page = fetched[target]
                 if page.error is not None or page.final_url is None:
-                    raise MediawatchError(f"{target}: {page.error}")
+                    # The policy speaks to a config file; here the switch is a flag.
+                    reason = str(page.error).replace(
+                        "set allow_private = true on the source to allow it", "pass --allow-private to allow it"
+                    )
+                    raise MediawatchError(reason if reason.startswith(target) else f"{target}: {reason}")
                 body, header, final_url = page.body, page.content_type, page.final_url
             elif "://" in target:
                 raise MediawatchError(f"{target}: only http(s) URLs and local files can be extracted")

@@ -33,20 +33,21 @@ def run(
 
 def status(
     ctx: typer.Context,
-    json_output: Annotated[bool, typer.Option("--json", help="One JSON document, for scripts.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object on one line, for scripts.")] = False,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 if the daemon is not running or a source is unhealthy.")] = False,
 ) -> None:
     """Show each source's health, last and next run, and the digest timetable."""
     from scheduler.status import build_status
 
-    application = open_app(ctx)
+    application = open_app(ctx, create=False)
     try:
         report = build_status(application)
     finally:
         application.close()
     if json_output:
-        out.print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), markup=False)
+        out.print(json.dumps(report.as_dict(), ensure_ascii=False), markup=False)
     else:
+        out.print(f"database: {report.database} ({report.database_origin})", markup=False)
         daemon = (f"running (pid {report.daemon_pid}, heartbeat {report.daemon_heartbeat})"
                   if report.daemon_running else "not running")
         out.print(f"daemon: {daemon}", markup=False)

@@ -124,7 +124,7 @@ def _change_counts(removed: int, edited: int) -> str:
 def digests(
     ctx: typer.Context,
     topic: TopicOption = None,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List past digests, newest first."""
@@ -132,7 +132,7 @@ def digests(
 
     from storage.ledger import DigestLedger
 
-    application = open_app(ctx)
+    application = open_app(ctx, create=False)
     tz = ZoneInfo(application.config.digest.timezone)
     try:
         if topic is not None:

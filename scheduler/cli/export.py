@@ -10,7 +10,15 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from scheduler.cli.common import open_app, out, parse_since, print_articles
+from scheduler.cli.common import (
+    FetchedSinceOption,
+    SinceOption,
+    TopicOption,
+    open_app,
+    out,
+    parse_since,
+    print_articles,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -64,17 +72,25 @@ def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
 
 def articles(
     ctx: typer.Context,
-    topic: Annotated[str | None, typer.Option(help="Only articles relevant to this topic.")] = None,
-    since: Annotated[str | None, typer.Option(help="Fetched since a date/time or a duration ago (e.g. 2d).")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    topic: Annotated[str | None, TopicOption] = None,
+    since: Annotated[str | None, SinceOption] = None,
+    fetched_since: Annotated[str | None, FetchedSinceOption] = None,
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only articles from this source.")] = None,
+    search: Annotated[str | None, typer.Option("--search", "-q", help="Only articles with this text in the title or body.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line, with text.")] = False,
 ) -> None:
     """List stored articles, newest first, with why they matched."""
-    application = open_app(ctx)
+    application = open_app(ctx, create=False)
     try:
         if topic:
             application.config.topic(topic)
-        stored = application.repository.list_articles(topic=topic, since=parse_since(since), limit=limit)
+        if source:
+            application.config.select_sources([source])
+        stored = application.repository.list_articles(
+            topic=topic, since=parse_since(fetched_since), published_since=parse_since(since), source=source,
+            search=search, limit=limit,
+        )
     finally:
         application.close()
     if json_output:
@@ -88,17 +104,19 @@ def articles(
 def export(
     ctx: typer.Context,
     fmt: Annotated[Literal["jsonl", "csv"], typer.Option("--format", help="jsonl or csv.")] = "jsonl",
-    topic: Annotated[str | None, typer.Option(help="Only articles relevant to this topic.")] = None,
-    since: Annotated[str | None, typer.Option(help="Fetched since a date/time or a duration ago (e.g. 7d).")] = None,
+    topic: Annotated[str | None, TopicOption] = None,
+    since: Annotated[str | None, SinceOption] = None,
+    fetched_since: Annotated[str | None, FetchedSinceOption] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
 ) -> None:
     """Write stored articles (with scores, storylines and digest membership) as JSON Lines or CSV."""
-    application = open_app(ctx)
+    application = open_app(ctx, create=False)
     try:
         if topic:
             application.config.topic(topic)
         stored = application.repository.list_articles(
-            topic=topic, since=parse_since(since), relevant_only=topic is not None, limit=None
+            topic=topic, since=parse_since(fetched_since), published_since=parse_since(since),
+            relevant_only=topic is not None, limit=None,
         )
         membership = application.repository.digest_membership([s.article.id for s in stored if s.article.id])
     finally:

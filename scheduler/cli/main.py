@@ -1,17 +1,21 @@
 """The `mediawatch` command line: the one place that prints and picks exit statuses.
 
 Exit statuses: 0 success; 1 the work failed (every source failed, a page had no
-article, delivery failed); 2 the configuration or the command line is wrong.
+article, delivery failed, a source was busy and nothing was crawled); 2 the
+configuration or the command line is wrong.
 
 Each group of commands lives in its own module and registers itself on `app`;
 `main` turns the project's errors into one line on stderr and an exit status.
-Usage errors are left to click's own standalone handling (exit 2, no traceback),
-whichever copy of click typer ships.
+Usage errors are caught here too and printed as two plain lines (what is wrong,
+where the help is), whichever copy of click typer ships: typer 0.29 vendors its
+own (`typer._click`), so they are recognised by class name, not by `isinstance`
+against the `click` package.
 """
 
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 from typing import Annotated
 
 import typer
@@ -19,8 +23,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from scheduler.cli import admin, crawl, daemon, digest, export, topics, worker
 from scheduler.cli.common import Options, err
-from scheduler.logs import configure_logging
+from scheduler.logs import LOG_LEVELS, configure_logging
 from storage.errors import ConfigError, MediawatchError
+
+PROG = "mediawatch"
 
 app = typer.Typer(
     help="mediawatch: follow a story across news sites and feeds, store it once, send digests.",
@@ -30,14 +36,38 @@ app = typer.Typer(
 )
 
 
+def version_text() -> str:
+    try:
+        return f"{PROG} {metadata.version(PROG)}"
+    except metadata.PackageNotFoundError:  # running from a checkout that was never installed
+        return f"{PROG} (not installed)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(version_text())
+        raise typer.Exit(0)
+
+
+def _check_log_level(value: str) -> str:
+    if value.lower() not in LOG_LEVELS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
+    return value.lower()
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
     config: Annotated[
         str | None, typer.Option("--config", "-c", help="Configuration file (default: $MEDIAWATCH_CONFIG or ./mediawatch.toml).")
     ] = None,
-    log_level: Annotated[str, typer.Option(help="Log level for stderr: debug, info, warning, error.")] = "warning",
+    log_level: Annotated[
+        str, typer.Option(help="Log level for stderr: debug, info, warning, error.", callback=_check_log_level)
+    ] = "warning",
     log_json: Annotated[bool, typer.Option(help="Log one JSON object per line.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_show_version, is_eager=True)
+    ] = False,
 ) -> None:
     configure_logging(log_level, json_lines=log_json)
     ctx.obj = Options(config_path=config)
@@ -47,10 +77,49 @@ for module in (crawl, export, daemon, digest, topics, admin, worker):
     module.register(app)
 
 
+def _is_a(exc: BaseException, *names: str) -> bool:
+    """Whether `exc` is one of click's exceptions, from whichever copy of click raised it."""
+    return any(cls.__name__ in names for cls in type(exc).__mro__)
+
+
+def _usage_error(exc: Exception) -> int:
+    """Two plain lines on stderr: the mistake, and where the help is; returns the exit status."""
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else PROG
+    if _is_a(exc, "NoArgsIsHelpError"):
+        # A bare group: its help is what the user needs (typer prints it itself with rich).
+        message = exc.format_message()  # type: ignore[attr-defined]
+        if message.strip():
+            print(message, file=sys.stderr)
+        return 2
+    # typer turns a validator's ValueError into "Value error, …": the prefix says nothing to a user.
+    message = " ".join(exc.format_message().replace("Value error, ", "").split())  # type: ignore[attr-defined]
+    print(f"{command}: {message}", file=sys.stderr)
+    print(f"Try '{command} --help' for help.", file=sys.stderr)
+    return int(getattr(exc, "exit_code", 2) or 2)
+
+
+def run(args: list[str] | None = None) -> int:
+    """Run the command line; return the exit status instead of raising SystemExit for usage errors."""
+    try:
+        status = app(args=args, prog_name=PROG, standalone_mode=False)
+    except Exception as exc:
+        if _is_a(exc, "UsageError"):
+            return _usage_error(exc)
+        if _is_a(exc, "Abort"):
+            print(f"{PROG}: aborted", file=sys.stderr)
+            return 130
+        if _is_a(exc, "ClickException"):
+            print(f"{PROG}: {exc.format_message()}", file=sys.stderr)  # type: ignore[attr-defined]
+            return int(getattr(exc, "exit_code", 1) or 1)
+        raise
+    return status if isinstance(status, int) else 0
+
+
 def main() -> None:
     """Console-script entry point: turn project errors into one line and an exit status."""
     try:
-        app(standalone_mode=True)
+        sys.exit(run())
     except ConfigError as exc:
         err.print(f"mediawatch: configuration error:\n{exc}", markup=False)
         sys.exit(2)
@@ -63,3 +132,6 @@ def main() -> None:
         err.print(f"mediawatch: database error: {first} (is the schema current? try `mediawatch db current`)",
                   markup=False)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        sys.exit(130)

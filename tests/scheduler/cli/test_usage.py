@@ -1,0 +1,128 @@
+"""Usage errors: every command, as a user types it in a real process.
+
+Each command gets `--help` (exit 0), an option it does not have, and a bad value for
+one of its options (a wrong type, out of range, or no value at all): exit 2, at most
+two plain lines on stderr, never a traceback. typer 0.29 ships its own copy of click,
+which is how every one of these once printed a 40-line traceback and exited 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer.main
+
+from scheduler.cli.main import app, run
+from tests.conftest import run_cli, write_config
+
+TOPIC = {"name": "t", "keywords": ["六小龙"]}
+
+
+def command_paths() -> list[tuple[str, ...]]:
+    group = typer.main.get_command(app)
+    paths: list[tuple[str, ...]] = [()]
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        sub = getattr(command, "commands", None)
+        paths += [(name, s) for s in sub] if sub else [(name,)]
+    return paths
+
+
+def option_with_value(path: tuple[str, ...]) -> str | None:
+    """An option of the command that takes a value (giving it none is a usage error)."""
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    for param in command.params:
+        if param.param_type_name == "option" and not getattr(param, "is_flag", False) and param.opts:
+            return str(param.opts[0])
+    return None
+
+
+# Values that must be refused before anything is opened (type, range, choice, format).
+BAD_VALUES: list[tuple[str, ...]] = [
+    ("--log-level", "bogus", "status"),
+    ("articles", "--limit", "abc"),
+    ("articles", "--limit", "-5"),
+    ("articles", "--since", "yesterday"),
+    ("articles", "--fetched-since", "last tuesday"),
+    ("export", "--format", "xml"),
+    ("export", "--since", "soon"),
+    ("digests", "--limit", "0"),
+    ("digest", "send", "--retries", "99"),
+    ("crawlz",),
+    ("digest", "sned"),
+]
+
+
+def _cases() -> list[tuple[str, ...]]:
+    cases: list[tuple[str, ...]] = list(BAD_VALUES)
+    for path in command_paths():
+        cases.append((*path, "--bogus-option"))
+        option = option_with_value(path)
+        if option is not None:
+            cases.append((*path, option))  # the option's value is missing
+    return cases
+
+
+def _run_in_process(args: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """`run()` is everything `main()` does before exiting; the subprocess tests below cover `main()`."""
+    capsys.readouterr()
+    try:
+        status = run(list(args))
+    except SystemExit as exc:  # pragma: no cover - run() returns; a SystemExit here is a bug
+        status = 1000 + int(exc.code or 0)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for path in command_paths():
+        status, out, err = _run_in_process((*path, "--help"), capsys)
+        assert status == 0, (path, err)
+        assert "Usage" in out and "Traceback" not in err, path
+
+
+def test_every_usage_error_exits_2_with_at_most_two_lines_and_no_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no mediawatch.toml here: a case that got past parsing would fail differently
+    cases = _cases()
+    assert len(cases) > 2 * len(command_paths())  # the sweep really covers every command
+    bad = []
+    for args in cases:
+        status, _, err = _run_in_process(args, capsys)
+        lines = err.splitlines()
+        if status != 2 or not lines or len(lines) > 2 or "Traceback" in err or "configuration" in err:
+            bad.append((args, status, err[-300:]))
+    assert bad == []
+
+
+def test_usage_error_names_the_command_and_its_help(tmp_path: Path) -> None:
+    result = run_cli("crawl", "--bogus", cwd=tmp_path)
+    assert result.stderr.splitlines() == [
+        "mediawatch crawl: No such option: --bogus",
+        "Try 'mediawatch crawl --help' for help.",
+    ]
+    assert "│" not in run_cli("export", "--format", "xml", cwd=tmp_path).stderr  # plain text, not a rich box
+
+
+def test_bare_command_and_bare_group_show_help_and_exit_2(tmp_path: Path) -> None:
+    for args in ((), ("digest",), ("config",), ("db",)):
+        result = run_cli(*args, cwd=tmp_path)
+        assert result.returncode == 2, args
+        assert "Usage" in result.stdout + result.stderr and "Traceback" not in result.stderr
+
+
+def test_version_prints_one_line() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("mediawatch ") and len(result.stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [("articles", "--since", "yesterday"), ("articles", "--limit", "-5")])
+def test_bad_value_is_refused_even_with_a_valid_config(tmp_path: Path, args: tuple[str, ...]) -> None:
+    config = write_config(tmp_path / "mediawatch.toml", {"topics": [TOPIC]})
+    result = run_cli(*args, config=config, cwd=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.splitlines()) <= 2
+    assert not (tmp_path / "data").exists()  # refused before any database was opened
