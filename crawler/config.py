@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
-from storage.settings import Duration, HttpUrl, Section, TimeZoneName
+from storage.settings import CssSelector, Duration, HttpUrl, Section, Selector, TimeZoneName, XPathExpression
 
 
 class CrawlerConfig(Section):
@@ -43,10 +43,10 @@ class RecheckConfig(Section):
 class SelectorsConfig(Section):
     """Per-source extraction overrides: CSS selectors, or XPath when they start with / or (."""
 
-    body: str | None = Field(None, description="selector for the article body")
-    title: str | None = Field(None, description="selector for the headline")
-    date: str | None = Field(None, description="selector for the publication date (text or datetime attribute)")
-    author: str | None = Field(None, description="selector for the author")
+    body: Selector | None = Field(None, description="selector for the article body")
+    title: Selector | None = Field(None, description="selector for the headline")
+    date: Selector | None = Field(None, description="selector for the publication date (text or datetime attribute)")
+    author: Selector | None = Field(None, description="selector for the author")
 
 
 class SourceConfig(Section):
@@ -56,8 +56,8 @@ class SourceConfig(Section):
     every: Duration = Field(timedelta(minutes=30), description="how often to crawl, e.g. '30m', '2h'")
     topics: list[str] | None = Field(None, description="topics this source feeds (default: all)")
     allow_private: bool = Field(False, description="allow private/loopback addresses (test fixtures only)")
-    link_selector: str | None = Field(None, description="listing: CSS selector for article links")
-    link_xpath: str | None = Field(None, description="listing: XPath for article links")
+    link_selector: CssSelector | None = Field(None, description="listing: CSS selector for article links")
+    link_xpath: XPathExpression | None = Field(None, description="listing: XPath for article links")
     title: str | None = Field(None, description="display name of the outlet")
     timezone: TimeZoneName = Field("Asia/Shanghai", description="publisher's time zone, for dates printed without one")
     enabled: bool = Field(True, description="set false to keep a source configured but idle")

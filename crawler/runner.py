@@ -21,6 +21,7 @@ from scrapy.crawler import AsyncCrawlerRunner
 from crawler.config import CrawlerConfig, SourceConfig
 from crawler.fetch.settings import scrapy_settings
 from crawler.health import assess_health
+from crawler.leases import renewing_leases
 from crawler.spiders.context import CrawlContext, SourceTally
 from crawler.spiders.source import SourceSpider
 from crawler.storylines import StorylineIndex
@@ -100,7 +101,8 @@ async def crawl_sources(
         report(SourceResult(source.name, 0, "skipped", SourceTally(), 0.0, message))
     try:
         if leased:
-            await _crawl_leased(leased, settings, matchers, repository, trigger, clock, report)
+            async with renewing_leases(repository, [s.name for s in leased], owner, lease_ttl):
+                await _crawl_leased(leased, settings, matchers, repository, trigger, clock, report)
     finally:
         for source in leased:
             repository.release_lease(source.name, owner)

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, model_validator
 
-from storage.settings import HttpUrl, Section, TimeZoneName
+from storage.settings import EmailAddress, HttpUrl, Section, TimeZoneName
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
@@ -125,7 +125,9 @@ ChannelName = Annotated[str, AfterValidator(check_channel_name)]
 class TopicDigestConfig(Section):
     """`[digest.topics.<topic>]`: one topic's audience; anything unset falls back to `[digest]`."""
 
-    recipients: list[str] | None = Field(None, description="addresses for this topic (default: digest.recipients)")
+    recipients: list[EmailAddress] | None = Field(
+        None, description="addresses for this topic (default: digest.recipients)"
+    )
     schedule: Cron | None = Field(None, description="cron schedule for this topic (default: digest.schedule)")
     channels: list[ChannelName] | None = Field(
         None, description="channel names for this topic (default: digest.channels)"
@@ -136,7 +138,7 @@ class TopicDigestConfig(Section):
 
 
 class DigestConfig(Section):
-    recipients: list[str] = Field(default_factory=list, description="addresses that receive the digest")
+    recipients: list[EmailAddress] = Field(default_factory=list, description="addresses that receive the digest")
     schedule: Cron = Field("0 8 * * *", description="cron expression (minute hour day month weekday)")
     timezone: TimeZoneName = Field("Asia/Shanghai", description="time zone for the schedule and displayed times")
     archive_dir: str = Field("digests", description="folder for HTML/text digests, index.html and feed.xml")
@@ -205,5 +207,5 @@ class SmtpConfig(Section):
     starttls: bool = Field(False, description="upgrade the connection with STARTTLS")
     ssl: bool = Field(False, description="connect with implicit TLS (port 465)")
     username: str | None = Field(None, description="login name; the password comes from MEDIAWATCH_SMTP_PASSWORD")
-    sender: str = Field("mediawatch@localhost", description="From address")
+    sender: EmailAddress = Field("mediawatch@localhost", description="From address")
     password: str | None = Field(None, exclude=True, description="environment only: MEDIAWATCH_SMTP_PASSWORD")

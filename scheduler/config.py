@@ -78,7 +78,8 @@ class DaemonConfig(Section):
     )
     heartbeat: Duration = Field(timedelta(seconds=30), description="how often the daemon records that it is alive")
     lease: Duration = Field(
-        timedelta(minutes=30), description="how long a crawl holds its source's lock if its process dies"
+        timedelta(minutes=1),
+        description="how long a crawl's lock on its source outlives a crashed process; renewed every third of it",
     )
     metrics_port: int = Field(0, ge=0, le=65535, description="serve Prometheus metrics on this port (0: off)")
     metrics_host: str = Field("127.0.0.1", description="address the metrics endpoint binds to")
@@ -218,7 +219,34 @@ def config_from_mapping(
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(label, exc, data)) from None
-    return _place_database(config.model_copy(update={"path": path}), raw, environ)
+    config = _place_database(config.model_copy(update={"path": path}), raw, environ)
+    _check_paths(config, label)
+    return config
+
+
+def _check_paths(config: Config, label: str) -> None:
+    """Folders the daemon will write to must be folders (or creatable), found now rather than mid-run."""
+    from storage.db import sqlite_file
+
+    def blocked(folder: Path) -> Path | None:
+        """The first existing non-folder on the way to `folder`, if any."""
+        for candidate in [folder, *folder.parents]:
+            if candidate.exists():
+                return None if candidate.is_dir() else candidate
+        return None
+
+    problems = []
+    archive = config.resolve_path(config.digest.archive_dir)
+    if (file := blocked(archive)) is not None:
+        problems.append(f"{label}: digest.archive_dir: {file} is a file, not a folder")
+    database = sqlite_file(config.database.url)
+    if database is not None:
+        if database.is_dir():
+            problems.append(f"{label}: database.url: {database} is a folder, not a database file")
+        elif (file := blocked(database.parent)) is not None:
+            problems.append(f"{label}: database.url: {file} is a file, so the folder {database.parent} cannot be made")
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def _place_database(config: Config, raw: Mapping[str, Any], environ: Mapping[str, str]) -> Config:

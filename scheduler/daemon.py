@@ -33,6 +33,12 @@ from digest.config import cron_trigger
 from scheduler.app import App, crawl_now, recheck_now
 from scheduler.config import Config
 from scheduler.metrics import Metrics
+from storage.db import describe
+from storage.errors import MediawatchError
+from storage.repository import holder_is_dead
+
+if TYPE_CHECKING:
+    from crawler.runner import SourceResult
 
 if TYPE_CHECKING:
     from scheduler.queue import CrawlQueue
@@ -106,6 +112,8 @@ class Daemon:
         self.started_at = app.clock()
         self.scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[object]] = set()
+        # Which source each running crawl job is crawling, and since when (to record a cut crawl).
+        self._crawling: dict[asyncio.Task[object], tuple[str, datetime]] = {}
         self._jitter = self.config.daemon.jitter.total_seconds()
         self._max_backoff = self.config.crawler.max_backoff
         self._current_interval: dict[str, timedelta] = {}
@@ -142,36 +150,71 @@ class Daemon:
         scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=heartbeat), id="heartbeat",
                           next_run_time=datetime.now(UTC))
         if self.config.daemon.metrics_port:
-            self._metrics_server = self.metrics.serve(self.config.daemon.metrics_host, self.config.daemon.metrics_port)
+            self._metrics_server = self._serve_metrics()
         scheduler.start()
-        logger.info("daemon started: %d sources, digest schedule %s %s", len(sources),
-                    "; ".join(f"{j.schedule!r} ({', '.join(j.topics)})" for j in digest_schedules(self.config)),
-                    self.config.digest.timezone)
+        self._log_start(sources)
         await stop.wait()
-        logger.info("daemon stopping: %d job(s) running", len(self._running))
+        timeout = self.config.daemon.shutdown_timeout.total_seconds()
+        logger.info("daemon stopping: %d job(s) running, waiting up to %.0fs", len(self._running), timeout)
+        # Pause, drain, and only then shut APScheduler down: its asyncio executor cancels
+        # whatever is still running at shutdown(), which cut crawls after a fraction of a
+        # second and recorded them as finished.
+        scheduler.pause()
+        await self._drain(timeout)
         scheduler.shutdown(wait=False)
-        await self._drain(self.config.daemon.shutdown_timeout.total_seconds())
         self.repository.clear_daemon_state(self.name)
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
         logger.info("daemon stopped")
 
+    def _serve_metrics(self) -> object:
+        host, port = self.config.daemon.metrics_host, self.config.daemon.metrics_port
+        try:
+            return self.metrics.serve(host, port)
+        except OSError as exc:
+            raise MediawatchError(
+                f"[daemon] metrics_port: cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from None
+
+    def _log_start(self, sources: list[SourceConfig]) -> None:
+        """The start line: what this daemon runs, from which configuration, on which database."""
+        next_digest = "off"
+        if self.scheduler is not None:
+            fires = [job.next_run_time for job in self.scheduler.get_jobs()
+                     if job.id.split(":")[0] == DIGEST_JOB and job.next_run_time is not None]
+            if fires:
+                next_digest = min(fires).astimezone(ZoneInfo(self.config.digest.timezone)).isoformat(timespec="minutes")
+        logger.info(
+            "daemon started: pid %d, config %s, database %s, %d source(s), next digest %s",
+            os.getpid(), self.config.path or "(built in)", describe(self.app.engine), len(sources), next_digest,
+        )
+
     async def _drain(self, timeout: float) -> None:
+        """Let running jobs finish within `timeout`, then cancel the rest (recorded as interrupted)."""
         if not self._running:
             return
         _, pending = await asyncio.wait(set(self._running), timeout=timeout)
+        cut = [self._crawling[task] for task in pending if task in self._crawling]
         for task in pending:
             task.cancel()
         if pending:
             logger.warning("cancelled %d job(s) still running after %.0fs", len(pending), timeout)
             await asyncio.gather(*pending, return_exceptions=True)
+        for source_name, started in cut:
+            self.repository.interrupt_runs_since(
+                source_name, started, f"stopped by shutdown after the {timeout:.0f}s shutdown_timeout"
+            )
+            logger.warning("source=%s status=interrupted (daemon stopping)", source_name)
 
     def _close_orphaned_runs(self, sources: list[SourceConfig]) -> None:
         states = self.repository.list_source_states()
         now = self.app.clock()
-        free = [s.name for s in sources if not (
-            states.get(s.name) and states[s.name].lease_owner and (states[s.name].lease_expires_at or now) > now
-        )]
+        def held(name: str) -> bool:
+            state = states.get(name)
+            return bool(state and state.lease_owner and (state.lease_expires_at or now) > now
+                        and not holder_is_dead(state.lease_owner))
+
+        free = [s.name for s in sources if not held(s.name)]
         if closed := self.repository.interrupt_stale_runs(free):
             logger.warning("marked %d run(s) left running by an earlier process as interrupted", closed)
 
@@ -182,10 +225,14 @@ class Daemon:
             self._running.add(task)
             try:
                 return await coroutine_function(*args, **kwargs)
+            except asyncio.CancelledError:
+                # Only the drain cancels a job; it has recorded what it cut. Ending quietly keeps
+                # APScheduler from logging the cancellation as a job error with a traceback.
+                return None
             finally:
                 self._running.discard(task)
 
-        tracked.__name__ = getattr(coroutine_function, "__name__", "job")
+        tracked.__name__ = tracked.__qualname__ = getattr(coroutine_function, "__name__", "job")
         return tracked
 
     # -- crawling --------------------------------------------------------------
@@ -241,12 +288,17 @@ class Daemon:
             await self._enqueue(source)
             self._after_crawl(source)
             return
+        task = asyncio.current_task()
+        if task is not None:
+            self._crawling[task] = (source_name, self.app.clock())
         try:
-            await crawl_now(self.app, [source], trigger="scheduled", on_done=self.metrics.observe_run)
+            await crawl_now(self.app, [source], trigger="scheduled", on_done=self._finished_run)
         except asyncio.CancelledError:
             raise
         except Exception:  # the daemon never dies of one source
             logger.exception("source=%s scheduled crawl crashed", source_name)
+        finally:
+            self._crawling.pop(task, None)  # type: ignore[arg-type]
         self._after_crawl(source)
 
     async def _enqueue(self, source: SourceConfig) -> None:
@@ -258,6 +310,16 @@ class Daemon:
             logger.exception("source=%s could not be queued", source.name)
             return
         logger.info("source=%s %s", source.name, "queued for a worker" if queued else "still queued: not queued again")
+
+    def _finished_run(self, result: SourceResult) -> None:
+        """One line per finished run, and the metrics."""
+        self.metrics.observe_run(result)
+        t = result.tally
+        line = (f"source={result.source} status={result.status} found={t.found} new={t.new} "
+                f"duplicate={t.duplicate} failed={t.failed} seconds={result.seconds:.1f}")
+        if result.error:
+            line += f" error={' '.join(result.error.split())[:200]}"
+        (logger.warning if result.status == "failed" else logger.info)("%s", line)
 
     def _after_crawl(self, source: SourceConfig) -> None:
         assert self.scheduler is not None
@@ -320,12 +382,25 @@ class Daemon:
             except Exception:
                 logger.exception("digest job failed; its articles stay pending for the next digest")
                 status = "failed"
+        self._log_digest(scheduled, status, outcomes)
         self.metrics.observe_digest_job(status, outcomes)
         trigger = digest_trigger(job.schedule, self.config.digest.timezone)
         self.repository.save_job_state(
             job.job_id, last_run_at=scheduled, last_status=status,
             next_run_at=trigger.get_next_fire_time(None, self.app.clock()),
         )
+
+    def _log_digest(self, scheduled: datetime, status: str, outcomes: object) -> None:
+        """One line per digest the job produced (or one saying why there was none)."""
+        when = scheduled.isoformat(timespec="minutes")
+        listed = list(outcomes) if isinstance(outcomes, list | tuple) else []
+        if not listed and status != "skipped":
+            logger.info("digest job for %s: %s", when, status)
+        for outcome in listed:
+            topic, result = getattr(outcome, "topic", "?"), getattr(outcome, "status", "?")
+            count = getattr(outcome, "article_count", None)
+            logger.info("digest topic=%s status=%s%s (due %s)", topic, result,
+                        f" articles={count}" if count is not None else "", when)
 
     # -- heartbeat -------------------------------------------------------------
     async def _heartbeat(self) -> None:

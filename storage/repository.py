@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -32,6 +35,37 @@ from storage.models import (
 from storage.types import TopicMatch
 
 logger = logging.getLogger(__name__)
+
+def holder_is_dead(owner: str, host: str | None = None) -> bool:
+    """Whether a lease owner ("host:pid:suffix") is a process on this host that no longer exists.
+
+    Only a process on this host can be checked; any other owner counts as alive
+    until its lease expires. A reused pid makes a dead holder look alive, which
+    only delays the takeover to the lease's expiry.
+    """
+    parts = owner.split(":")
+    if len(parts) < 3 or parts[0] != (host or socket.gethostname()) or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """A child killed but not yet reaped still answers signal 0; /proc says it is dead."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
+
 
 @dataclass(frozen=True)
 class StoredArticle:
@@ -94,22 +128,39 @@ class Repository:
     def try_lease(self, name: str, owner: str, ttl: timedelta) -> bool:
         """Take the source's crawl lock unless another live holder has it.
 
-        One conditional UPDATE, so two processes racing for the lock cannot both win;
-        a holder that died stops blocking others once its lease expires.
+        One conditional UPDATE, so two processes racing for the lock cannot both win.
+        A holder that died stops blocking others when its lease expires (a live holder
+        renews it, see `renew_lease`), or at once when it ran on this host and its
+        process is gone. Runs the previous holder left `running` are then closed as
+        `interrupted`: whoever holds the lease is the only one crawling the source.
         """
         now = self.clock()
         with Session(self.engine) as session:
+            holder = session.exec(select(Source.lease_owner).where(Source.name == name)).first()
+            reclaim = [col(Source.lease_owner).is_(None), col(Source.lease_owner) == owner,
+                       col(Source.lease_expires_at) < now]
+            if holder and holder != owner and holder_is_dead(holder):
+                reclaim.append(col(Source.lease_owner) == holder)
             result = session.exec(
                 sa.update(Source)
                 .where(col(Source.name) == name)
-                .where(
-                    sa.or_(
-                        col(Source.lease_owner).is_(None),
-                        col(Source.lease_owner) == owner,
-                        col(Source.lease_expires_at) < now,
-                    )
-                )
+                .where(sa.or_(*reclaim))
                 .values(lease_owner=owner, lease_expires_at=now + ttl)
+            )
+            session.commit()
+            won = bool(result.rowcount)
+        if won and holder != owner and (closed := self.interrupt_stale_runs([name])):
+            logger.warning("source=%s closed %d run(s) left running by %s as interrupted", name, closed,
+                           holder or "a process that ended")
+        return won
+
+    def renew_lease(self, name: str, owner: str, ttl: timedelta) -> bool:
+        """Extend a lease this owner holds; False if it was lost (taken over after expiring)."""
+        with Session(self.engine) as session:
+            result = session.exec(
+                sa.update(Source)
+                .where(col(Source.name) == name, col(Source.lease_owner) == owner)
+                .values(lease_expires_at=self.clock() + ttl)
             )
             session.commit()
             return bool(result.rowcount)
@@ -183,6 +234,23 @@ class Repository:
                 sa.update(CrawlRun)
                 .where(col(CrawlRun.status) == "running", col(CrawlRun.source_name).in_(list(source_names)))
                 .values(status="interrupted", finished_at=self.clock(), error="process ended during the crawl")
+            )
+            session.commit()
+            return int(result.rowcount or 0)
+
+    def interrupt_runs_since(self, source_name: str, started_since: datetime, error: str) -> int:
+        """Record the runs of a source started since `started_since` as cut short by a shutdown.
+
+        Scrapy may absorb a cancellation and let the crawl return as if it had finished,
+        so the daemon, which knows what it cut, has the last word on the status.
+        """
+        with Session(self.engine) as session:
+            result = session.exec(
+                sa.update(CrawlRun)
+                .where(col(CrawlRun.source_name) == source_name, col(CrawlRun.started_at) >= started_since,
+                       col(CrawlRun.status) != "interrupted")
+                .values(status="interrupted", finished_at=sa.func.coalesce(col(CrawlRun.finished_at), self.clock()),
+                        error=error)
             )
             session.commit()
             return int(result.rowcount or 0)

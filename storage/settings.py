@@ -8,6 +8,7 @@ and code below the loader receives typed values (a `timedelta`, never "30m").
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -39,6 +40,50 @@ def check_timezone(value: str) -> str:
     return value
 
 
+def check_css(value: str) -> str:
+    """A CSS selector as Scrapy/parsel reads it (`::text` and `::attr(x)` included)."""
+    from cssselect import SelectorError
+    from parsel.csstranslator import css2xpath
+
+    try:
+        css2xpath(value)
+    except SelectorError as exc:
+        raise ValueError(f"{value!r} is not a valid CSS selector: {exc}") from None
+    return value
+
+
+# The EXSLT prefixes parsel registers for every selector.
+_XPATH_NAMESPACES = {"re": "http://exslt.org/regular-expressions", "set": "http://exslt.org/sets"}
+
+
+def check_xpath(value: str) -> str:
+    from lxml import etree
+
+    try:
+        etree.XPath(value, namespaces=_XPATH_NAMESPACES)
+    except etree.XPathError as exc:
+        raise ValueError(f"{value!r} is not a valid XPath expression: {exc}") from None
+    return value
+
+
+def check_selector(value: str) -> str:
+    """CSS, or XPath when it starts with / or ( (the extraction overrides' convention)."""
+    return check_xpath(value) if value.lstrip().startswith(("/", "(")) else check_css(value)
+
+
+_EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+$")
+
+
+def check_email(value: str) -> str:
+    """An address, optionally with a display name: 'a@example.org' or 'Desk <a@example.org>'."""
+    from email.utils import parseaddr
+
+    _, address = parseaddr(value)
+    if not address or not _EMAIL.match(address) or ".." in address:
+        raise ValueError(f"{value!r} is not an email address such as 'desk@example.org'")
+    return value
+
+
 def _to_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         if value <= timedelta(0):
@@ -52,4 +97,8 @@ def _to_duration(value: Any) -> timedelta:
 # "30m" in the file, a timedelta in the code, "30m" again when printed.
 Duration = Annotated[timedelta, BeforeValidator(_to_duration), PlainSerializer(format_duration, return_type=str)]
 HttpUrl = Annotated[str, AfterValidator(check_http_url)]
+CssSelector = Annotated[str, AfterValidator(check_css)]
+XPathExpression = Annotated[str, AfterValidator(check_xpath)]
+Selector = Annotated[str, AfterValidator(check_selector)]
+EmailAddress = Annotated[str, AfterValidator(check_email)]
 TimeZoneName = Annotated[str, AfterValidator(check_timezone)]

@@ -112,6 +112,7 @@ def test_export_csv_round_trips_awkward_titles(tmp_path: Path, database_url: str
 
 def test_status_check_fails_without_a_running_daemon(tmp_path: Path, database_url: str) -> None:
     config = write_config(tmp_path / "mediawatch.toml", {"database": {"url": database_url}, "topics": [TOPIC]})
+    assert run_cli("db", "upgrade", config=config).returncode == 0  # status never creates a database itself
     result = run_cli("status", "--check", config=config)
     assert result.returncode == 1
     assert "daemon: not running" in result.stdout

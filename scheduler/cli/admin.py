@@ -82,18 +82,48 @@ def db_current(ctx: typer.Context) -> None:
 
 
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where the demo database and files go.")] = Path("demo"),
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo database, config and files go.")] = Path("demo"),
+    serve: Annotated[bool, typer.Option("--serve", help="Keep the demo site up afterwards (for `mediawatch run`).")] = False,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port for the demo site (0: any free one).")] = 0,
 ) -> None:
     """Serve the bundled demo site on 127.0.0.1, crawl it into a fresh database, show the result."""
-    from scheduler.demo import run_demo
+    from scheduler.demo import DemoFolderError, open_demo_site, run_demo
 
-    demo_result = run_demo(directory, progress=err)
-    results, stored = demo_result.results, demo_result.stored
-    print_crawl_table(results)
-    print_articles(stored, f"stored articles ({len(stored)})")
-    out.print(f"database: {demo_result.database}", markup=False)
-    if demo_result.digest_html:
-        out.print(f"digest:   {demo_result.digest_html}", markup=False)
-        out.print(f"          {demo_result.digest_text}", markup=False)
-    if not any(r.succeeded for r in results):
-        raise typer.Exit(1)
+    with open_demo_site(port) as site:
+        try:
+            demo_result = run_demo(directory, progress=err, site=site)
+        except DemoFolderError as exc:
+            raise typer.BadParameter(str(exc), param_hint="'--dir'") from None
+        results, stored = demo_result.results, demo_result.stored
+        print_crawl_table(results)
+        print_articles(stored, f"stored articles ({len(stored)})")
+        out.print(f"database: {demo_result.database}", markup=False)
+        out.print(f"config:   {demo_result.config}", markup=False)
+        if demo_result.digest_html:
+            out.print(f"digest:   {demo_result.digest_html}", markup=False)
+            out.print(f"          {demo_result.digest_text}", markup=False)
+        config = demo_result.config
+        out.print(f"next:     mediawatch --config {config} status   (or articles, digests, digest build)", markup=False)
+        if not any(r.succeeded for r in results):
+            raise typer.Exit(1)
+        if serve:
+            out.print(f"serving:  the demo site stays up on {site.base_url}; in another terminal run "
+                      f"`mediawatch --config {config} run`. Ctrl-C to stop.", markup=False)
+            _wait_for_stop()
+        else:
+            out.print(f"          `mediawatch demo --serve` keeps the site up for `mediawatch --config {config} run`",
+                      markup=False)
+
+
+def _wait_for_stop() -> None:
+    """Block until SIGINT or SIGTERM."""
+    import signal
+    import sys
+    import threading
+
+    sys.stdout.flush()  # the "serving" line must reach a pipe now, not when the process ends
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass

@@ -32,7 +32,11 @@ def crawl(
     finally:
         application.close()
     print_crawl_table(results)
-    if results and not any(r.succeeded for r in results):
+    if results and not any(r.succeeded and r.status != "skipped" for r in results):
+        # Nothing was crawled: every source failed, or was busy in another process.
+        if any(r.status == "skipped" for r in results):
+            err.print("mediawatch: nothing crawled: the source(s) are being crawled by another process "
+                      "(see `mediawatch status`)", markup=False)
         raise typer.Exit(1)
 
 
@@ -48,7 +52,7 @@ def crawl_with_progress(application: Any, sources: list[str] | None, trigger: st
 
         def on_done(result: Any) -> None:
             done.append(result.source)
-            mark = "ok" if result.succeeded else "FAILED"
+            mark = "FAILED" if not result.succeeded else ("skipped" if result.status == "skipped" else "ok")
             err.print(f"  {result.source}: {mark}, {result.tally.new} new")
             status.update(f"crawling: {len(done)}/{len(selected)} sources done…")
 

@@ -50,17 +50,16 @@ class StaticSite:
     Feeds get an ETag and honour If-None-Match, so conditional GET is real.
     """
 
-    def __init__(self, routes: Mapping[str, Route]) -> None:
+    def __init__(self, routes: Mapping[str, Route], *, port: int = 0) -> None:
         self.routes: dict[str, Route] = dict(routes)
         self.requests: list[tuple[str, dict[str, str]]] = []
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="static-site", daemon=True)
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"

@@ -115,3 +115,78 @@ def test_config_file_can_come_from_environment(tmp_path: Path) -> None:
     result = run_cli("config", "check", env={"MEDIAWATCH_CONFIG": str(config)})
     assert result.returncode == 0, result.stderr
     assert "custom.toml: OK" in result.stdout
+
+
+# Everything `config check` passes must load later: before, these passed the check and then
+# `status` and `run` died with a ValueError traceback, or a digest went to "not-an-email".
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"digest": {"schedule": "every day"}}, "digest.schedule: 'every day' is not a cron expression"),
+        ({"digest": {"schedule": "61 25 * * *"}}, "digest.schedule: '61 25 * * *' is not a cron expression"),
+        ({"digest": {"recipients": ["desk@example.org", "not-an-email"]}},
+         "digest.recipients[1]: 'not-an-email' is not an email address"),
+        ({"smtp": {"sender": "nobody"}}, "smtp.sender: 'nobody' is not an email address"),
+        ({"sources": [_source(kind="listing", link_selector="a[[[")]},
+         "sources[0] (s1).link_selector: 'a[[[' is not a valid CSS selector"),
+        ({"sources": [_source(kind="listing", link_xpath="//a[@href")]},
+         "sources[0] (s1).link_xpath: '//a[@href' is not a valid XPath expression"),
+        ({"sources": [_source(selectors={"body": "div..x"})]}, "selectors.body: 'div..x' is not a valid CSS selector"),
+        ({"sources": [_source(selectors={"date": "//time[@"})]}, "selectors.date: '//time[@' is not a valid XPath"),
+        ({"database": {"url": "mysql://db/x"}}, "database.url: 'mysql://db/x': only sqlite"),
+        ({"smtp": {"port": 70000}}, "smtp.port: Input should be less than or equal to 65535"),
+        ({"daemon": {"metrics_port": -1}}, "daemon.metrics_port"),
+    ],
+)
+def test_values_that_would_fail_later_are_refused_at_load(extra: dict[str, object], expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping({**MINIMAL, **extra}, environ={})
+    assert expected in str(info.value)
+    assert len(str(info.value).splitlines()) == 1
+
+
+def test_valid_selectors_cron_and_addresses_pass() -> None:
+    config = config_from_mapping({
+        **MINIMAL,
+        "digest": {"schedule": "30 7 * * mon-fri", "recipients": ["Desk <desk@example.org>", "a.b@news.example.cn"]},
+        "sources": [_source(kind="listing", link_selector="h2 > a::attr(href)",
+                            selectors={"body": "//div[re:test(@class, 'content')]", "title": "h1::text"})],
+    }, environ={})
+    assert config.digest.schedule == "30 7 * * mon-fri"
+
+
+def test_cron_from_the_environment_is_checked_too() -> None:
+    with pytest.raises(ConfigError, match=r"digest\.schedule"):
+        config_from_mapping(MINIMAL, environ={"MEDIAWATCH_DIGEST_SCHEDULE": "daily"})
+
+
+def test_paths_that_cannot_be_folders_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    config_path = write_config(tmp_path / "mediawatch.toml", {
+        **MINIMAL, "database": {"url": "sqlite:///blocker/db/mediawatch.db"}, "digest": {"archive_dir": "blocker"},
+    })
+    with pytest.raises(ConfigError) as info:
+        load_config(config_path, environ={})
+    lines = str(info.value).splitlines()
+    assert len(lines) == 2
+    assert "digest.archive_dir:" in lines[0] and "is a file, not a folder" in lines[0]
+    assert "database.url:" in lines[1] and "cannot be made" in lines[1]
+
+
+def test_config_check_refuses_a_bad_schedule_with_exit_2(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path / "mediawatch.toml", {**MINIMAL, "digest": {"schedule": "every day"}})
+    result = run_cli("config", "check", config=config_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "digest.schedule: 'every day' is not a cron expression" in result.stderr
+
+
+def test_relative_sqlite_path_is_relative_to_the_config_file_not_the_working_folder(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    config_path = write_config(site / "mediawatch.toml", MINIMAL)
+    config = load_config(config_path, environ={})
+    assert config.database.url == f"sqlite:///{(site / 'data' / 'mediawatch.db').resolve().as_posix()}"
+    assert config.database_origin == "default, relative to the configuration file's folder"
+    from_env = load_config(config_path, environ={"MEDIAWATCH_DATABASE_URL": "sqlite:///elsewhere.db"})
+    assert from_env.database_origin.startswith("from MEDIAWATCH_DATABASE_URL")

@@ -1,12 +1,18 @@
-"""`mediawatch demo` works offline on a fresh folder and lists every demo source."""
+"""`mediawatch demo` works offline, leaves a usable configuration behind, and never deletes what it did not make."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from scheduler.demo import DEMO_SITE
-from tests.conftest import run_cli
+from tests.conftest import REPO_ROOT, run_cli
 
 
 def test_demo_crawls_the_bundled_site_into_a_fresh_database(tmp_path: Path) -> None:
@@ -21,3 +27,65 @@ def test_demo_crawls_the_bundled_site_into_a_fresh_database(tmp_path: Path) -> N
     again = run_cli("demo", "--dir", str(tmp_path / "demo"), cwd=tmp_path)
     assert again.returncode == 0
     assert f"stored articles ({len(expected['articles'])})" in again.stdout
+
+
+def test_demo_refuses_a_folder_it_did_not_make_and_deletes_nothing(tmp_path: Path) -> None:
+    important = tmp_path / "important"
+    important.mkdir()
+    (important / "notes.txt").write_text("do not lose me")
+    for target in (important, tmp_path):  # `--dir .` must not wipe the working folder either
+        result = run_cli("demo", "--dir", str(target), cwd=tmp_path)
+        assert result.returncode == 2
+        assert len(result.stderr.splitlines()) == 2 and "nothing was deleted" in result.stderr
+    assert (important / "notes.txt").read_text() == "do not lose me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["important"]
+
+
+def test_demo_config_lets_every_other_command_use_the_demo_data(tmp_path: Path) -> None:
+    result = run_cli("demo", "--dir", "demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    config = tmp_path / "demo" / "mediawatch.toml"
+    assert config.is_file() and f"config:   {config}" in result.stdout
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    status = run_cli("status", config=config, cwd=elsewhere)
+    assert status.returncode == 0, status.stderr
+    assert f"database: sqlite:///{tmp_path / 'demo' / 'mediawatch.db'}" in status.stdout
+    assert "never" not in status.stdout.split("sources", 1)[1].split("last digest")[0]  # every source has a run
+    articles = run_cli("articles", "--json", config=config, cwd=elsewhere)
+    assert articles.returncode == 0 and len(articles.stdout.splitlines()) >= 5
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_demo_serve_keeps_the_site_up_until_sigterm(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scheduler", "demo", "--serve", "--dir", str(tmp_path / "demo")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            lines.append(line)
+            if line.startswith("serving:") or not line:
+                break
+        serving = lines[-1]
+        assert serving.startswith("serving:"), "".join(lines)
+        base = serving.split("stays up on ", 1)[1].split(";", 1)[0]
+        time.sleep(1)  # still up after the demo finished
+        feed = urllib.request.urlopen(f"{base}/jiangnan/rss.xml", timeout=10).read()
+        assert b"<rss" in feed
+        # The written config points at the site that is still up: a manual crawl finds it unchanged.
+        crawl = run_cli("crawl", "--source", "jiangnan", config=tmp_path / "demo" / "mediawatch.toml")
+        assert crawl.returncode == 0, crawl.stderr
+        assert "FAILED" not in crawl.stderr
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0

@@ -1,0 +1,124 @@
+"""The daemon as a process: SIGTERM drains running crawls, a cut crawl is `interrupted`, one line per event.
+
+Before: with an article download in flight and `shutdown_timeout = "10s"` the daemon
+exited within about a second, recorded the cut crawl as `ok`, and APScheduler logged
+a CancelledError traceback; at the default log level it said nothing at all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from scheduler.demo.site import StaticSite
+from storage.db import create_engine
+from storage.repository import Repository
+from tests.conftest import REPO_ROOT, run_cli, write_config
+from tests.scheduler.test_leases import TOPIC, slow_site
+
+
+def _start_daemon(tmp_path: Path, database_url: str, site: StaticSite, **daemon: object) -> tuple[subprocess.Popen[str], Path]:
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url},
+        "crawler": {"autothrottle": False, "retry_times": 0, "concurrency_per_host": 2},
+        "daemon": {"jitter": "1s", "heartbeat": "1s", **daemon},
+        "topics": [TOPIC],
+        "sources": [{"name": "slow", "kind": "feed", "url": site.url("feed.xml"), "allow_private": True}],
+    })
+    assert run_cli("db", "upgrade", config=config).returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scheduler", "--config", str(config), "run", "--no-digests"], cwd=REPO_ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    return process, config
+
+
+def _stop(process: subprocess.Popen[str], site: StaticSite, timeout: float) -> tuple[float, str]:
+    try:
+        deadline = time.monotonic() + 90
+        while site.hits("a/0.html") == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert site.hits("a/0.html") > 0, "the daemon never started crawling"
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _, stderr = process.communicate(timeout=timeout)
+        return time.monotonic() - started, stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def _statuses(database_url: str) -> tuple[list[str], int]:
+    engine = create_engine(database_url)
+    try:
+        repository = Repository(engine)
+        return [r.status for r in repository.runs_for("slow")], repository.count_articles()
+    finally:
+        engine.dispose()
+
+
+def test_sigterm_lets_a_running_crawl_finish_within_the_timeout(tmp_path: Path, database_url: str) -> None:
+    with StaticSite(slow_site(articles=8, delay=0.5)) as site:
+        process, _ = _start_daemon(tmp_path, database_url, site, shutdown_timeout="60s")
+        _, stderr = _stop(process, site, timeout=90)
+    assert process.returncode == 0, stderr
+    statuses, articles = _statuses(database_url)
+    assert statuses == ["ok"] and articles == 8  # finished, not cut
+    assert "Traceback" not in stderr and "CancelledError" not in stderr
+
+
+def test_sigterm_past_the_timeout_records_the_cut_crawl_as_interrupted(tmp_path: Path, database_url: str) -> None:
+    with StaticSite(slow_site(articles=30, delay=3)) as site:
+        process, _ = _start_daemon(tmp_path, database_url, site, shutdown_timeout="2s")
+        took, stderr = _stop(process, site, timeout=60)
+    assert process.returncode == 0, stderr
+    assert took >= 1.5  # it waited for the crawl, up to the timeout
+    statuses, _ = _statuses(database_url)
+    assert statuses == ["interrupted"]
+    assert "Traceback" not in stderr and "CancelledError" not in stderr
+
+
+def test_daemon_says_one_line_per_event_at_the_default_level(tmp_path: Path, database_url: str) -> None:
+    with StaticSite(slow_site(articles=2, delay=0)) as site:
+        process, config = _start_daemon(tmp_path, database_url, site, shutdown_timeout="30s")
+        try:
+            deadline = time.monotonic() + 90
+            while _statuses(database_url)[0][:1] != ["ok"] and time.monotonic() < deadline:
+                time.sleep(0.2)
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    lines = stderr.splitlines()
+    assert process.returncode == 0, stderr
+    start = [line for line in lines if "daemon started" in line]
+    assert len(start) == 1 and str(config) in start[0] and "1 source(s)" in start[0]
+    finished = [line for line in lines if "source=slow status=ok" in line]
+    assert len(finished) == 1 and "new=2" in finished[0]
+    assert any("daemon stopped" in line for line in lines)
+    # Nothing from APScheduler's or Scrapy's own loggers, and no tracebacks.
+    assert not [line for line in lines if " apscheduler" in line or " scrapy" in line or "tracked" in line]
+    assert "Traceback" not in stderr
+    assert len(lines) <= 6, stderr
+
+
+def test_metrics_port_in_use_is_one_line_and_exit_1(tmp_path: Path, database_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(tmp_path / "mediawatch.toml", {
+            "database": {"url": database_url}, "topics": [TOPIC], "daemon": {"metrics_port": port},
+        })
+        result = run_cli("run", config=config, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"mediawatch: [daemon] metrics_port: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]

@@ -1,0 +1,48 @@
+"""`status` and the other read-only commands: the database next to the config file, never a new one.
+
+Before: the default `sqlite:///data/mediawatch.db` was relative to the working folder,
+so `status` run from another folder silently created an empty database and showed
+every source as never crawled.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import run_cli, write_config
+
+MINIMAL = {"topics": [{"name": "t", "keywords": ["六小龙"]}]}
+READ_ONLY = (("status",), ("sources",), ("articles",), ("export",), ("digests",), ("db", "current"))
+
+
+def test_read_only_commands_never_create_a_database(tmp_path: Path) -> None:
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    site.mkdir()
+    elsewhere.mkdir()
+    config = write_config(site / "mediawatch.toml", MINIMAL)
+    for command in READ_ONLY:
+        result = run_cli(*command, config=config, cwd=elsewhere)
+        assert result.returncode == 1, (command, result.stderr)
+        assert f"no database at {site / 'data' / 'mediawatch.db'}" in result.stderr, command
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    assert list(site.iterdir()) == [site / "mediawatch.toml"] and list(elsewhere.iterdir()) == []
+
+
+def test_status_from_another_folder_finds_the_database_beside_the_config_and_says_so(tmp_path: Path) -> None:
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    site.mkdir()
+    elsewhere.mkdir()
+    config = write_config(site / "mediawatch.toml", MINIMAL)
+    assert run_cli("db", "upgrade", config=config, cwd=site).returncode == 0
+    result = run_cli("status", config=config, cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    database = (site / "data" / "mediawatch.db").resolve()
+    assert f"database: sqlite:///{database} (default, relative to the configuration file's folder)" in result.stdout
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_database_folder_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "mediawatch.toml", {**MINIMAL, "database": {"url": "sqlite:////proc/mw/x.db"}})
+    result = run_cli("crawl", config=config)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["mediawatch: cannot create the database folder /proc/mw: No such file or directory"]
