@@ -46,7 +46,7 @@ def build(
     from digest.archive import topic_slug
     from digest.service import build_digest
 
-    application = open_app(ctx)
+    application = open_app(ctx, create=False)
     try:
         context = application.digest_context()
         rendered = [build_digest(context, name) for name in _topics(application, topic)]

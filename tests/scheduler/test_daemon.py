@@ -165,7 +165,8 @@ def test_daemon_crawls_on_time_reports_health_and_stops_on_sigterm(tmp_path: Pat
             # Manual crawls while the daemon crawls the same sources.
             for _ in range(3):
                 manual = run_cli("crawl", "--source", "jiangnan", "--source", "jinling", config=config)
-                assert manual.returncode == 0, manual.stderr
+                # Exit 1 only when both sources were busy in the daemon at that moment (nothing crawled).
+                assert manual.returncode == 0 or "crawled by another process" in manual.stderr, manual.stderr
                 assert "locked" not in manual.stderr
             status = run_cli("status", "--json", config=config)
             daemon.send_signal(signal.SIGTERM)

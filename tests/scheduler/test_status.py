@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.conftest import run_cli, write_config
 
 MINIMAL = {"topics": [{"name": "t", "keywords": ["六小龙"]}]}
-READ_ONLY = (("status",), ("sources",), ("articles",), ("export",), ("digests",), ("db", "current"))
+READ_ONLY = (("status",), ("sources",), ("articles",), ("export",), ("digests",), ("digest", "build"), ("db", "current"))
 
 
 def test_read_only_commands_never_create_a_database(tmp_path: Path) -> None:
