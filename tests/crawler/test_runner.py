@@ -162,7 +162,8 @@ def test_manual_crawls_in_parallel_store_each_article_once(
     ]
     outputs = [p.communicate(timeout=120) for p in processes]
     for process, (_, stderr) in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, stderr
+        # Exit 1 only when every source was busy in another of the three (nothing crawled).
+        assert process.returncode == 0 or "crawled by another process" in stderr, stderr
         assert "locked" not in stderr
     assert len(_stored(database_url)) == len(EXPECTED["articles"])
 

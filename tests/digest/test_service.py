@@ -251,10 +251,11 @@ def test_an_archive_that_cannot_be_written_fails_the_digest_and_keeps_the_articl
     database_url: str, tmp_path: Path, sink: SmtpSink, clock: FixedClock
 ) -> None:
     blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where the archive folder should be")
     config = digest_config(database_url, tmp_path, smtp_port=sink.port)
     config["digest"]["archive_dir"] = str(blocker)
     application = make_app(config, clock)
+    # After loading: a file in the folder's place at load time is already a configuration error.
+    blocker.write_text("a file where the archive folder should be")
     try:
         three_articles(application)
         with pytest.raises(DeliveryError, match="cannot write the digest archive"):
