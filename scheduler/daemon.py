@@ -419,7 +419,7 @@ def send_digests_job(app: App) -> DigestRunner:
     from digest.service import send_all_digests
 
     def run(scheduled: datetime, topics: tuple[str, ...]) -> object:
-        logger.info("digest job for %s: %s", scheduled.isoformat(), ", ".join(topics))
+        logger.debug("digest job for %s: %s", scheduled.isoformat(), ", ".join(topics))
         return send_all_digests(app.digest_context(), topics=topics, now=app.clock())
 
     return run
