@@ -123,7 +123,7 @@ def test_config_file_can_come_from_environment(tmp_path: Path) -> None:
     ("extra", "expected"),
     [
         ({"digest": {"schedule": "every day"}}, "digest.schedule: 'every day' is not a cron expression"),
-        ({"digest": {"schedule": "61 25 * * *"}}, "digest.schedule: '61 25 * * *' is not a cron expression"),
+        ({"digest": {"schedule": "61 25 * * *"}}, "digest.schedule: '61 25 * * *' is not a valid cron expression"),
         ({"digest": {"recipients": ["desk@example.org", "not-an-email"]}},
          "digest.recipients[1]: 'not-an-email' is not an email address"),
         ({"smtp": {"sender": "nobody"}}, "smtp.sender: 'nobody' is not an email address"),
