@@ -117,6 +117,11 @@ def _print_outcome(outcome: Any) -> None:
         err.print(f"  warning: {warning}", markup=False)
 
 
+def _owed(deliveries: list[Any]) -> str:
+    """Channels that have not confirmed this digest yet, e.g. "newsroom failed, email unconfirmed"."""
+    return ", ".join(f"{c.channel} {c.status}" for c in deliveries if c.status != "sent")
+
+
 def _change_counts(removed: int, edited: int) -> str:
     return "".join(f", {n} {label}" for n, label in ((removed, "removed"), (edited, "edited")) if n)
 
@@ -137,7 +142,9 @@ def digests(
     try:
         if topic is not None:
             application.config.topic(topic)
-        rows = DigestLedger(application.engine).list_digests(topic, limit=limit)
+        ledger = DigestLedger(application.engine)
+        rows = ledger.list_digests(topic, limit=limit)
+        channels = {d.id: ledger.deliveries(d.id) for d in rows if d.id is not None}
     finally:
         application.close()
     if json_output:
@@ -147,6 +154,10 @@ def digests(
                 "period_start": d.period_start.isoformat() if d.period_start else None,
                 "period_end": d.period_end.isoformat(), "sent": d.sent_at.isoformat() if d.sent_at else None,
                 "articles": d.article_count, "message_id": d.message_id, "error": d.error,
+                "deliveries": [
+                    {"channel": c.channel, "status": c.status, "attempts": c.attempts, "error": c.error}
+                    for c in channels.get(d.id or 0, [])
+                ],
             }
             out.print(json.dumps(record, ensure_ascii=False), markup=False)
         return
@@ -157,6 +168,6 @@ def digests(
         table.add_row(
             str(d.id), d.topic, d.status, d.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
             d.sent_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if d.sent_at else "-", str(d.article_count),
-            (d.error or d.message_id or "")[:80],
+            (d.error or _owed(channels.get(d.id or 0, [])) or d.message_id or "")[:80],
         )
     out.print(table)

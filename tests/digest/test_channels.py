@@ -8,6 +8,7 @@ later run (the channel was down), or after a crash.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -263,3 +264,5 @@ def test_digest_send_on_the_command_line_reads_the_channel_url_from_the_environm
     assert sent.returncode == 0, sent.stderr
     assert f"{TOPIC}: sent digest #1 (1 article(s)) to 0 recipient(s) and channel(s) newsroom" in sent.stdout
     assert len(hook.accepted) == 1
+    listed = json.loads(run_cli("digests", "--json", config=config, env={channel_env("newsroom"): hook.url}).stdout)
+    assert listed["deliveries"] == [{"channel": "newsroom", "status": "sent", "attempts": 1, "error": None}]
