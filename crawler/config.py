@@ -8,7 +8,7 @@ sections, never the whole configuration.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
@@ -49,10 +49,64 @@ class SelectorsConfig(Section):
     author: Selector | None = Field(None, description="selector for the author")
 
 
+class DiscoveryConfig(Section):
+    """`[discovery]`: finding coverage nobody listed (see README "Discovery")."""
+
+    rsshub_url: HttpUrl = Field("http://127.0.0.1:1200", description="the RSSHub instance rsshub sources' routes are read from")
+    outlinks: bool = Field(True, description="follow links in on-topic articles to the reports they cite")
+    outlink_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts cited links may be fetched from ('*.example.com' for subdomains); empty: the listed sources' hosts",
+    )
+    outlink_deny: list[str] = Field(default_factory=list, description="hosts cited links are never fetched from")
+    max_outlinks_per_run: int = Field(20, ge=0, description="cited pages fetched per crawl run, all sources together")
+    render_concurrency: int = Field(2, ge=1, le=8, description="pages rendered in the browser at once (render = true)")
+    render_timeout: float = Field(30.0, gt=0, description="seconds a rendered page may take to load")
+    browser: str = Field("/usr/bin/chromium", description="the Chromium executable render = true drives (never downloaded)")
+
+
+# Engine presets for search sources: the feed URL template for each edition.
+# {query} is filled with the URL-encoded query when the source is fetched.
+_GOOGLE_NEWS = "https://news.google.com/rss/search?q={query}&hl=%s&gl=%s&ceid=%s"
+_BING_NEWS = "https://www.bing.com/news/search?q={query}&format=rss&mkt=%s&setlang=%s"
+ENGINE_EDITIONS: dict[str, dict[str, str]] = {
+    "google-news": {
+        "zh-CN": _GOOGLE_NEWS % ("zh-CN", "CN", "CN:zh-Hans"),
+        "zh-TW": _GOOGLE_NEWS % ("zh-TW", "TW", "TW:zh-Hant"),
+        "zh-HK": _GOOGLE_NEWS % ("zh-HK", "HK", "HK:zh-Hant"),
+        "en": _GOOGLE_NEWS % ("en-US", "US", "US:en"),
+    },
+    "bing-news": {
+        "zh-CN": _BING_NEWS % ("zh-CN", "zh-Hans"),
+        "zh-TW": _BING_NEWS % ("zh-TW", "zh-Hant"),
+        "zh-HK": _BING_NEWS % ("zh-HK", "zh-Hant"),
+        "en": _BING_NEWS % ("en-US", "en"),
+    },
+}
+# A news-search engine is asked at most this often per source, whatever `every` says.
+MIN_SEARCH_EVERY = timedelta(minutes=15)
+
+
 class SourceConfig(Section):
     name: str = Field(min_length=1, pattern=r"^[\w.-]+$", description="short unique name (letters, digits, - _ .)")
-    kind: Literal["feed", "listing", "sitemap"] = Field(description="feed, listing or sitemap")
-    url: HttpUrl = Field(description="the feed, listing page or sitemap URL")
+    kind: Literal["feed", "listing", "sitemap", "search", "rsshub"] = Field(
+        description="feed, listing, sitemap, search (a news-search feed) or rsshub (a route on an RSSHub instance)"
+    )
+    url: HttpUrl = Field(
+        description="the feed, listing page or sitemap URL; search: a template with {query}; rsshub: set from route"
+    )
+    engine: Literal["google-news", "bing-news"] | None = Field(
+        None, description="search: fill url from this engine's preset for `edition`"
+    )
+    edition: Literal["zh-CN", "zh-TW", "zh-HK", "en"] = Field(
+        "zh-CN", description="search: language edition (picks the query's script and the engine's locale)"
+    )
+    query: str | None = Field(None, description="search: the query, verbatim (default: built from the topic's terms)")
+    query_groups: list[str] | None = Field(
+        None, description="search: topic groups the built query ANDs together (default: keywords, else the top group)"
+    )
+    route: str | None = Field(None, description="rsshub: the route, e.g. '/zaobao/realtime/china'")
+    render: bool = Field(False, description="fetch pages in headless Chromium (for pages whose text needs script)")
     every: Duration = Field(timedelta(minutes=30), description="how often to crawl, e.g. '30m', '2h'")
     topics: list[str] | None = Field(None, description="topics this source feeds (default: all)")
     allow_private: bool = Field(False, description="allow private/loopback addresses (test fixtures only)")
@@ -66,10 +120,27 @@ class SourceConfig(Section):
     )
     selectors: SelectorsConfig | None = Field(None, description="extraction overrides for this source's pages")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _url_from_engine(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("kind") == "search" and data.get("engine") and not data.get("url"):
+            editions = ENGINE_EDITIONS.get(str(data["engine"]), {})
+            edition = str(data.get("edition", "zh-CN"))
+            if edition in editions:
+                return {**data, "url": editions[edition]}
+        return data
+
     @model_validator(mode="after")
     def _listing_needs_selector(self) -> SourceConfig:
         if self.kind == "listing" and not (self.link_selector or self.link_xpath):
             raise ValueError("a listing source needs link_selector (CSS) or link_xpath")
+        if self.kind == "search":
+            if "{query}" not in self.url:
+                raise ValueError("a search source's url is a template with {query} (or give engine = ...)")
+            if self.every < MIN_SEARCH_EVERY:
+                raise ValueError("a search source is asked at most every 15m: search engines rate-limit")
+        if self.kind == "rsshub" and not self.route:
+            raise ValueError("an rsshub source needs route, e.g. '/zaobao/realtime/china'")
         return self
 
     @property
@@ -85,3 +156,13 @@ class SourceConfig(Section):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def discovery_path(self) -> str:
+        """How articles from this source were found: listed, search or rsshub (cited is set per article)."""
+        return self.kind if self.kind in ("search", "rsshub") else "listed"
+
+
+def rsshub_url(instance: str, route: str) -> str:
+    """The feed URL of an RSSHub route on an instance."""
+    return instance.rstrip("/") + "/" + route.lstrip("/")

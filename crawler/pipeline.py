@@ -9,6 +9,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.discovery.outlets import outlet_of
+from crawler.discovery.outlinks import follow_citations
 from crawler.normalize import content_hash
 from crawler.spiders.context import ArticleItem
 from storage.models import Article
@@ -40,7 +42,11 @@ class StoragePipeline:
             encoding=extracted.encoding,
             text=extracted.text,
             content_hash=content_hash(extracted.title, extracted.text),
+            discovered_via=item.discovered_via,
+            outlet=outlet_of(item.canonical_url),
+            cited_by_id=item.cited_by,
         )
+        row.new_outlet = _is_new_outlet(context, row)
         try:
             article_id = context.repository.add_article(row, matches)
         except SQLAlchemyError as exc:
@@ -61,8 +67,19 @@ class StoragePipeline:
             logger.error("source=%s url=%s id=%s storyline not assigned: %s",
                          context.source.name, item.canonical_url, article_id, exc)
         relevant = [m.topic for m in matches if m.relevant]
+        if relevant and item.outlinks and context.discovery is not None:
+            follow_citations(self.crawler, spider, context, article_id, item.outlinks)
         logger.info(
             "source=%s url=%s stored id=%s storyline=%s topics=%s", context.source.name, item.canonical_url,
             article_id, storyline_id, ",".join(relevant) or "-",
         )
         return item
+
+
+def _is_new_outlet(context: Any, row: Article) -> bool:
+    """An outlet no listed source covers and no stored article came from: something discovery found."""
+    if row.discovered_via == "listed" or not row.outlet or context.discovery is None:
+        return False
+    if row.outlet in context.discovery.settings.listed_outlets:
+        return False
+    return not context.repository.known_outlets([row.outlet])

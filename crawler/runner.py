@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from scrapy.crawler import AsyncCrawlerRunner
 
 from crawler.config import CrawlerConfig, SourceConfig
+from crawler.discovery.context import DiscoveryRun, DiscoverySettings
+from crawler.discovery.render import render_settings
 from crawler.fetch.settings import scrapy_settings
 from crawler.health import assess_health
 from crawler.leases import renewing_leases
@@ -70,6 +72,7 @@ async def crawl_sources(
     clock: Clock | None = None,
     on_done: Callable[[SourceResult], None] | None = None,
     owner: str | None = None,
+    discovery: DiscoverySettings | None = None,
 ) -> list[SourceResult]:
     """Crawl `sources` at once in one Scrapy crawler; each source gets its own crawl-run row.
 
@@ -79,6 +82,7 @@ async def crawl_sources(
     once by the caller, reused for every article); a source feeds the topics it
     names, or all of them. A source another process is crawling right now (its
     lease is live) is skipped. Results come back in the order of `sources`.
+    `discovery` turns on cited-link following and browser rendering (one budget for the whole crawl).
     """
     clock = clock or repository.clock
     owner = owner or lease_owner()
@@ -102,7 +106,7 @@ async def crawl_sources(
     try:
         if leased:
             async with renewing_leases(repository, [s.name for s in leased], owner, lease_ttl):
-                await _crawl_leased(leased, settings, matchers, repository, trigger, clock, report)
+                await _crawl_leased(leased, settings, matchers, repository, trigger, clock, report, discovery)
     finally:
         for source in leased:
             repository.release_lease(source.name, owner)
@@ -117,12 +121,14 @@ async def _crawl_leased(
     trigger: str,
     clock: Clock,
     report: Callable[[SourceResult], None],
+    discovery: DiscoverySettings | None = None,
 ) -> None:
     storylines = StorylineIndex.from_engine(repository.engine, clock=clock)
     # Articles left without a storyline (a crash between storing and assigning) are placed first.
     if placed := storylines.assign_pending():
         logger.info("placed %d article(s) that had no storyline", placed)
     states = repository.list_source_states()
+    discovery_run = DiscoveryRun.start(discovery) if discovery is not None else None
     contexts: list[CrawlContext] = []
     run_ids: dict[str, int] = {}
     for source in sources:
@@ -138,12 +144,16 @@ async def _crawl_leased(
                 storylines=storylines,
                 etag=state.etag if state else None,
                 last_modified=state.last_modified if state else None,
+                discovery=discovery_run,
             )
         )
         run_ids[source.name] = repository.start_run(source.name, trigger)
         logger.info("source=%s url=%s crawl started run=%d", source.name, source.url, run_ids[source.name])
     started = time.monotonic()
-    runner = AsyncCrawlerRunner(scrapy_settings(settings))
+    scrapy_config = scrapy_settings(settings)
+    if discovery is not None and any(s.render for s in sources):
+        scrapy_config.update(render_settings(settings, discovery.config))
+    runner = AsyncCrawlerRunner(scrapy_config)
     try:
         await runner.crawl(SourceSpider, contexts=contexts)
     except asyncio.CancelledError:
@@ -171,7 +181,7 @@ def _finish(
     """Record one source's run and health from its tally."""
     source, tally = context.source, context.tally
     status, error = run_status(tally)
-    if status == "ok" and source.kind == "feed" and (tally.etag or tally.last_modified):
+    if status == "ok" and source.kind in ("feed", "rsshub") and (tally.etag or tally.last_modified):
         repository.save_http_validators(source.name, tally.etag, tally.last_modified)
     repository.finish_run(
         run_id,

@@ -37,7 +37,7 @@ from digest.view import (
     SourceProblem,
 )
 from storage.ledger import CoveragePoint, LedgerArticle, LedgerChange
-from storage.models import CrawlRun, Source
+from storage.models import Article, CrawlRun, Source
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 # Above this many days the chart switches to weeks, above this many weeks to months.
@@ -71,6 +71,7 @@ def select_digest(
     outlet_of = _outlet_namer(outlets)
     storylines = group_storylines(articles, tz=tz, outlet_of=outlet_of, now=now, core=core)
     described = [describe_change(change, tz=tz, outlet_of=outlet_of) for change in changes]
+    new_outlets = tuple(sorted({a.article.outlet for a in articles if a.article.new_outlet and a.article.outlet}))
     return DigestView(
         title=one_line(title),
         description=one_line(description),
@@ -80,7 +81,9 @@ def select_digest(
         timezone=str(tz),
         seed=seed,
         article_count=len(articles),
-        outlet_count=len({a.article.source_name for a in articles}),
+        outlet_count=len({article_outlet(a.article, outlet_of) for a in articles}),
+        new_outlets=new_outlets,
+        notes=(f"New outlets this period: {', '.join(new_outlets)}",) if new_outlets else (),
         since=format_local(since, tz) if since else None,
         storylines=Section(tuple(storylines)),
         coverage=coverage_bars(coverage, tz=tz, outlet_of=outlet_of),
@@ -147,10 +150,10 @@ def group_storylines(
     for members in groups.values():
         ordered = sorted(members, key=lambda m: (-m.score, _when(m), m.article.id or 0))
         lead = ordered[0]
-        lead_outlet = outlet_of(lead.article.source_name)
+        lead_outlet = article_outlet(lead.article, outlet_of)
         also: dict[str, OutletLink] = {}
         for member in sorted(ordered[1:], key=lambda m: (_when(m), m.article.id or 0)):
-            name = outlet_of(member.article.source_name)
+            name = article_outlet(member.article, outlet_of)
             if name != lead_outlet and name not in also:
                 also[name] = OutletLink(name, safe_url(member.article.url))
         newest = max(_when(m) for m in members)
@@ -186,6 +189,7 @@ def make_entry(item: LedgerArticle, *, tz: ZoneInfo, outlet: str, core: Sequence
         language=article.language,
         score=item.score,
         why=why_line(item.matched, terms),
+        via=DISCOVERY_LABELS.get(article.discovered_via),
     )
 
 
@@ -298,6 +302,17 @@ def find_source_problems(
 
 def format_local(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime(TIME_FORMAT)
+
+
+# How an article was found, as its entry says it ("listed": said by nothing, the usual case).
+DISCOVERY_LABELS = {"search": "found by news search", "rsshub": "via RSSHub", "cited": "cited by another report"}
+
+
+def article_outlet(article: Article, outlet_of: Callable[[str], str]) -> str:
+    """The outlet a reader should see: the publisher for search and cited finds, else the source's title."""
+    if article.discovered_via in ("search", "cited") and article.outlet:
+        return article.outlet
+    return outlet_of(article.source_name)
 
 
 def _outlet_namer(outlets: Mapping[str, str]) -> Callable[[str], str]:

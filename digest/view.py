@@ -80,6 +80,7 @@ class Entry:
     language: str | None
     score: float
     why: str = ""  # e.g. "mentions 六小龙 · similar to the original report"
+    via: str | None = None  # how it was found, when not from a listed source ("found by news search", …)
 
     @property
     def title_text(self) -> str:
@@ -172,6 +173,7 @@ class DigestView:
     title: str = ""  # the topic's display title (`[[topics]] title`, else its name)
     description: str = ""  # one line saying what the topic follows
     notes: tuple[str, ...] = ()  # one-line remarks shown under the headline count
+    new_outlets: tuple[str, ...] = ()  # outlets first seen this period (found by search, RSSHub or a citation)
 
     @property
     def display_title(self) -> str:

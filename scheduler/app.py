@@ -100,6 +100,7 @@ async def crawl_now(
 
     `owner` names the lease holder (a worker's name, so a worker taking over a dead one's job can free it).
     """
+    from crawler.discovery.context import DiscoverySettings
     from crawler.runner import crawl_sources
 
     return await crawl_sources(
@@ -112,6 +113,7 @@ async def crawl_now(
         clock=app.clock,
         on_done=on_done,
         owner=owner,
+        discovery=DiscoverySettings.from_config(app.config.discovery, app.config.sources),
     )
 
 

@@ -20,7 +20,14 @@ from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from crawler.config import CrawlerConfig, RecheckConfig, SelectorsConfig, SourceConfig
+from crawler.config import (
+    CrawlerConfig,
+    DiscoveryConfig,
+    RecheckConfig,
+    SelectorsConfig,
+    SourceConfig,
+    rsshub_url,
+)
 from crawler.topics.config import SeedConfig, TopicConfig, TopicGroupConfig
 from digest.config import DigestConfig, SmtpConfig, channel_urls_from
 from storage.durations import format_duration
@@ -29,8 +36,8 @@ from storage.settings import Duration, Section
 
 # The sections are re-exported: this module is where the whole configuration is assembled.
 __all__ = [
-    "Config", "CrawlerConfig", "DaemonConfig", "DatabaseConfig", "DigestConfig", "QueueConfig", "RecheckConfig", "SeedConfig",
-    "SelectorsConfig", "SmtpConfig", "SourceConfig", "TopicConfig", "TopicGroupConfig", "config_from_mapping",
+    "Config", "CrawlerConfig", "DaemonConfig", "DatabaseConfig", "DigestConfig", "DiscoveryConfig", "QueueConfig",
+    "RecheckConfig", "SeedConfig", "SelectorsConfig", "SmtpConfig", "SourceConfig", "TopicConfig", "TopicGroupConfig", "config_from_mapping",
     "find_config_file", "load_config", "settings_table",
 ]
 
@@ -38,7 +45,7 @@ DEFAULT_CONFIG_FILE = "mediawatch.toml"
 CONFIG_ENV = "MEDIAWATCH_CONFIG"
 ENV_PREFIX = "MEDIAWATCH_"
 # Sections whose keys may be overridden by MEDIAWATCH_<SECTION>_<KEY>.
-ENV_SECTIONS = ("database", "crawler", "digest", "smtp", "daemon", "recheck", "queue")
+ENV_SECTIONS = ("database", "crawler", "digest", "smtp", "daemon", "recheck", "queue", "discovery")
 SECRET_KEYS = {("smtp", "password"), ("digest", "channel_urls")}
 
 
@@ -108,9 +115,27 @@ class Config(Section):
     recheck: RecheckConfig = Field(default_factory=RecheckConfig)
     queue: QueueConfig = Field(default_factory=QueueConfig)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+    discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
     path: Annotated[Path | None, Field(exclude=True)] = None
     # Where the database URL came from, for `status` and `config check`.
     database_origin: Annotated[str, Field(exclude=True)] = "default"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rsshub_urls(cls, data: Any) -> Any:
+        # An rsshub source names a route; its URL is the route on [discovery] rsshub_url.
+        if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
+            return data
+        discovery = data.get("discovery")
+        if not isinstance(discovery, Mapping):
+            discovery = {}
+        instance = str(discovery.get("rsshub_url") or DiscoveryConfig.model_fields["rsshub_url"].default)
+        sources = [
+            {**s, "url": rsshub_url(instance, str(s["route"]))}
+            if isinstance(s, Mapping) and s.get("kind") == "rsshub" and s.get("route") and not s.get("url") else s
+            for s in data["sources"]
+        ]
+        return {**data, "sources": sources}
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:

@@ -85,6 +85,11 @@ class Article(SQLModel, table=True):
     last_checked_at: datetime | None = _ts(default=None)
     etag: str | None = None  # validators for the recheck's conditional GET
     last_modified: str | None = None
+    # How it was found: "listed" (a configured source), "search", "rsshub" or "cited" (a link in another article).
+    discovered_via: str = Field(default="listed", index=True)
+    outlet: str | None = Field(default=None, index=True)  # the publisher's host, without "www."
+    new_outlet: bool = False  # the first article from an outlet that no source lists and none stored before
+    cited_by_id: int | None = Field(default=None, foreign_key="article.id")  # the article whose link led here
 
 
 class ArticleTopic(SQLModel, table=True):

@@ -255,7 +255,24 @@ class Repository:
             session.commit()
             return int(result.rowcount or 0)
 
+    def last_source_fetch(self, name: str) -> datetime | None:
+        """When a finished run of this source last got an answer from its source URL (any HTTP status)."""
+        with Session(self.engine) as session:
+            return session.exec(
+                select(CrawlRun.started_at)
+                .where(CrawlRun.source_name == name, col(CrawlRun.http_status).is_not(None))
+                .order_by(col(CrawlRun.started_at).desc())
+                .limit(1)
+            ).first()
+
     # -- articles ------------------------------------------------------------
+    def known_outlets(self, outlets: Iterable[str]) -> set[str]:
+        """Which of these outlets already have a stored article."""
+        wanted = list(dict.fromkeys(outlets))
+        with Session(self.engine) as session:
+            rows = session.exec(select(Article.outlet).where(col(Article.outlet).in_(wanted)).distinct()).all()
+        return {outlet for outlet in rows if outlet is not None}
+
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         """Which of these canonical URLs are already stored."""
         wanted = list(dict.fromkeys(urls))

@@ -159,3 +159,14 @@ def test_daemon_serves_prometheus_metrics_on_loopback(database_url: str) -> None
     app.close()
     assert "mediawatch_crawl_runs" in body[0]
     assert "mediawatch_digests_sent" in body[0]
+
+
+def test_compose_can_start_rsshub_in_the_discovery_profile() -> None:
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    rsshub = compose["services"]["rsshub"]
+    assert rsshub["profiles"] == ["discovery"]
+    assert rsshub["image"].startswith("diygod/rsshub")
+    assert all(port.startswith("127.0.0.1:") for port in rsshub["ports"])
+    # The daemon reads rsshub sources from the compose service, not from localhost inside its container.
+    environment = compose["services"]["mediawatch"]["environment"]
+    assert environment["MEDIAWATCH_DISCOVERY_RSSHUB_URL"] == "http://rsshub:1200"

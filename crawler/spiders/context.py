@@ -8,6 +8,7 @@ from datetime import datetime, tzinfo
 from urllib.parse import urlsplit
 
 from crawler.config import SourceConfig
+from crawler.discovery.context import DiscoveryRun
 from crawler.storylines import StorylineIndex
 from crawler.topics.matcher import TopicMatcher
 from storage.repository import Repository
@@ -49,13 +50,19 @@ class CrawlContext:
     etag: str | None = None
     last_modified: str | None = None
     tally: SourceTally = field(default_factory=SourceTally)
+    discovery: DiscoveryRun | None = None  # shared by every source of one crawl; None: no discovery
 
     @property
     def private_hosts(self) -> frozenset[str]:
-        """Hosts this source may reach on private addresses: its own, when `allow_private` is set."""
-        if not self.source.allow_private:
-            return frozenset()
-        return frozenset({(urlsplit(self.source.url).hostname or "").lower()})
+        """Hosts this source may reach on private addresses: its own, when `allow_private` is set.
+
+        An RSSHub instance is self-hosted, so usually private (`http://rsshub:1200` in
+        compose): an rsshub source may always reach the instance it is configured with.
+        """
+        own = frozenset({(urlsplit(self.source.url).hostname or "").lower()})
+        if self.source.allow_private or self.source.kind == "rsshub":
+            return own
+        return frozenset()
 
 
 @dataclass
@@ -66,3 +73,6 @@ class ArticleItem:
     article: ExtractedArticle
     entry: FeedEntry
     source: str = ""  # the name of the source whose crawl found it
+    discovered_via: str = "listed"  # listed | search | rsshub | cited
+    cited_by: int | None = None  # the stored article whose link led here
+    outlinks: tuple[str, ...] = ()  # canonical URLs this page cites (followed if it proves on topic)

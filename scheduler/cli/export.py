@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
 CSV_COLUMNS = (
     "id", "url", "source", "title", "author", "published", "fetched", "language", "content_hash", "storyline_id",
-    "removed_at", "topics", "scores", "matched", "digests", "text",
+    "removed_at", "discovered_via", "outlet", "new_outlet", "cited_by", "topics", "scores", "matched", "digests", "text",
 )
 
 
@@ -50,6 +50,11 @@ def article_records(stored: list[Any], membership: dict[int, list[dict[str, obje
                 "content_hash": a.content_hash,
                 "storyline_id": a.storyline_id,
                 "removed_at": a.removed_at.isoformat() if a.removed_at else None,
+                # How it was found: listed | search | rsshub | cited (by the article cited_by names).
+                "discovered_via": a.discovered_via,
+                "outlet": a.outlet,
+                "new_outlet": a.new_outlet,
+                "cited_by": a.cited_by_id,
                 "topics": [
                     {"topic": m.topic, "relevant": m.relevant, "score": m.score, "matched": list(m.matched)}
                     for m in item.matches

@@ -53,6 +53,7 @@ class StaticSite:
     def __init__(self, routes: Mapping[str, Route], *, port: int = 0) -> None:
         self.routes: dict[str, Route] = dict(routes)
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.posted: list[tuple[str, bytes]] = []  # (path, body) of each POST, also counted in requests
         self._server = _QuietServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="static-site", daemon=True)
@@ -108,6 +109,12 @@ class StaticSite:
                     if self.headers.get("If-None-Match") == headers["ETag"]:
                         return self._send(304, b"", None, headers)
                 self._send(route.status, body, route.content_type, headers)
+
+            def do_POST(self) -> None:
+                # Answered like a GET (fixtures of form endpoints); the body is read so the connection stays sane.
+                length = int(self.headers.get("Content-Length") or 0)
+                site.posted.append((self.path.split("?", 1)[0], self.rfile.read(length) if length else b""))
+                self.do_GET()
 
             def _send(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str]) -> None:
                 try:

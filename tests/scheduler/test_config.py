@@ -23,7 +23,10 @@ def test_example_config_is_valid() -> None:
     config = load_config(REPO_ROOT / "mediawatch.example.toml", environ={})
     assert config.topics[0].seed is not None
     assert len(config.sources) >= 7
-    assert {s.kind for s in config.sources} <= {"feed", "listing", "sitemap"}
+    assert {s.kind for s in config.sources} <= {"feed", "listing", "sitemap", "search", "rsshub"}
+    # Discovery: search sources in each language edition the debate ran in, RSSHub routes for outlets without feeds.
+    assert {s.edition for s in config.sources if s.kind == "search"} == {"zh-CN", "zh-TW", "zh-HK", "en"}
+    assert all(s.url.startswith(config.discovery.rsshub_url) for s in config.sources if s.kind == "rsshub")
 
 
 def test_typo_in_key_names_the_key_and_suggests_the_right_one() -> None:
@@ -190,3 +193,12 @@ def test_relative_sqlite_path_is_relative_to_the_config_file_not_the_working_fol
     assert config.database_origin == "default, relative to the configuration file's folder"
     from_env = load_config(config_path, environ={"MEDIAWATCH_DATABASE_URL": "sqlite:///elsewhere.db"})
     assert from_env.database_origin.startswith("from MEDIAWATCH_DATABASE_URL")
+
+
+def test_rsshub_routes_are_read_from_the_configured_instance_and_the_environment_overrides_it() -> None:
+    source = {"name": "zb", "kind": "rsshub", "route": "zaobao/realtime/china"}
+    config = config_from_mapping({**MINIMAL, "sources": [source], "discovery": {"rsshub_url": "http://hub:1200/"}},
+                                 environ={})
+    assert config.sources[0].url == "http://hub:1200/zaobao/realtime/china"
+    moved = config_from_mapping({**MINIMAL, "sources": [source]}, environ={"MEDIAWATCH_DISCOVERY_RSSHUB_URL": "http://rsshub:1200"})
+    assert moved.sources[0].url == "http://rsshub:1200/zaobao/realtime/china"
