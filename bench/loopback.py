@@ -63,6 +63,10 @@ class LoopbackSites:
         return f"http://{host}:{self.port}/{path.lstrip('/')}"
 
     @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
     def bytes_sent(self) -> int:
         return int(self._bytes.value)
 

@@ -163,10 +163,34 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def cpu_seconds() -> float:
+def cpu_seconds(exclude: int | None = None) -> float:
+    """CPU time of this process and every live descendant but `exclude` (the loopback server).
+
+    Extraction workers are children of multiprocessing's forkserver, not of this process,
+    so `RUSAGE_CHILDREN` would miss them: read /proc instead.
+    """
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
+    total = usage.ru_utime + usage.ru_stime
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        ticks[int(entry)] = int(fields[11]) + int(fields[12])
+    me = os.getpid()
+    for pid in ticks:
+        ancestor, seen = parents.get(pid), 0
+        while ancestor not in (None, 0, 1, me) and ancestor != exclude and seen < 50:
+            ancestor, seen = parents.get(ancestor), seen + 1
+        if ancestor == me and pid != exclude and pid != me:
+            total += ticks[pid] / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 # --- child scenarios (each in its own process) ------------------------------------------------------
@@ -223,10 +247,10 @@ def child_crawl(args: dict[str, Any]) -> dict[str, Any]:
         app.matchers  # built before the clock starts, as the daemon has them from its first run  # noqa: B018
         from scheduler.app import crawl
 
-        cpu0, started = cpu_seconds(), time.perf_counter()
+        cpu0, started = cpu_seconds(server.pid), time.perf_counter()
         results = crawl(app, None, trigger="bench")
         seconds = time.perf_counter() - started
-        cpu = cpu_seconds() - cpu0
+        cpu = cpu_seconds(server.pid) - cpu0
         stored = app.repository.count_articles()
         app.close()
         return {"pages": stored, "seconds": seconds, "cpu_seconds": cpu,
@@ -404,7 +428,7 @@ def figure_crawl(quick: bool) -> Figure:
     return Figure(
         f"crawl rate ÷ extractor alone ({hosts * per_host} pages, {hosts} hosts)", goal, ratio, ratio >= 1.5,
         f"{rate:.1f} vs {alone_rate:.1f} pages/s; {crawled['pages']} stored, {crawled['failed']} failed; "
-        f"CPU {cores:.0%} of one core",
+        f"CPU {cores:.0%} of one core ({os.getloadavg()[0]:.1f} load average)",
     )
 
 
@@ -536,7 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenario, payload = args.child
         print(json.dumps(CHILDREN[scenario](json.loads(payload))), flush=True)
         return 0
-    print(f"speed and scale on {os.cpu_count()} core(s); corpus {'at ' + str(CORPUS_ROOT) if CORPUS_ROOT.is_dir() else 'MISSING'}")
+    print(f"speed and scale on {os.cpu_count()} core(s), load average {os.getloadavg()[0]:.1f} at start; corpus {'at ' + str(CORPUS_ROOT) if CORPUS_ROOT.is_dir() else 'MISSING'}")
     print(f"  {'figure':<44} {'goal':>14} {'ratio':>10}  {'':<5} absolute", flush=True)
     for name in args.only or FIGURES:
         started = time.perf_counter()

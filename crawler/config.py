@@ -30,6 +30,9 @@ class CrawlerConfig(Section):
     max_articles_per_run: int = Field(200, ge=1, description="article pages fetched per source per run")
     retry_backoff: float = Field(2.0, ge=0, description="seconds before the first retry; doubles each retry")
     unhealthy_after: int = Field(3, ge=1, description="failed runs in a row before a source is unhealthy")
+    extract_processes: int = Field(
+        0, ge=0, le=64, description="worker processes that extract, match and fingerprint pages (0: on the crawl's own thread)"
+    )
     max_backoff: Duration = Field(timedelta(days=1), description="longest interval an unhealthy source is backed off to")
 
 

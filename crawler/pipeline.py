@@ -30,7 +30,9 @@ class StoragePipeline:
         spider: Any = self.crawler.spider
         context = spider.contexts[item.source] if item.source else spider.context
         extracted = item.article
-        matches = [matcher.match(extracted.title, extracted.text) for matcher in context.matchers]
+        matches = item.matches
+        if matches is None:
+            matches = [matcher.match(extracted.title, extracted.text) for matcher in context.matchers]
         row = Article(
             url=item.canonical_url,
             source_name=context.source.name,
@@ -61,7 +63,8 @@ class StoragePipeline:
         storyline_id = None
         try:
             storyline_id = context.storylines.assign(
-                article_id, title=row.title, text=row.text, content_hash=row.content_hash
+                article_id, title=row.title, text=row.text, content_hash=row.content_hash,
+                precomputed=item.fingerprint,
             ).storyline_id
         except SQLAlchemyError as exc:  # stored anyway; the next crawl's assign_pending() places it
             logger.error("source=%s url=%s id=%s storyline not assigned: %s",

@@ -24,6 +24,7 @@ from crawler.discovery.render import render_settings
 from crawler.fetch.settings import scrapy_settings
 from crawler.health import assess_health
 from crawler.leases import renewing_leases
+from crawler.pool import PagePool
 from crawler.spiders.context import CrawlContext, SourceTally
 from crawler.spiders.source import SourceSpider
 from crawler.storylines import StorylineIndex
@@ -73,6 +74,7 @@ async def crawl_sources(
     on_done: Callable[[SourceResult], None] | None = None,
     owner: str | None = None,
     discovery: DiscoverySettings | None = None,
+    pool: PagePool | None = None,
 ) -> list[SourceResult]:
     """Crawl `sources` at once in one Scrapy crawler; each source gets its own crawl-run row.
 
@@ -106,7 +108,7 @@ async def crawl_sources(
     try:
         if leased:
             async with renewing_leases(repository, [s.name for s in leased], owner, lease_ttl):
-                await _crawl_leased(leased, settings, matchers, repository, trigger, clock, report, discovery)
+                await _crawl_leased(leased, settings, matchers, repository, trigger, clock, report, discovery, pool)
     finally:
         for source in leased:
             repository.release_lease(source.name, owner)
@@ -122,6 +124,7 @@ async def _crawl_leased(
     clock: Clock,
     report: Callable[[SourceResult], None],
     discovery: DiscoverySettings | None = None,
+    pool: PagePool | None = None,
 ) -> None:
     storylines = StorylineIndex.from_engine(repository.engine, clock=clock)
     # Articles left without a storyline (a crash between storing and assigning) are placed first.
@@ -145,6 +148,7 @@ async def _crawl_leased(
                 etag=state.etag if state else None,
                 last_modified=state.last_modified if state else None,
                 discovery=discovery_run,
+                pool=pool,
             )
         )
         run_ids[source.name] = repository.start_run(source.name, trigger)

@@ -282,14 +282,17 @@ class StorylineIndex:
     ) -> StorylineIndex:
         return cls(StorylineStore(engine, clock), params)
 
-    def assign(self, article_id: int, *, title: str, text: str, content_hash: str) -> StorylineAssignment:
+    def assign(
+        self, article_id: int, *, title: str, text: str, content_hash: str, precomputed: Fingerprint | None = None
+    ) -> StorylineAssignment:
         """Put the stored article `article_id` into a storyline (idempotent).
 
         The signature is computed before the transaction; lookup and write then run
         in one transaction serialised across processes, so two near duplicates
         stored at the same moment by two processes still share a storyline.
         """
-        print_ = fingerprint(title, text, self.params)
+        # `precomputed`: the signature a crawl's worker process computed off the reactor thread.
+        print_ = precomputed or fingerprint(title, text, self.params)
         keys = band_keys(print_, self.params)
         with self.store.assignment(article_id) as tx:
             if tx.current_storyline_id is not None:

@@ -25,6 +25,7 @@ from storage.repository import Repository
 
 if TYPE_CHECKING:
     from crawler.config import SourceConfig
+    from crawler.pool import PagePool
     from crawler.runner import SourceResult
     from crawler.spiders.recheck import RecheckReport
     from crawler.topics.matcher import TopicMatcher
@@ -40,6 +41,7 @@ class App:
     repository: Repository
     clock: Clock
     _matchers: dict[str, TopicMatcher] | None = field(default=None, repr=False)
+    _pool: PagePool | None = field(default=None, repr=False)
 
     @property
     def matchers(self) -> dict[str, TopicMatcher]:
@@ -49,6 +51,15 @@ class App:
 
             self._matchers = build_matchers(self.config.topics, self.config.folder)
         return self._matchers
+
+    @property
+    def pool(self) -> PagePool | None:
+        """The page-processing worker processes (`[crawler] extract_processes`), started on first use and kept."""
+        if self._pool is None and self.config.crawler.extract_processes > 0:
+            from crawler.pool import PagePool
+
+            self._pool = PagePool(self.config.crawler.extract_processes, self.config.topics, self.config.folder)
+        return self._pool
 
     def digest_context(self) -> DigestContext:
         """What the digest package needs, as plain values."""
@@ -66,6 +77,9 @@ class App:
         )
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         self.engine.dispose()
 
 
@@ -114,6 +128,7 @@ async def crawl_now(
         on_done=on_done,
         owner=owner,
         discovery=DiscoverySettings.from_config(app.config.discovery, app.config.sources),
+        pool=app.pool,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crawler.config import SourceConfig
@@ -12,7 +13,10 @@ from crawler.discovery.context import DiscoveryRun
 from crawler.storylines import StorylineIndex
 from crawler.topics.matcher import TopicMatcher
 from storage.repository import Repository
-from storage.types import ExtractedArticle, FeedEntry
+from storage.types import ExtractedArticle, FeedEntry, TopicMatch
+
+if TYPE_CHECKING:
+    from crawler.pool import PagePool
 
 
 @dataclass
@@ -51,6 +55,7 @@ class CrawlContext:
     last_modified: str | None = None
     tally: SourceTally = field(default_factory=SourceTally)
     discovery: DiscoveryRun | None = None  # shared by every source of one crawl; None: no discovery
+    pool: PagePool | None = None  # extraction, matching and fingerprints in worker processes
 
     @property
     def private_hosts(self) -> frozenset[str]:
@@ -76,3 +81,5 @@ class ArticleItem:
     discovered_via: str = "listed"  # listed | search | rsshub | cited
     cited_by: int | None = None  # the stored article whose link led here
     outlinks: tuple[str, ...] = ()  # canonical URLs this page cites (followed if it proves on topic)
+    matches: list[TopicMatch] | None = None  # computed with the extraction in a worker process
+    fingerprint: Any = None  # the storyline signature, likewise

@@ -46,6 +46,7 @@ from crawler.fetch.urls import canonicalize_url
 from crawler.parse.feeds import parse_feed
 from crawler.parse.listings import pick_links
 from crawler.parse.sitemaps import parse_sitemap
+from crawler.pool import PageJob
 from crawler.spiders.context import ArticleItem, CrawlContext, SourceTally
 from storage.errors import MediawatchError
 from storage.types import FeedEntry
@@ -296,7 +297,7 @@ class SourceSpider(scrapy.Spider):
         logger.warning("source=%s url=%s error=%s", context.source.name, request.url, message)
 
     # -- article pages -------------------------------------------------------
-    def parse_article(self, response: Response, entry: FeedEntry, canonical: str) -> Iterator[ArticleItem]:
+    async def parse_article(self, response: Response, entry: FeedEntry, canonical: str) -> AsyncIterator[ArticleItem]:
         context = self.context_of(response.request)
         content_type = _header(response, b"Content-Type")
         mime = (content_type or "").split(";")[0].strip().lower().encode()
@@ -304,16 +305,28 @@ class SourceSpider(scrapy.Spider):
             self._article_error(context, response.url, f"not an HTML page (Content-Type {content_type})")
             return
         source = context.source
+        matches, print_ = None, None
         try:
-            extraction = extract_with_overrides(
-                response.body,
-                response.url,
-                content_type,
-                published_hint=entry.published,
-                title_hint=entry.title,
-                local_tz=context.local_tz,
-                selectors=source.selectors,
-            )
+            pool = getattr(context, "pool", None)  # None: on this thread (and in bare test contexts)
+            if pool is not None:
+                # In a worker process: the reactor keeps downloading and storing meanwhile.
+                result = await pool.process(PageJob(
+                    response.body, response.url, content_type,
+                    topics=tuple(m.name for m in context.matchers), storyline_params=context.storylines.params,
+                    published_hint=entry.published, title_hint=entry.title, local_tz=context.local_tz,
+                    selectors=source.selectors,
+                ))
+                extraction, matches, print_ = result.extraction, result.matches, result.fingerprint
+            else:
+                extraction = extract_with_overrides(
+                    response.body,
+                    response.url,
+                    content_type,
+                    published_hint=entry.published,
+                    title_hint=entry.title,
+                    local_tz=context.local_tz,
+                    selectors=source.selectors,
+                )
         except MediawatchError as exc:
             self._article_error(context, response.url, str(exc))
             return
@@ -341,7 +354,7 @@ class SourceSpider(scrapy.Spider):
         yield ArticleItem(
             canonical_url=canonical, article=extraction.article, entry=entry, source=source.name,
             discovered_via="cited" if cited_by is not None else source.discovery_path,
-            cited_by=cited_by, outlinks=outlinks,
+            cited_by=cited_by, outlinks=outlinks, matches=matches, fingerprint=print_,
         )
 
     def article_failed(self, failure: Failure) -> None:

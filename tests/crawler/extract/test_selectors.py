@@ -7,6 +7,7 @@ that makes a scraper break silently.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -144,7 +145,7 @@ def spider_for(selectors: SelectorsConfig) -> SourceSpider:
         name="qingshan", kind="feed", url="https://gov.example.cn/rss.xml", selectors=selectors
     )
     # parse_article reads only these parts of the crawl context (no storage, no topics).
-    context = SimpleNamespace(source=source, local_tz=SHANGHAI, tally=SourceTally())
+    context = SimpleNamespace(source=source, local_tz=SHANGHAI, tally=SourceTally(), pool=None)
     return SourceSpider(cast(CrawlContext, context))
 
 
@@ -152,7 +153,10 @@ def parse(spider: SourceSpider, body: bytes, url: str = URL) -> list[Any]:
     response = HtmlResponse(
         url, body=body, headers={"Content-Type": "text/html; charset=utf-8"}, request=Request(url)
     )
-    return list(spider.parse_article(response, entry=FeedEntry(url=url), canonical=url))
+    async def collect() -> list[Any]:  # parse_article is an async generator (it may await a worker process)
+        return [item async for item in spider.parse_article(response, entry=FeedEntry(url=url), canonical=url)]
+
+    return asyncio.run(collect())
 
 
 def test_spider_uses_the_sources_selectors() -> None:
