@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from crawler.config import CrawlerConfig, DiscoveryConfig
 from crawler.fetch.policy import check_url
@@ -46,25 +46,35 @@ def render_settings(crawler: CrawlerConfig, discovery: DiscoveryConfig) -> dict[
     }
 
 
-def render_meta(config: DiscoveryConfig, *, allow_private: bool, max_bytes: int = 10 * 1024 * 1024) -> dict[str, Any]:
-    """Request meta that has scrapy-playwright render the page with the fetch policy on every request."""
+def render_meta(
+    config: DiscoveryConfig, *, private_hosts: frozenset[str] = frozenset(), max_bytes: int = 10 * 1024 * 1024
+) -> dict[str, Any]:
+    """Request meta that has scrapy-playwright render the page with the fetch policy on every request.
+
+    `private_hosts` are the hosts the page may reach on private addresses (the source's
+    own, when it allows private addresses), as for the downloader's requests.
+    """
     return {
         "playwright": True,
         "playwright_context": BROWSER_CONTEXT,
         "playwright_page_init_callback": functools.partial(
-            install_guard, allow_private=allow_private, max_bytes=max_bytes
+            install_guard, private_hosts=private_hosts, max_bytes=max_bytes
         ),
         # Wait for scripts that fill the page after load.
         "playwright_page_goto_kwargs": {"wait_until": "networkidle"},
     }
 
 
-async def install_guard(page: Any, request: Any, *, allow_private: bool, max_bytes: int) -> None:
+async def install_guard(page: Any, request: Any, *, private_hosts: frozenset[str], max_bytes: int) -> None:
     """scrapy-playwright's page-init hook: put the fetch policy in front of every browser request."""
-    await page.route("**/*", functools.partial(guard_route, allow_private=allow_private, max_bytes=max_bytes))
+    await page.route("**/*", functools.partial(guard_route, private_hosts=private_hosts, max_bytes=max_bytes))
 
 
-async def guard_route(route: Any, request: Any, *, allow_private: bool, max_bytes: int) -> None:
+def _private_ok(url: str, private_hosts: frozenset[str]) -> bool:
+    return (urlsplit(url).hostname or "").lower() in private_hosts
+
+
+async def guard_route(route: Any, request: Any, *, private_hosts: frozenset[str], max_bytes: int) -> None:
     """Let a browser request through only if the fetch policy allows it and every redirect hop."""
     url = request.url
     if url.startswith(("data:", "blob:", "about:")):
@@ -74,7 +84,7 @@ async def guard_route(route: Any, request: Any, *, allow_private: bool, max_byte
         await route.abort("blockedbyclient")
         return
     try:
-        await check_url(url, allow_private=allow_private)
+        await check_url(url, allow_private=_private_ok(url, private_hosts))
         response = await route.fetch(max_redirects=0)
         hops = 0
         current, hop = url, response
@@ -83,7 +93,7 @@ async def guard_route(route: Any, request: Any, *, allow_private: bool, max_byte
             if hops > MAX_REDIRECTS:
                 raise ForbiddenURLError(f"{url}: more than {MAX_REDIRECTS} redirects")
             current = urljoin(current, hop.headers["location"])
-            await check_url(current, allow_private=allow_private)
+            await check_url(current, allow_private=_private_ok(current, private_hosts))
             hop = await route.fetch(url=current, max_redirects=0)
         body = await hop.body()
         if len(body) > max_bytes:

@@ -139,7 +139,7 @@ class SourceSpider(scrapy.Spider):
         if not context.source.render or discovery is None:
             return {}
         return render_meta(
-            discovery.settings.config, allow_private=bool(context.private_hosts),
+            discovery.settings.config, private_hosts=context.private_hosts,
             max_bytes=self.settings.getint("DOWNLOAD_MAXSIZE"),
         )
 

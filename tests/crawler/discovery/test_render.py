@@ -88,14 +88,14 @@ def test_a_page_whose_text_needs_script_is_rendered_and_extracted(
     assert site.hits("photo.jpg") == 0  # images are never fetched: the text is what is kept
 
 
-async def _browse(html: str, *, allow_private: bool, max_bytes: int, base: str) -> str:
+async def _browse(html: str, *, private_hosts: frozenset[str], max_bytes: int, base: str) -> str:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=BROWSER, headless=True)
         try:
             page = await browser.new_page()
-            await page.route("**/*", functools.partial(guard_route, allow_private=allow_private, max_bytes=max_bytes))
+            await page.route("**/*", functools.partial(guard_route, private_hosts=private_hosts, max_bytes=max_bytes))
             await page.route(f"{base}/start", lambda route: route.fulfill(body=html, content_type="text/html"))
             await page.goto(f"{base}/start")
             await page.wait_for_function("document.title !== ''", timeout=10000)
@@ -104,6 +104,7 @@ async def _browse(html: str, *, allow_private: bool, max_bytes: int, base: str) 
             await browser.close()
 
 
+LOOPBACK = frozenset({"127.0.0.1"})
 PROBE = """<html><head><title></title></head><body><script>
 fetch('{url}').then(r => r.text()).then(t => {{ document.title = 'fetched ' + t.length; }},
                                          e => {{ document.title = 'refused'; }});
@@ -112,14 +113,14 @@ fetch('{url}').then(r => r.text()).then(t => {{ document.title = 'fetched ' + t.
 
 def test_every_request_the_browser_makes_passes_the_fetch_policy(site: StaticSite) -> None:
     probe = PROBE.format(url=site.url("api/story.json"))
-    # Loopback is private: without allow_private the page's own request never leaves the browser.
-    title = asyncio.run(_browse(probe, allow_private=False, max_bytes=10**6, base=site.base_url))
+    # Loopback is private: unless its host is allowed, the page's own request never leaves the browser.
+    title = asyncio.run(_browse(probe, private_hosts=frozenset({"localhost"}), max_bytes=10**6, base=site.base_url))
     assert title == "refused"
     assert site.hits("api/story.json") == 0
     # The same page with the address allowed fetches it (so the refusal above was the policy's).
-    title = asyncio.run(_browse(probe, allow_private=True, max_bytes=10**6, base=site.base_url))
+    title = asyncio.run(_browse(probe, private_hosts=LOOPBACK, max_bytes=10**6, base=site.base_url))
     assert title.startswith("fetched ")
     assert site.hits("api/story.json") == 1
     # A response over the size limit is not handed to the page.
     big = PROBE.format(url=site.url("big.json"))
-    assert asyncio.run(_browse(big, allow_private=True, max_bytes=1000, base=site.base_url)) == "refused"
+    assert asyncio.run(_browse(big, private_hosts=LOOPBACK, max_bytes=1000, base=site.base_url)) == "refused"
