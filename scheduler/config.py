@@ -270,6 +270,14 @@ def _check_paths(config: Config, label: str) -> None:
             problems.append(f"{label}: database.url: {database} is a folder, not a database file")
         elif (file := blocked(database.parent)) is not None:
             problems.append(f"{label}: database.url: {file} is a file, so the folder {database.parent} cannot be made")
+    for index, topic in enumerate(config.topics):
+        # Read at every crawl and classify: a missing file must fail `config check`, not each run.
+        if topic.seed is not None and topic.seed.text_file:
+            seed_file = config.resolve_path(topic.seed.text_file)
+            if not os.access(seed_file, os.R_OK) or not seed_file.is_file():
+                reason = "not a file" if seed_file.exists() else "No such file or directory"
+                problems.append(f"{label}: topics[{index}] ({topic.name}).seed.text_file: {seed_file}: "
+                                f"cannot read: {reason}")
     if problems:
         raise ConfigError("\n".join(problems))
 

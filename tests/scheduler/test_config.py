@@ -202,3 +202,20 @@ def test_rsshub_routes_are_read_from_the_configured_instance_and_the_environment
     assert config.sources[0].url == "http://hub:1200/zaobao/realtime/china"
     moved = config_from_mapping({**MINIMAL, "sources": [source]}, environ={"MEDIAWATCH_DISCOVERY_RSSHUB_URL": "http://rsshub:1200"})
     assert moved.sources[0].url == "http://rsshub:1200/zaobao/realtime/china"
+
+
+def test_config_check_refuses_a_seed_text_file_that_is_not_there(tmp_path: Path) -> None:
+    # `config check` once said OK, and every crawl and classify then failed on the missing file.
+    seed = {"title": "x", "publisher": "y", "published": "2025-02-11", "url": "https://example.org/",
+            "text_file": "seed/report.txt"}
+    topic = {"name": "t", "keywords": ["六小龙"], "seed": seed}
+    config_path = write_config(tmp_path / "mediawatch.toml", {"topics": [topic]})
+    result = run_cli("config", "check", config=config_path)
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr
+    line = result.stderr.splitlines()[-1]
+    assert line.startswith(f"{config_path}: topics[0] (t).seed.text_file: ")
+    assert str(tmp_path / "seed" / "report.txt") in line and "No such file or directory" in line
+    (tmp_path / "seed").mkdir()
+    (tmp_path / "seed" / "report.txt").write_text("南京为何没有六小龙", encoding="utf-8")
+    assert run_cli("config", "check", config=config_path).returncode == 0

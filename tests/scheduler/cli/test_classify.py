@@ -120,7 +120,7 @@ def test_classify_missing_seed_file_names_it(tmp_path: Path) -> None:
     (tmp_path / "seed.txt").unlink()
     result = run_cli("classify", "-", config=config)
     assert result.returncode == 2
-    assert "seed text_file" in result.stderr and "seed.txt" in result.stderr
+    assert "seed.text_file" in result.stderr and "seed.txt" in result.stderr
 
 
 def test_classify_reads_stdin(tmp_path: Path) -> None:
