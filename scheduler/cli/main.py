@@ -132,6 +132,11 @@ def main() -> None:
         err.print(f"mediawatch: database error: {first} (is the schema current? try `mediawatch db current`)",
                   markup=False)
         sys.exit(1)
+    except OSError as exc:
+        # A file the user named (`export -o`, `digest build --out`) that cannot be written: the work failed.
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(f"mediawatch: {where}{exc.strerror or exc}", markup=False)
+        sys.exit(1)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -126,3 +126,19 @@ def test_bad_value_is_refused_even_with_a_valid_config(tmp_path: Path, args: tup
     result = run_cli(*args, config=config, cwd=tmp_path)
     assert result.returncode == 2 and len(result.stderr.splitlines()) <= 2
     assert not (tmp_path / "data").exists()  # refused before any database was opened
+
+
+def test_an_output_path_that_cannot_be_written_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    # Both once ended in a Python traceback (FileNotFoundError, FileExistsError).
+    config = write_config(tmp_path / "mediawatch.toml", {"topics": [TOPIC]})
+    assert run_cli("db", "upgrade", config=config, cwd=tmp_path).returncode == 0
+    (tmp_path / "a-file").write_text("not a folder")
+    for args, named in (
+        (("export", "--format", "csv", "-o", str(tmp_path / "missing" / "x.csv")), "missing"),
+        (("digest", "build", "--out", str(tmp_path / "a-file")), "a-file"),
+    ):
+        result = run_cli(*args, config=config, cwd=tmp_path)
+        assert result.returncode == 1, (args, result.stderr)
+        assert "Traceback" not in result.stderr, args
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("mediawatch: ") and named in lines[0], (args, lines)
