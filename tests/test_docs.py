@@ -24,8 +24,15 @@ def test_every_command_is_in_the_readme() -> None:
     for name, command in group.commands.items():  # type: ignore[attr-defined]
         sub = getattr(command, "commands", None)
         names += [f"{name} {s}" for s in sub] if sub else [name]
-    missing = [n for n in names if not re.search(rf"`mediawatch {re.escape(n)}\b", README)]
-    assert missing == [], f"commands missing from the README: {missing}"
+    # In the "Command line" table, where a user looks, not only somewhere in the prose.
+    missing = [n for n in names if not re.search(rf"^\| `mediawatch {re.escape(n)}\b", README, re.M)]
+    assert missing == [], f"commands missing from the README's command table: {missing}"
+
+
+def test_every_repository_path_the_readme_names_exists() -> None:
+    named = re.findall(r"`((?:tests|bench|scheduler|crawler|digest|storage|docs)/[\w/.\-]+)`", README)
+    missing = [path for path in named if not (REPO_ROOT / path.rstrip("/")).exists()]
+    assert named and missing == [], f"the README names paths that do not exist: {missing}"
 
 
 def test_readme_opens_with_the_two_commands() -> None:
