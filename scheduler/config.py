@@ -102,6 +102,15 @@ class QueueConfig(Section):
         timedelta(seconds=60), description="a job its worker stopped refreshing for this long is taken over by another"
     )
 
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        # Checked here so `config check` catches it, not redis-py at the worker's start.
+        if value is not None and value.split("://", 1)[0].lower() not in ("redis", "rediss", "unix"):
+            shown = value.split("@", 1)[-1]  # never echo a password
+            raise ValueError(f"{shown!r} is not a Redis URL such as 'redis://127.0.0.1:6379/0'")
+        return value
+
 
 class Config(Section):
     """The whole configuration, as loaded from one file plus the environment."""

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from storage.errors import QueueError
+
 logger = logging.getLogger(__name__)
 
 GROUP = "workers"
@@ -63,6 +65,9 @@ class CrawlQueue:
         except redis.ResponseError as exc:  # the group exists already: another process made it
             if "BUSYGROUP" not in str(exc):
                 raise
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            # redis-py's message names host and port, never the URL's password.
+            raise QueueError(f"cannot reach the crawl queue ([queue] url): {exc}") from exc
 
     def _marker(self, source: str) -> str:
         return f"{self.prefix}:queued:{source}"

@@ -4,6 +4,7 @@
     ├── ConfigError                  the configuration file or environment is wrong (exit 2)
     ├── StorageError                 the database cannot be used as asked
     │   └── SchemaOutOfDateError     the schema needs `mediawatch db upgrade`
+    ├── QueueError                   the shared crawl queue (Redis) cannot be reached
     ├── FetchError                   a URL may not or could not be fetched
     │   └── ForbiddenURLError        scheme or address refused by policy
     ├── ExtractionError              a page could not be turned into an article
@@ -35,6 +36,10 @@ class StorageError(MediawatchError):
 
 class SchemaOutOfDateError(StorageError):
     """The database schema is older than this version of mediawatch."""
+
+
+class QueueError(MediawatchError):
+    """The shared crawl queue (`[queue] url`, Redis) cannot be reached."""
 
 
 class FetchError(MediawatchError):

@@ -219,3 +219,12 @@ def test_config_check_refuses_a_seed_text_file_that_is_not_there(tmp_path: Path)
     (tmp_path / "seed").mkdir()
     (tmp_path / "seed" / "report.txt").write_text("南京为何没有六小龙", encoding="utf-8")
     assert run_cli("config", "check", config=config_path).returncode == 0
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6379/0", "127.0.0.1:6379"])
+def test_a_queue_url_that_is_not_redis_is_refused_at_load(url: str) -> None:
+    # It passed `config check` and then `mediawatch worker` and `run` died in redis-py with a traceback.
+    with pytest.raises(ConfigError, match=r"queue\.url: .* is not a Redis URL"):
+        config_from_mapping(MINIMAL, environ={"MEDIAWATCH_QUEUE_URL": url})
+    for good in ("redis://127.0.0.1:6379/0", "rediss://cache.example.org:6380", "unix:///run/redis.sock"):
+        assert config_from_mapping(MINIMAL, environ={"MEDIAWATCH_QUEUE_URL": good}).queue.url == good

@@ -142,3 +142,24 @@ def test_an_output_path_that_cannot_be_written_is_one_line_and_exit_1(tmp_path: 
         assert "Traceback" not in result.stderr, args
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("mediawatch: ") and named in lines[0], (args, lines)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", [("worker",), ("run",)])
+def test_an_unreachable_queue_is_one_line_and_exit_1(tmp_path: Path, command: tuple[str, ...]) -> None:
+    # Both once printed redis-py's two chained tracebacks.
+    config = write_config(tmp_path / "mediawatch.toml", {"topics": [TOPIC]})
+    assert run_cli("db", "upgrade", config=config, cwd=tmp_path).returncode == 0
+    env = {"MEDIAWATCH_QUEUE_URL": f"redis://127.0.0.1:{_closed_port()}/0"}
+    result = run_cli(*command, config=config, env=env, cwd=tmp_path, timeout=60)
+    assert result.returncode == 1, result.stderr[-500:]
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mediawatch: cannot reach the crawl queue"), lines
