@@ -1,4 +1,10 @@
-"""Source health: when a source counts as failing or silent, and how far to back it off (pure)."""
+"""Health (pure): when a source counts as failing or silent, how far to back it off, and when to retry an article URL.
+
+A source's health is about the source: its feed, listing or sitemap fetch and
+whether it still yields entries. An article page that fails is counted against
+its URL (`url_retry_at`), with its own backoff and a point where we give up, so
+one dead link never makes a working source unhealthy.
+"""
 
 from __future__ import annotations
 
@@ -31,3 +37,15 @@ def backoff_interval(source: SourceConfig, state: Source | None, *, unhealthy_af
         return interval
     factor = 2 ** (state.consecutive_failures - unhealthy_after + 1)
     return min(interval * factor, max(max_backoff, interval))
+
+
+URL_RETRY_FIRST = timedelta(hours=1)
+URL_RETRY_MAX = timedelta(days=2)
+URL_GIVE_UP_AFTER = 5  # failures: about four days of tries, then the URL is left alone
+
+
+def url_retry_at(failures: int, now: datetime) -> datetime | None:
+    """When a failed article URL may be fetched again: 1 h, 4 h, 16 h, 2 d; None once we give up."""
+    if failures >= URL_GIVE_UP_AFTER:
+        return None
+    return now + min(URL_RETRY_FIRST * 4 ** (failures - 1), URL_RETRY_MAX)

@@ -47,10 +47,15 @@ class StoragePipeline:
             discovered_via=item.discovered_via,
             outlet=outlet_of(item.canonical_url),
             cited_by_id=item.cited_by,
+            feed_title=item.entry.title,
+            title_source=item.title_source,
+            date_source=item.date_source,
+            text_missing=item.text_missing,
         )
         row.new_outlet = _is_new_outlet(context, row)
         try:
-            article_id = context.repository.add_article(row, matches)
+            article_id = context.repository.add_article(row, matches, alias=item.alias)
+            context.repository.clear_url_failures({item.canonical_url, item.alias or item.canonical_url})
         except SQLAlchemyError as exc:
             context.tally.failed += 1
             context.tally.note_error(f"{item.canonical_url}: database error: {exc}")
@@ -60,6 +65,8 @@ class StoragePipeline:
             context.tally.duplicate += 1
             return item
         context.tally.new += 1
+        if item.text_missing:
+            context.tally.text_missing += 1
         storyline_id = None
         try:
             storyline_id = context.storylines.assign(

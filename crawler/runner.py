@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from scrapy.crawler import AsyncCrawlerRunner
 
@@ -48,18 +49,45 @@ class SourceResult:
 
     @property
     def succeeded(self) -> bool:
-        return self.status in ("ok", "not_modified", "skipped")
+        return self.status in ("ok", "partial", "not_modified", "skipped")
 
 
-def run_status(tally: SourceTally) -> tuple[str, str | None]:
-    """Decide a run's status and error text from its tally."""
+def run_status(tally: SourceTally, previous_found: int = 0) -> tuple[str, str | None]:
+    """Decide a run's status and its note from its tally.
+
+    failed: the source itself failed, or it yields nothing where it used to yield
+    something (the classic silent break), or every one of several new article pages
+    failed. partial: the source answered but entries were lost (a malformed feed,
+    article pages that failed: those are counted per URL). ok: nothing lost.
+    """
+    notes = _notes(tally)
     if tally.source_error:
         return "failed", tally.source_error
     if tally.not_modified:
         return "not_modified", None
-    if tally.found and tally.failed == tally.found - tally.duplicate and tally.failed:
+    if tally.found == 0 and previous_found > 0:
+        return "failed", f"0 entries where the last successful run found {previous_found} (layout or feed change?)"
+    fresh = tally.found - tally.duplicate - tally.refused - tally.deferred
+    if tally.failed >= 3 and tally.failed == fresh:
         return "failed", f"all {tally.failed} article pages failed; first: {tally.errors[0] if tally.errors else '?'}"
-    return "ok", None
+    if tally.failed or tally.lost:
+        return "partial", notes
+    return "ok", notes
+
+
+def _notes(tally: SourceTally) -> str | None:
+    """What an operator should read about a run that did not fail: losses first, then the rest."""
+    parts = list(tally.lost)
+    if tally.failed:
+        parts.append(f"{tally.failed} article page(s) failed (retried later, per URL)")
+    if tally.refused:
+        parts.append(f"{tally.refused} link(s) refused")
+    if tally.deferred:
+        parts.append(f"{tally.deferred} link(s) deferred (backing off, capped or host waiting)")
+    if tally.text_missing:
+        parts.append(f"{tally.text_missing} stored without text (paywall, video or script page)")
+    parts += tally.errors
+    return "; ".join(parts)[:4000] if parts else None
 
 
 async def crawl_sources(
@@ -96,8 +124,21 @@ async def crawl_sources(
         if on_done:
             on_done(result)
 
+    waiting = repository.hosts_waiting()
     leased: list[SourceConfig] = []
     for source in sources:
+        host = (urlsplit(source.url).hostname or "").lower()
+        if host in waiting:
+            # The host answered 429/503 with Retry-After: nothing is sent to it before then.
+            state = waiting[host]
+            until = state.not_before
+            message = f"{host} asked us to wait (Retry-After) until {until:%Y-%m-%d %H:%M:%S} UTC" if until else host
+            run_id = repository.start_run(source.name, trigger)
+            repository.finish_run(run_id, status="skipped", found=0, new=0, duplicate=0, failed=0, http_status=None,
+                                  error=message)
+            logger.info("source=%s skipped: %s", source.name, message)
+            report(SourceResult(source.name, run_id, "skipped", SourceTally(), 0.0, message))
+            continue
         if repository.try_lease(source.name, owner, lease_ttl):
             leased.append(source)
             continue
@@ -158,8 +199,9 @@ async def _crawl_leased(
     if discovery is not None and any(s.render for s in sources):
         scrapy_config.update(render_settings(settings, discovery.config))
     runner = AsyncCrawlerRunner(scrapy_config)
+    host_waits: dict[str, tuple[datetime, str]] = {}
     try:
-        await runner.crawl(SourceSpider, contexts=contexts)
+        await runner.crawl(SourceSpider, contexts=contexts, host_waits=host_waits)
     except asyncio.CancelledError:
         for context in contexts:
             tally = context.tally
@@ -174,6 +216,10 @@ async def _crawl_leased(
         logger.exception("crawl of %d source(s) crashed", len(contexts))
         for context in contexts:
             context.tally.source_error = context.tally.source_error or f"crawl crashed: {exc!r}"
+    finally:
+        for host, (until, reason) in host_waits.items():
+            repository.set_host_wait(host, until, reason)
+            logger.warning("host=%s asked us to wait until %s: %s", host, until.isoformat(), reason)
     seconds = time.monotonic() - started
     for context in contexts:
         report(_finish(context, run_ids[context.source.name], settings, repository, clock, seconds))
@@ -184,8 +230,9 @@ def _finish(
 ) -> SourceResult:
     """Record one source's run and health from its tally."""
     source, tally = context.source, context.tally
-    status, error = run_status(tally)
-    if status == "ok" and source.kind in ("feed", "rsshub") and (tally.etag or tally.last_modified):
+    status, error = run_status(tally, repository.previous_found(source.name))
+    if status in ("ok", "partial") and source.kind != "search" and (tally.etag or tally.last_modified):
+        # Remembered only after a run that used the page, so a failed one is fetched in full again.
         repository.save_http_validators(source.name, tally.etag, tally.last_modified)
     repository.finish_run(
         run_id,
@@ -196,6 +243,7 @@ def _finish(
         failed=tally.failed,
         http_status=tally.http_status,
         error=error,
+        refused=tally.refused,
     )
     _record_health(repository, source, settings.unhealthy_after, clock())
     result = SourceResult(source.name, run_id, status, tally, seconds, error)

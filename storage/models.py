@@ -90,6 +90,12 @@ class Article(SQLModel, table=True):
     outlet: str | None = Field(default=None, index=True)  # the publisher's host, without "www."
     new_outlet: bool = False  # the first article from an outlet that no source lists and none stored before
     cited_by_id: int | None = Field(default=None, foreign_key="article.id")  # the article whose link led here
+    feed_title: str | None = None  # what the feed, listing or sitemap called it (kept beside the page's headline)
+    title_source: str | None = None  # "page" | "feed": where `title` came from, so a recheck compares like with like
+    date_source: str | None = None  # "page" | "feed" | "sitemap" | "sitemap-day": where `published_at` came from
+    # No article text could be extracted (paywall, video, gallery, script-rendered page):
+    # stored from the feed's title and summary, and tried again on the recheck schedule.
+    text_missing: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class ArticleTopic(SQLModel, table=True):
@@ -116,13 +122,14 @@ class CrawlRun(SQLModel, table=True):
     trigger: str  # "manual" | "scheduled" | "demo"
     started_at: datetime = _ts(index=True)
     finished_at: datetime | None = _ts(default=None)
-    status: str = "running"  # running | ok | not_modified | failed | interrupted | skipped
+    status: str = "running"  # running | ok | partial | not_modified | failed | interrupted | skipped
     found: int = 0
     new: int = 0
     duplicate: int = 0
     failed: int = 0
     http_status: int | None = None
     error: str | None = Field(default=None, sa_type=sa.Text)
+    refused: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # links not followed (not http(s), policy)
 
 
 class Digest(SQLModel, table=True):
@@ -250,3 +257,42 @@ class StorylineBand(SQLModel, table=True):
 
     band_key: int = Field(primary_key=True, sa_type=sa.BigInteger)
     article_id: int = Field(primary_key=True, foreign_key="article.id")
+
+
+class ArticleAlias(SQLModel, table=True):
+    """Another URL of a stored article (one that redirected to it): seen again, it is a duplicate."""
+
+    __tablename__ = "article_alias"
+
+    url: str = Field(primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    created_at: datetime = _ts()
+
+
+class UrlFailure(SQLModel, table=True):
+    """An article URL that failed: how often, why, when to try again, and whether we gave up.
+
+    Article failures are counted here, per URL, not against the source's health.
+    """
+
+    __tablename__ = "url_failure"
+
+    url: str = Field(primary_key=True)
+    source_name: str = Field(index=True)
+    failures: int = 0
+    first_failed_at: datetime = _ts()
+    last_failed_at: datetime = _ts()
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    next_attempt_at: datetime | None = _ts(default=None, index=True)
+    gave_up_at: datetime | None = _ts(default=None)
+
+
+class HostState(SQLModel, table=True):
+    """A host that asked us to wait (429/503 with Retry-After): nothing is fetched from it before `not_before`."""
+
+    __tablename__ = "host_state"
+
+    host: str = Field(primary_key=True)
+    not_before: datetime | None = _ts(default=None)
+    reason: str | None = None
+    updated_at: datetime = _ts()

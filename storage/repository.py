@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,14 +23,17 @@ from storage.clock import Clock, utc_now
 from storage.db import idempotent_insert
 from storage.models import (
     Article,
+    ArticleAlias,
     ArticleTopic,
     ArticleVersion,
     CrawlRun,
     DaemonState,
     Digest,
     DigestItem,
+    HostState,
     JobState,
     Source,
+    UrlFailure,
 )
 from storage.types import TopicMatch
 
@@ -274,20 +277,23 @@ class Repository:
         return {outlet for outlet in rows if outlet is not None}
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
-        """Which of these canonical URLs are already stored."""
+        """Which of these canonical URLs are already stored, as an article or as an alias of one."""
         wanted = list(dict.fromkeys(urls))
         found: set[str] = set()
         with Session(self.engine) as session:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 found.update(session.exec(select(Article.url).where(col(Article.url).in_(chunk))).all())
+                found.update(session.exec(select(ArticleAlias.url).where(col(ArticleAlias.url).in_(chunk))).all())
         return found
 
-    def add_article(self, article: Article, matches: Sequence[TopicMatch]) -> int | None:
+    def add_article(self, article: Article, matches: Sequence[TopicMatch], *, alias: str | None = None) -> int | None:
         """Store an article once. Returns its id, or None if its URL was already stored.
 
         `INSERT … ON CONFLICT DO NOTHING` makes this safe when two processes store
         the same URL at the same moment: exactly one of them gets an id back.
+        `alias` is a URL that redirected to this one: it is remembered (for the new
+        article, or for the one already stored under the URL) so it dedups next time.
         """
         values = article.model_dump(exclude={"id"})
         with Session(self.engine) as session:
@@ -300,6 +306,8 @@ class Repository:
             article_id = session.exec(statement).scalar()
             if article_id is None:
                 session.rollback()
+                if alias is not None and alias != article.url:
+                    self.add_alias(alias, article.url)
                 return None
             for match in matches:
                 session.add(
@@ -311,8 +319,130 @@ class Repository:
                         matched=json.dumps(list(match.matched), ensure_ascii=False),
                     )
                 )
+            if alias is not None and alias != article.url:
+                session.exec(
+                    idempotent_insert(self.engine, ArticleAlias)
+                    .values(url=alias, article_id=article_id, created_at=self.clock())
+                    .on_conflict_do_nothing(index_elements=["url"])
+                )
             session.commit()
             return int(article_id)
+
+    def add_alias(self, alias: str, url: str) -> bool:
+        """Remember that `alias` leads to the article stored under `url`; False if there is none."""
+        with Session(self.engine) as session:
+            article_id = session.exec(select(Article.id).where(Article.url == url)).first()
+            if article_id is None:
+                return False
+            session.exec(
+                idempotent_insert(self.engine, ArticleAlias)
+                .values(url=alias, article_id=article_id, created_at=self.clock())
+                .on_conflict_do_nothing(index_elements=["url"])
+            )
+            session.commit()
+            return True
+
+    def aliases_of(self, article_id: int) -> list[str]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(ArticleAlias.url).where(ArticleAlias.article_id == article_id)).all())
+
+    # -- per-URL failures ----------------------------------------------------
+    def record_url_failure(
+        self, url: str, source_name: str, error: str, *, retry_at: Callable[[int, datetime], datetime | None]
+    ) -> UrlFailure:
+        """Count one more failure of an article URL; `retry_at(failures, now)` says when to try again (None: give up)."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            row = session.get(UrlFailure, url) or UrlFailure(
+                url=url, source_name=source_name, first_failed_at=now, last_failed_at=now
+            )
+            row.failures += 1
+            row.last_failed_at = now
+            row.last_error = error[:2000]
+            row.next_attempt_at = retry_at(row.failures, now)
+            if row.next_attempt_at is None and row.gave_up_at is None:
+                row.gave_up_at = now
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return row
+
+    def clear_url_failures(self, urls: Iterable[str]) -> None:
+        """Forget the failures of URLs that have now been stored."""
+        wanted = list(urls)
+        if not wanted:
+            return
+        with Session(self.engine) as session:
+            session.exec(sa.delete(UrlFailure).where(col(UrlFailure.url).in_(wanted)))
+            session.commit()
+
+    def urls_waiting(self, urls: Iterable[str]) -> dict[str, UrlFailure]:
+        """Those of `urls` not to be fetched now: backing off after failures, or given up on."""
+        wanted = list(dict.fromkeys(urls))
+        now = self.clock()
+        found: dict[str, UrlFailure] = {}
+        with Session(self.engine) as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                for row in session.exec(select(UrlFailure).where(col(UrlFailure.url).in_(chunk))).all():
+                    if row.gave_up_at is not None or (row.next_attempt_at is not None and row.next_attempt_at > now):
+                        found[row.url] = row
+        return found
+
+    def url_failures(self, source_name: str | None = None) -> list[UrlFailure]:
+        with Session(self.engine) as session:
+            query = select(UrlFailure).order_by(col(UrlFailure.last_failed_at).desc())
+            if source_name is not None:
+                query = query.where(UrlFailure.source_name == source_name)
+            return list(session.exec(query).all())
+
+    # -- hosts that asked us to wait -----------------------------------------
+    def set_host_wait(self, host: str, not_before: datetime, reason: str) -> None:
+        """Leave `host` alone until `not_before` (a later wait already recorded is kept)."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            row = session.get(HostState, host) or HostState(host=host, updated_at=now)
+            if row.not_before is None or row.not_before < not_before:
+                row.not_before, row.reason = not_before, reason
+            row.updated_at = now
+            session.add(row)
+            session.commit()
+
+    def hosts_waiting(self) -> dict[str, HostState]:
+        """Hosts whose `not_before` is still in the future."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            rows = session.exec(select(HostState).where(col(HostState.not_before) > now)).all()
+            return {row.host: row for row in rows}
+
+    def previous_found(self, source_name: str) -> int:
+        """Links found by the source's latest finished run that found any (0 if none ever did)."""
+        with Session(self.engine) as session:
+            found = session.exec(
+                select(CrawlRun.found)
+                .where(CrawlRun.source_name == source_name, col(CrawlRun.found) > 0,
+                       col(CrawlRun.status).in_(["ok", "partial"]))
+                .order_by(col(CrawlRun.id).desc())
+                .limit(1)
+            ).first()
+            return int(found or 0)
+
+    def fill_missing_text(self, article_id: int, *, title: str, text: str, content_hash: str,
+                          published_at: datetime | None) -> None:
+        """A text-missing article whose page now has text: store it (not an edit: there was nothing to edit)."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            article = session.get(Article, article_id)
+            if article is None:
+                raise KeyError(article_id)
+            article.title, article.text, article.content_hash = title, text, content_hash
+            article.text_missing = False
+            article.title_source = "page"
+            if article.published_at is None and published_at is not None:
+                article.published_at, article.date_source = published_at, "page"
+            article.last_checked_at = now
+            session.add(article)
+            session.commit()
 
     def count_articles(self) -> int:
         with Session(self.engine) as session:
@@ -448,8 +578,13 @@ class Repository:
         failed: int,
         http_status: int | None,
         error: str | None,
+        refused: int = 0,
     ) -> CrawlRun:
-        """Close a run and fold its outcome into the source's state."""
+        """Close a run and fold its outcome into the source's state.
+
+        "partial" (the source answered, some of its entries were lost) counts as a
+        success of the source: its health is about the source, not each article.
+        """
         now = self.clock()
         with Session(self.engine) as session:
             run = session.get(CrawlRun, run_id)
@@ -460,10 +595,11 @@ class Repository:
             run.found, run.new, run.duplicate, run.failed = found, new, duplicate, failed
             run.http_status = http_status
             run.error = error
+            run.refused = refused
             source = session.exec(select(Source).where(Source.name == run.source_name)).first()
             if source is not None:
                 source.last_run_at = now
-                if status in ("ok", "not_modified"):
+                if status in ("ok", "partial", "not_modified"):
                     source.last_success_at = now
                     source.consecutive_failures = 0
                 elif status == "failed":

@@ -42,6 +42,9 @@ class FeedEntry:
     published: datetime | None = None  # timezone-aware
     author: str | None = None
     summary: str | None = None
+    # Where `published` came from: "feed", "sitemap", or "sitemap-day" for a date without a
+    # time (a sitemap <lastmod> of 2025-02-09), which a page's exact time must beat.
+    date_source: str | None = None
 
 
 @dataclass(frozen=True)

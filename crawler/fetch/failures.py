@@ -1,10 +1,26 @@
-"""What a failed request was and why, in words an operator understands (for every spider's errback)."""
+"""What a failed request was and why, in words an operator understands (for every spider's errback).
+
+Also the exception a request raises when its host asked us to wait (`HostWaiting`):
+spiders count such requests as deferred, not failed.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
+
+
+class HostWaiting(IgnoreRequest):
+    """Not sent: the host answered 429/503 with a Retry-After that has not passed yet."""
+
+    def __init__(self, host: str, until: datetime) -> None:
+        super().__init__(f"{host} asked us to wait (Retry-After) until {until:%Y-%m-%d %H:%M:%S} UTC")
+        self.host = host
+        self.until = until
 
 
 def failed_request(failure: Failure) -> Request:
@@ -14,12 +30,42 @@ def failed_request(failure: Failure) -> Request:
     return request
 
 
+# Exception class names (Twisted's and Scrapy's) and what they mean to a person.
+_PLAIN = {
+    "TimeoutError": "no complete answer within the download timeout",
+    "TCPTimedOutError": "no complete answer within the download timeout",
+    "ConnectionRefusedError": "connection refused",
+    "ConnectionLost": "the connection closed before the whole page arrived",
+    "ResponseFailed": "the connection closed before the whole page arrived",
+    "PotentialDataLoss": "the connection closed before the whole page arrived",
+    "ResponseDataLossError": "the connection closed before the whole page arrived",
+    "DNSLookupError": "the host name does not resolve",
+}
+
+
 def describe_failure(failure: Failure) -> str:
     """One line: "HTTP 503", "forbidden by robots.txt", or the exception's own message."""
     value = failure.value
     if isinstance(value, HttpError):
-        return f"HTTP {value.response.status}"
+        status = value.response.status
+        retry_after = value.response.headers.get(b"Retry-After")
+        if retry_after:
+            return f"HTTP {status} (Retry-After: {retry_after.decode('latin-1')[:40]})"
+        location = value.response.headers.get(b"Location")
+        if 300 <= status < 400 and location:
+            # Scrapy follows only http(s) redirects; the rest arrive here as the 3xx itself.
+            return f"HTTP {status} redirect to {location.decode('latin-1')[:200]} not followed (only http(s))"
+        return f"HTTP {status}"
     text = str(value) or type(value).__name__
-    if type(value).__name__ == "IgnoreRequest" and "robots" in text.lower():
+    name = type(value).__name__
+    if name == "IgnoreRequest" and "robots" in text.lower():
         return "forbidden by robots.txt"
+    if "max redirections reached" in text:
+        return "redirect loop (too many redirects)"
+    if name in _PLAIN:
+        return _PLAIN[name]
+    if "took longer than" in text:
+        return f"{text.rstrip('.')} (download_timeout)"
+    if "maxsize" in text.lower() or "larger than download max size" in text.lower():
+        return "page larger than max_page_bytes (refused)"
     return text

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +19,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from crawler.fetch.failures import HostWaiting
 from crawler.fetch.policy import check_url
 from storage.errors import ForbiddenURLError
 
@@ -39,8 +42,13 @@ class FetchPolicyMiddleware:
         try:
             await check_url(request.url, allow_private=self._allows_private(request))
         except ForbiddenURLError as exc:
-            logger.warning("refused %s: %s", request.url, exc)
-            raise ForbiddenRequest(str(exc)) from exc
+            message = str(exc)
+            hosts = request.meta.get("mediawatch_private_hosts")
+            if hosts:
+                message = message.split("; set allow_private")[0] + (
+                    f"; the source's allow_private covers its own host ({', '.join(sorted(hosts))}) only")
+            logger.warning("refused %s: %s", request.url, message)
+            raise ForbiddenRequest(message) from exc
         return None
 
     def _allows_private(self, request: Request) -> bool:
@@ -92,6 +100,79 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def _pause(self, retry: Request) -> None:
         attempt = int(retry.meta.get("retry_times", 1))
         delay = min(self.backoff * 2 ** (attempt - 1), 300.0)
+        # A short Retry-After (see RetryAfterMiddleware) is the least we wait.
+        delay = max(delay, float(retry.meta.pop("mediawatch_retry_after", 0.0)))
         if delay > 0:
             logger.info("retrying %s in %.1fs (attempt %d)", retry.url, delay, attempt)
             await asyncio.sleep(delay)
+
+
+MAX_INLINE_WAIT = 60.0  # seconds: a longer Retry-After ends this run's requests to the host
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class RetryAfterMiddleware:
+    """Honour 429/503 Retry-After per host.
+
+    A short wait (up to a minute) delays the retry; a longer one stops the retry and
+    puts the host on the spider's `host_waits` (host → (until, reason)), so no other
+    request of the crawl reaches it and the runner stores the time for the next runs
+    (and the daemon) to respect. Enabled even when retries are off.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        return cls(crawler)
+
+    def _waits(self) -> dict[str, tuple[datetime, str]] | None:
+        waits = getattr(self.crawler.spider, "host_waits", None)
+        return waits if isinstance(waits, dict) else None
+
+    async def process_request(self, request: Request) -> None:
+        waits = self._waits()
+        host = (urlsplit(request.url).hostname or "").lower()
+        if waits and host in waits:
+            until = waits[host][0]
+            if until > datetime.now(UTC):  # the edge of the crawler: wall-clock time
+                raise HostWaiting(host, until)
+        return None
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        if response.status not in (429, 503):
+            return response
+        header = response.headers.get(b"Retry-After")
+        now = datetime.now(UTC)
+        seconds = retry_after_seconds(header.decode("latin-1") if header else None, now)
+        if seconds is None:
+            return response
+        if seconds <= MAX_INLINE_WAIT:
+            request.meta["mediawatch_retry_after"] = seconds
+            return response
+        request.meta["dont_retry"] = True
+        waits = self._waits()
+        if waits is not None:
+            host = (urlsplit(request.url).hostname or "").lower()
+            until = now + timedelta(seconds=min(seconds, 7 * 86400.0))
+            waits[host] = (max(until, waits[host][0]) if host in waits else until,
+                           f"HTTP {response.status} with Retry-After: {header.decode('latin-1')[:40] if header else ''}")
+            logger.warning("host=%s answered %d with Retry-After %s: leaving it alone until %s",
+                           host, response.status, header, until.isoformat())
+        return response

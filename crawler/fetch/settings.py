@@ -46,6 +46,8 @@ def scrapy_settings(config: CrawlerConfig) -> dict[str, Any]:
         "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
         "COOKIES_ENABLED": False,
         "DEPTH_LIMIT": 3,
+        # A longer chain is a loop or a tracking maze; it is reported as a redirect loop.
+        "REDIRECT_MAX_TIMES": 5,
         "STATS_DUMP": False,
         "LOG_ENABLED": False,
         "ITEM_PIPELINES": {"crawler.pipeline.StoragePipeline": 300},
@@ -54,6 +56,8 @@ def scrapy_settings(config: CrawlerConfig) -> dict[str, Any]:
             "crawler.fetch.middleware.FetchPolicyMiddleware": 50,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.fetch.middleware.BackoffRetryMiddleware": 550,
+            # Sees a response before the retry middleware does, so a long Retry-After stops retries.
+            "crawler.fetch.middleware.RetryAfterMiddleware": 560,
         },
         "EXTENSIONS": {"scrapy.extensions.logstats.LogStats": None},
     }

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from calendar import timegm
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -12,35 +14,57 @@ from urllib.parse import urljoin
 import feedparser
 
 from crawler.extract.dates import parse_datetime
+from crawler.extract.decode import charset_from_content_type, decode_page
 from storage.errors import ExtractionError
 from storage.types import FeedEntry
 
 logger = logging.getLogger(__name__)
+
+_XML_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_XML_DECLARATION = re.compile(r"\s*<\?xml[^>]*\?>")
 
 
 class NotAFeedError(ExtractionError):
     """The response is not a feed feedparser (or JSON Feed) can read."""
 
 
-def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> list[FeedEntry]:
-    """Parse a feed's bytes; entries without a link are dropped.
+@dataclass(frozen=True)
+class FeedDocument:
+    """A parsed feed: its entries, and why it is not well-formed when it still yielded some."""
 
-    A feed with recoverable errors (feedparser's "bozo") still yields its entries;
-    only a document with no entries at all and a parse error is refused.
+    entries: list[FeedEntry]
+    problem: str | None = None
+
+
+def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> list[FeedEntry]:
+    """Parse a feed's bytes; entries without a link are dropped (see `read_feed`)."""
+    return read_feed(body, base_url, content_type).entries
+
+
+def read_feed(body: bytes, base_url: str, content_type: str | None = None) -> FeedDocument:
+    """Parse a feed's bytes into entries, noting recoverable errors.
+
+    The bytes are decoded the way pages are (`decode_feed`), and feedparser is given
+    UTF-8 it cannot mistake for anything else. A feed with recoverable errors
+    (feedparser's "bozo") still yields the entries it could read, with the error as
+    `problem`; a document that yields no entry with a link and is not a well-formed
+    empty feed is refused with NotAFeedError.
     """
-    stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped.startswith(b"{"):
-        return _parse_json_feed(stripped, base_url)
-    headers = {"content-location": base_url}
-    if content_type:
-        headers["content-type"] = content_type
-    parsed = feedparser.parse(body, response_headers=headers)
-    if not parsed.entries and (_broken(parsed) or not parsed.get("version")):
+    if not body.strip():
+        raise NotAFeedError(f"{base_url}: empty response, not a feed")
+    text, mime = decode_feed(body, content_type)
+    if text.lstrip("\ufeff \t\r\n").startswith("{"):
+        return FeedDocument(_parse_json_feed(text, base_url))
+    headers = {"content-location": base_url, "content-type": f"{mime}; charset=utf-8"}
+    parsed = feedparser.parse(_as_utf8_xml(text), response_headers=headers)
+    version = parsed.get("version") or ""
+    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if isinstance(problem, (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)):
+        problem = None  # notes on the headers (we set the encoding ourselves), not parse errors
+    if not parsed.entries and (problem is not None or not version):
         # An empty but valid feed has a version ("rss20", "atom10"); HTML or junk has none.
-        reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed document found"
-        raise NotAFeedError(f"{base_url}: not a readable feed ({reason!s})")
-    if parsed.bozo:
-        logger.info("feed %s parsed with recoverable errors: %s", base_url, parsed.get("bozo_exception"))
+        reason = _describe_problem(problem) if problem is not None else "no RSS, Atom or JSON Feed document found"
+        raise NotAFeedError(f"{base_url}: not a readable feed ({reason})")
     entries = []
     for entry in parsed.entries:
         link = _entry_link(entry)
@@ -49,20 +73,56 @@ def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> l
         entries.append(
             FeedEntry(
                 url=urljoin(base_url, link),
-                title=(entry.get("title") or "").strip() or None,
+                title=_clean(entry.get("title")),
                 published=_struct_time(entry.get("published_parsed") or entry.get("updated_parsed")),
-                author=(entry.get("author") or "").strip() or None,
-                summary=(entry.get("summary") or "").strip() or None,
+                author=_clean(entry.get("author")),
+                summary=_clean(entry.get("summary")),
+                date_source="feed",
             )
         )
-    return entries
+    if parsed.entries and not entries:
+        detail = f"; {_describe_problem(problem)}" if problem is not None else ""
+        raise NotAFeedError(f"{base_url}: {len(parsed.entries)} feed entries but no link in any of them{detail}")
+    if problem is not None:
+        logger.info("feed %s parsed with recoverable errors: %s", base_url, _describe_problem(problem))
+        return FeedDocument(entries, _describe_problem(problem))
+    return FeedDocument(entries)
 
 
-def _broken(parsed: Any) -> bool:
-    """A parse error, as opposed to feedparser's notes on headers (a missing or odd Content-Type)."""
-    problem = parsed.get("bozo_exception")
-    harmless = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
-    return bool(parsed.bozo) and not isinstance(problem, harmless)
+def decode_feed(body: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """(text, media type): a feed's bytes decoded with the page logic of `crawler.extract.decode`.
+
+    The XML declaration's encoding counts as a declared charset (the HTTP header's
+    charset first), and like any declaration it is only believed when the bytes agree.
+    """
+    mime = (content_type or "application/xml").split(";")[0].strip().lower() or "application/xml"
+    declared = charset_from_content_type(content_type)
+    if declared is None and (match := _XML_ENCODING.match(body[:200])):
+        declared = match.group(1).decode("ascii", errors="replace")
+    label = f"{mime}; charset={declared}" if declared else mime
+    return decode_page(body, label).text, mime
+
+
+def _as_utf8_xml(text: str) -> bytes:
+    """The document as UTF-8 bytes whose XML declaration (if any) says utf-8."""
+    text = text.lstrip("\ufeff")
+    match = _XML_DECLARATION.match(text)
+    if match:
+        text = text[match.end():]
+    return ('<?xml version="1.0" encoding="utf-8"?>' + text).encode("utf-8", errors="replace")
+
+
+def _clean(value: object) -> str | None:
+    # A replacement character in a title is a decoding scar, never content.
+    text = str(value or "").replace("\ufffd", "").strip()
+    return text or None
+
+
+def _describe_problem(problem: object) -> str:
+    text = str(problem) or type(problem).__name__
+    if "SAX" in type(problem).__name__ or "XML" in type(problem).__name__:
+        return f"not well-formed XML: {text}"
+    return text
 
 
 def _entry_link(entry: Any) -> str | None:
@@ -85,28 +145,31 @@ def _struct_time(value: Any) -> datetime | None:
         return None
 
 
-def _parse_json_feed(body: bytes, base_url: str) -> list[FeedEntry]:
+def _parse_json_feed(text: str, base_url: str) -> list[FeedEntry]:
     try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise NotAFeedError(f"{base_url}: not a readable JSON Feed ({exc})") from exc
     if not isinstance(document, dict) or "jsonfeed.org" not in str(document.get("version", "")):
         raise NotAFeedError(f"{base_url}: JSON document is not a JSON Feed")
+    items = document.get("items") or []
     entries = []
-    for item in document.get("items") or []:
+    for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
         link = item.get("url") or item.get("external_url")
-        if not link:
+        if not link or not isinstance(link, str):
             continue
         authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+        author = authors[0].get("name") if isinstance(authors, list) and authors and isinstance(authors[0], dict) else None
         entries.append(
             FeedEntry(
-                url=urljoin(base_url, str(link)),
-                title=(item.get("title") or "").strip() or None,
+                url=urljoin(base_url, link),
+                title=_clean(item.get("title") if isinstance(item.get("title"), str) else None),
                 published=_json_feed_date(item.get("date_published") or item.get("date_modified")),
-                author=(authors[0].get("name") if authors and isinstance(authors[0], dict) else None),
-                summary=(item.get("summary") or "").strip() or None,
+                author=_clean(author) if isinstance(author, str) else None,
+                summary=_clean(item.get("summary") if isinstance(item.get("summary"), str) else None),
+                date_source="feed",
             )
         )
     return entries

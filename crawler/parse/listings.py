@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
+from cssselect import ExpressionError
 from parsel import Selector
+
+from storage.errors import ExtractionError
+
+
+class InvalidSelectorError(ExtractionError):
+    """A source's link selector is not valid CSS or XPath."""
 
 
 def pick_links(html: str, base_url: str, *, css: str | None = None, xpath: str | None = None) -> list[str]:
@@ -13,17 +20,18 @@ def pick_links(html: str, base_url: str, *, css: str | None = None, xpath: str |
     The selector may point at the `<a>` elements themselves or at their `href`
     attributes (`a::attr(href)`, `//a/@href`).
     """
-    selector = Selector(text=html, base_url=base_url)
-    if css:
-        nodes = selector.css(css)
-    elif xpath:
-        nodes = selector.xpath(xpath)
-    else:
+    selector = Selector(text=html or "<html></html>", base_url=base_url)
+    if not (css or xpath):
         raise ValueError("pick_links needs css or xpath")
+    try:
+        nodes = selector.css(css) if css else selector.xpath(xpath or "")
+    except (SyntaxError, ValueError, ExpressionError) as exc:  # cssselect's and lxml's ways of saying "invalid"
+        kind, text = ("link_selector", css) if css else ("link_xpath", xpath)
+        raise InvalidSelectorError(f"invalid {kind} {text!r}: {exc}") from exc
     links: list[str] = []
     for node in nodes:
         href = node.attrib.get("href") if node.root is not None and not isinstance(node.root, str) else node.get()
-        if not href:
+        if not href or not isinstance(href, str):
             continue
         absolute = urljoin(base_url, href.strip())
         if absolute.startswith(("http://", "https://")) and absolute not in links:

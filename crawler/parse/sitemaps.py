@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 from urllib.parse import urljoin
 
@@ -11,6 +12,7 @@ from crawler.extract.dates import parse_datetime
 from storage.errors import ExtractionError
 from storage.types import FeedEntry
 
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 
@@ -23,10 +25,12 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[list[FeedEntry], list[str
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
     try:
         root = etree.fromstring(body.lstrip(), parser=parser)
-    except etree.XMLSyntaxError as exc:
+    except (etree.XMLSyntaxError, ValueError) as exc:
         raise ExtractionError(f"{base_url}: not a readable sitemap ({exc})") from exc
     if root is None:
         raise ExtractionError(f"{base_url}: not a readable sitemap (empty document)")
+    if not isinstance(root.tag, str):  # a comment or processing instruction, not an element
+        raise ExtractionError(f"{base_url}: not a readable sitemap (no root element)")
     tag = etree.QName(root).localname
     if tag == "sitemapindex":
         children = [urljoin(base_url, loc.strip()) for loc in root.xpath("//*[local-name()='sitemap']/*[local-name()='loc']/text()")]
@@ -45,5 +49,10 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[list[FeedEntry], list[str
         )
         # A date without a time zone is ambiguous; it is read as UTC rather than guessed.
         published = parse_datetime(date, UTC) if date else None
-        entries.append(FeedEntry(url=urljoin(base_url, loc), title=title, published=published))
+        date_source = None
+        if published is not None:
+            date_source = "sitemap-day" if _DATE_ONLY.match(date) else "sitemap"
+        entries.append(
+            FeedEntry(url=urljoin(base_url, loc), title=title, published=published, date_source=date_source)
+        )
     return entries, []

@@ -27,6 +27,10 @@ class SourceTally:
     new: int = 0  # articles stored by this run
     duplicate: int = 0  # already stored (skipped before download, or lost an insert race)
     failed: int = 0  # article pages that could not be fetched, extracted or stored
+    refused: int = 0  # links not followed: not http(s)
+    deferred: int = 0  # links left for later: backing off after failures, or their host asked us to wait
+    text_missing: int = 0  # stored from the feed entry because the page had no extractable text
+    lost: list[str] = field(default_factory=list)  # why entries may be missing (a malformed feed, …)
     http_status: int | None = None  # status of the source URL itself
     not_modified: bool = False  # the source answered 304
     source_error: str | None = None  # why the source URL itself failed
@@ -83,3 +87,7 @@ class ArticleItem:
     outlinks: tuple[str, ...] = ()  # canonical URLs this page cites (followed if it proves on topic)
     matches: list[TopicMatch] | None = None  # computed with the extraction in a worker process
     fingerprint: Any = None  # the storyline signature, likewise
+    alias: str | None = None  # the canonical URL the entry gave, when it redirected to `canonical_url`
+    title_source: str = "page"  # "page" | "feed": where `article.title` came from
+    date_source: str | None = None  # "page" | "feed" | "sitemap" | "sitemap-day"
+    text_missing: bool = False  # the page had no extractable text: stored from the entry

@@ -78,11 +78,22 @@ class RecheckSpider(scrapy.Spider):
                 local_tz = source.tz if source else self.default_tz
                 fresh = extract_article(response.body, response.url, content_type, local_tz=local_tz)
             except MediawatchError as exc:
-                self.report.outcomes["failed"] += 1
+                self.report.outcomes["still without text" if article.text_missing else "failed"] += 1
                 logger.info("recheck url=%s could not extract: %s", article.url, exc)
                 self.repository.mark_checked(article.id, etag=article.etag, last_modified=article.last_modified)
                 return
-            verdict = judge_change(article.title, article.text, fresh.title, fresh.text)
+            if article.text_missing:
+                # Stored from its feed entry because the page had no text; now it has: fill it in.
+                self.repository.fill_missing_text(
+                    article.id, title=fresh.title, text=fresh.text, content_hash=content_hash(fresh.title, fresh.text),
+                    published_at=fresh.published,
+                )
+                self.report.outcomes["filled"] += 1
+                logger.info("recheck url=%s text filled in", article.url)
+                return
+            # Compare like with like: a title taken from the feed is not the page's headline.
+            old_title = fresh.title if article.title_source == "feed" else article.title
+            verdict = judge_change(old_title, article.text, fresh.title, fresh.text)
             if verdict.outcome == "edited":
                 self.repository.record_edit(article.id, title=fresh.title, text=fresh.text,
                                             content_hash=content_hash(fresh.title, fresh.text))

@@ -16,14 +16,19 @@ Every failure is counted on the source's tally and logged; none stops the crawl.
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from crawler.discovery.gnews import parse_batchexecute
@@ -40,36 +45,47 @@ from crawler.discovery.search import (
 )
 from crawler.extract.article import extract_with_overrides
 from crawler.extract.decode import decode_page
-from crawler.fetch.failures import describe_failure, failed_request
+from crawler.fetch.failures import HostWaiting, describe_failure, failed_request
 from crawler.fetch.policy import conditional_headers
 from crawler.fetch.urls import canonicalize_url
-from crawler.parse.feeds import parse_feed
+from crawler.health import url_retry_at
+from crawler.parse.feeds import read_feed
+from crawler.parse.garbled import looks_garbled
 from crawler.parse.listings import pick_links
 from crawler.parse.sitemaps import parse_sitemap
 from crawler.pool import PageJob
 from crawler.spiders.context import ArticleItem, CrawlContext, SourceTally
-from storage.errors import MediawatchError
-from storage.types import FeedEntry
+from storage.errors import MediawatchError, NoArticleError
+from storage.types import ExtractedArticle, FeedEntry
 
 logger = logging.getLogger(__name__)
 
 MAX_CHILD_SITEMAPS = 5
-HTML_TYPES = (b"text/html", b"application/xhtml+xml", b"text/plain", b"")
 FEED_KINDS = ("feed", "search", "rsshub")
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_ENGINE_HOPS = 5
+HTML_TYPES = (b"text/html", b"application/xhtml+xml", b"text/plain", b"")
+
 
 
 class SourceSpider(scrapy.Spider):
     name = "mediawatch-source"
 
     def __init__(
-        self, contexts: Sequence[CrawlContext] | CrawlContext = (), context: CrawlContext | None = None, **kwargs: Any
+        self,
+        contexts: Sequence[CrawlContext] | CrawlContext = (),
+        context: CrawlContext | None = None,
+        host_waits: dict[str, tuple[datetime, str]] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(name="mediawatch-source", **kwargs)
+        # Hosts that answered with a long Retry-After: filled by RetryAfterMiddleware, stored by the runner.
+        self.host_waits: dict[str, tuple[datetime, str]] = host_waits if host_waits is not None else {}
         every = list(contexts) if isinstance(contexts, Sequence) else [contexts]
         every += [context] if context is not None else []
         self.contexts: dict[str, CrawlContext] = {c.source.name: c for c in every}
+        # Article URLs requested in this run by any source: two sources listing one story fetch it once.
+        self.requested: set[str] = set()
         self._engine_last_asked: dict[str, datetime | None] = {}  # search sources: when the engine last answered
 
     @property
@@ -100,9 +116,10 @@ class SourceSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for context in self.contexts.values():
             source = context.source
-            # Conditional GET: an unchanged feed costs a 304 and nothing else.
-            feedlike = source.kind in ("feed", "rsshub")
-            headers = conditional_headers(context.etag, context.last_modified) if feedlike else {}
+            # Conditional GET: an unchanged feed, listing or sitemap costs a 304 and nothing else
+            # (an engine's search results are asked for at most once per cadence instead).
+            conditional = source.kind != "search"
+            headers = conditional_headers(context.etag, context.last_modified) if conditional else {}
             # A listing page may need the browser; feeds and sitemaps are data, never rendered.
             render = self._render_meta(context) if source.kind == "listing" else {}
             for url in self._source_urls(context):
@@ -147,7 +164,8 @@ class SourceSpider(scrapy.Spider):
     def parse_source(self, response: Response) -> Iterator[scrapy.Request]:
         context = self.context_of(response.request)
         source, tally = context.source, context.tally
-        if response.meta.get("mediawatch_role") == "source":
+        is_source = response.meta.get("mediawatch_role") == "source"
+        if is_source:
             tally.http_status = response.status
         if response.status == 304:
             tally.not_modified = True
@@ -156,14 +174,22 @@ class SourceSpider(scrapy.Spider):
         try:
             entries, children = self._entries_from(context, response)
         except MediawatchError as exc:
-            tally.source_error = str(exc)
+            if is_source:
+                tally.source_error = str(exc)
+            else:
+                tally.lost.append(f"{response.url}: {exc}")
             logger.warning("source=%s url=%s error=%s", source.name, response.url, exc)
             return
-        if response.meta.get("mediawatch_role") == "source" and source.kind in ("feed", "rsshub"):
+        if is_source:
             tally.etag = _header(response, b"ETag")
             tally.last_modified = _header(response, b"Last-Modified")
         for child in children[:MAX_CHILD_SITEMAPS]:
-            yield self.request(context, child, role="child-sitemap", callback=self.parse_source, errback=self.source_failed)
+            yield self.request(
+                context, child, role="child-sitemap", callback=self.parse_source, errback=self.source_failed,
+                dont_filter=True,
+            )
+        if len(children) > MAX_CHILD_SITEMAPS:
+            tally.note_error(f"sitemap index lists {len(children)} sitemaps; read the first {MAX_CHILD_SITEMAPS}")
         logger.info("source=%s url=%s status=%s entries=%d", source.name, response.url, response.status, len(entries))
         yield from self._follow(context, entries)
 
@@ -171,11 +197,17 @@ class SourceSpider(scrapy.Spider):
         source = context.source
         content_type = _header(response, b"Content-Type")
         if source.kind in FEED_KINDS:
-            return parse_feed(response.body, response.url, content_type), []
+            document = read_feed(response.body, response.url, content_type)
+            if document.problem:
+                context.tally.lost.append(f"feed read in part ({document.problem}); later entries may be missing")
+            return document.entries, []
         if source.kind == "sitemap":
             return parse_sitemap(response.body, response.url)
         html = decode_page(response.body, content_type).text
         links = pick_links(html, response.url, css=source.link_selector, xpath=source.link_xpath)
+        if not links:
+            selector = source.link_selector or source.link_xpath
+            raise MediawatchError(f"{response.url}: link selector {selector!r} matched nothing on the listing page")
         return [FeedEntry(url=link) for link in links], []
 
     def _follow(self, context: CrawlContext, entries: Iterable[FeedEntry]) -> Iterator[scrapy.Request]:
@@ -183,6 +215,13 @@ class SourceSpider(scrapy.Spider):
         by_url: dict[str, FeedEntry] = {}
         unresolved: dict[str, FeedEntry] = {}  # engine links only the engine can resolve
         for entry in entries:
+            if not entry.url.lower().startswith(("http://", "https://")):
+                # scrapy.Request raises on javascript:, mailto: and friends, and an exception
+                # here would end this generator and silently drop every later entry.
+                tally.found += 1
+                tally.refused += 1
+                tally.note_error(f"refused {entry.url[:200]}: only http(s) links are followed")
+                continue
             if context.source.kind == "search":
                 publisher = unwrap_engine_link(entry.url, self._engine_hosts(context))
                 if publisher is None:
@@ -198,11 +237,21 @@ class SourceSpider(scrapy.Spider):
         known = context.repository.known_urls(by_url)
         tally.duplicate += len(known)
         fresh = [(url, entry) for url, entry in by_url.items() if url not in known]
+        taken = [url for url, _ in fresh if url in self.requested]
+        if taken:
+            tally.duplicate += len(taken)  # another source of this run is fetching it
+            fresh = [(url, entry) for url, entry in fresh if url not in self.requested]
+        waiting = context.repository.urls_waiting(url for url, _ in fresh)
+        if waiting:
+            tally.deferred += len(waiting)
+            fresh = [(url, entry) for url, entry in fresh if url not in waiting]
+            logger.info("source=%s %d link(s) backing off after earlier failures", context.source.name, len(waiting))
         if len(fresh) > context.max_articles:
             logger.info(
                 "source=%s capping %d new links at max_articles_per_run=%d",
                 context.source.name, len(fresh), context.max_articles,
             )
+            tally.deferred += len(fresh) - context.max_articles
             fresh = fresh[: context.max_articles]
         for canonical, entry in fresh:
             yield self.article_request(context, entry.url, entry, canonical)
@@ -211,6 +260,7 @@ class SourceSpider(scrapy.Spider):
         self, context: CrawlContext, url: str, entry: FeedEntry, canonical: str, **meta: Any
     ) -> scrapy.Request:
         """The request for one article page of `context`'s source (rendered when the source says so)."""
+        self.requested.add(canonical)
         return self.request(
             context,
             url,
@@ -219,6 +269,9 @@ class SourceSpider(scrapy.Spider):
             errback=self.article_failed,
             cb_kwargs={"entry": entry, "canonical": canonical},
             meta={**self._render_meta(context), **meta},
+            # Not filtered as a duplicate: a redirect back to a URL already requested
+            # (a loop, or two links to one story) must reach an errback or the pipeline.
+            dont_filter=True,
         )
 
     # -- engine links (search sources) ----------------------------------------
@@ -293,18 +346,30 @@ class SourceSpider(scrapy.Spider):
             if "robots.txt" in message:
                 tally.robots_blocked += 1
         else:
-            tally.note_error(message)
+            tally.lost.append(f"{request.url}: {message}")
         logger.warning("source=%s url=%s error=%s", context.source.name, request.url, message)
 
     # -- article pages -------------------------------------------------------
     async def parse_article(self, response: Response, entry: FeedEntry, canonical: str) -> AsyncIterator[ArticleItem]:
         context = self.context_of(response.request)
+        source = context.source
         content_type = _header(response, b"Content-Type")
         mime = (content_type or "").split(";")[0].strip().lower().encode()
         if mime not in HTML_TYPES:
-            self._article_error(context, response.url, f"not an HTML page (Content-Type {content_type})")
+            self._article_error(context, canonical, f"not an HTML page (Content-Type {content_type})")
             return
-        source = context.source
+        if not response.body.strip():
+            self._article_error(context, canonical, "empty page (HTTP 200 with no body)")
+            return
+        final = canonicalize_url(response.url)
+        alias = canonical if final != canonical else None
+        if alias is not None and final in context.repository.known_urls([final]):
+            # Redirected to a story stored already (by another source, or an earlier link).
+            context.repository.add_alias(canonical, final)
+            context.tally.duplicate += 1
+            return
+        # The feed's date is a hint unless it is a bare day: a page's exact time beats that.
+        exact_hint = entry.published if entry.date_source != "sitemap-day" else None
         matches, print_ = None, None
         try:
             pool = getattr(context, "pool", None)  # None: on this thread (and in bare test contexts)
@@ -313,7 +378,7 @@ class SourceSpider(scrapy.Spider):
                 result = await pool.process(PageJob(
                     response.body, response.url, content_type,
                     topics=tuple(m.name for m in context.matchers), storyline_params=context.storylines.params,
-                    published_hint=entry.published, title_hint=entry.title, local_tz=context.local_tz,
+                    published_hint=exact_hint, title_hint=None, local_tz=context.local_tz,
                     selectors=source.selectors,
                 ))
                 extraction, matches, print_ = result.extraction, result.matches, result.fingerprint
@@ -322,17 +387,24 @@ class SourceSpider(scrapy.Spider):
                     response.body,
                     response.url,
                     content_type,
-                    published_hint=entry.published,
-                    title_hint=entry.title,
+                    published_hint=exact_hint,
                     local_tz=context.local_tz,
                     selectors=source.selectors,
                 )
+        except NoArticleError as exc:
+            # Paywalls, videos, galleries, script-rendered pages: still coverage, if we know what it is.
+            item = self._without_text(context, response, entry, final, alias, str(exc))
+            if item is None:
+                self._article_error(context, canonical, f"{exc}, and no title to store it under")
+                return
+            yield item
+            return
         except MediawatchError as exc:
-            self._article_error(context, response.url, str(exc))
+            self._article_error(context, canonical, str(exc))
             return
         except Exception as exc:  # an extractor bug must not end the crawl
             logger.exception("source=%s url=%s extractor crashed", source.name, response.url)
-            self._article_error(context, response.url, f"extractor crashed: {exc!r}")
+            self._article_error(context, canonical, f"extractor crashed: {exc!r}")
             return
         # A configured selector that matches nothing usually means the site changed
         # its layout: say so on every page, and once per selector in the run's notes.
@@ -344,6 +416,19 @@ class SourceSpider(scrapy.Spider):
             note = f"selector {missed} matched nothing (layout change?)"
             if not any(error.startswith(note) for error in context.tally.errors):
                 context.tally.note_error(f"{note}, first on {response.url}")
+        article = extraction.article
+        title, title_source = choose_title(article.title, entry.title)
+        date_source: str | None = "page"
+        published = article.published
+        if exact_hint is not None and published == exact_hint:
+            date_source = entry.date_source or "feed"
+        elif published is None and entry.published is not None:
+            published, date_source = entry.published, entry.date_source or "feed"
+        elif published is None:
+            date_source = None
+        if title != article.title:
+            matches, print_ = None, None  # the worker matched the page's headline: the pipeline redoes it
+        article = replace(article, url=final, title=title, published=published)
         cited_by = response.meta.get("mediawatch_cited_by")
         discovery = getattr(context, "discovery", None)  # None: discovery off (and in bare test contexts)
         # Citations are followed one hop: a cited page's own links are not candidates.
@@ -352,14 +437,48 @@ class SourceSpider(scrapy.Spider):
             if discovery is not None and discovery.settings.config.outlinks and cited_by is None else ()
         )
         yield ArticleItem(
-            canonical_url=canonical, article=extraction.article, entry=entry, source=source.name,
+            canonical_url=final, article=article, entry=entry, source=source.name, alias=alias,
+            title_source=title_source, date_source=date_source,
             discovered_via="cited" if cited_by is not None else source.discovery_path,
             cited_by=cited_by, outlinks=outlinks, matches=matches, fingerprint=print_,
         )
 
+    def _without_text(
+        self, context: CrawlContext, response: Response, entry: FeedEntry, final: str, alias: str | None, why: str
+    ) -> ArticleItem | None:
+        page_title = ""
+        page = decode_page(response.body, _header(response, b"Content-Type"))
+        if match := re.search(r"<title[^>]*>(.*?)</title>", page.text, re.S | re.I):
+            page_title = html.unescape(re.sub(r"\s+", " ", match.group(1))).strip()
+        # No article means no headline either: the <title> of such a page is often generic ("video").
+        title, title_source = (entry.title, "feed") if entry.title else (page_title, "page")
+        if not title:
+            return None
+        summary = _plain(entry.summary or "")
+        logger.info("source=%s url=%s stored without text: %s", context.source.name, response.url, why)
+        article = ExtractedArticle(
+            url=final, title=title, text=summary, published=entry.published, encoding=page.encoding,
+        )
+        date_source = (entry.date_source or "feed") if entry.published else None
+        cited_by = response.meta.get("mediawatch_cited_by")
+        return ArticleItem(
+            canonical_url=final, article=article, entry=entry, source=context.source.name, alias=alias,
+            title_source=title_source, date_source=date_source, text_missing=True,
+            discovered_via="cited" if cited_by is not None else context.source.discovery_path, cited_by=cited_by,
+        )
+
     def article_failed(self, failure: Failure) -> None:
         request = failed_request(failure)
-        self._article_error(self.context_of(request), request.url, describe_failure(failure))
+        context = self.context_of(request)
+        value = failure.value
+        rate_limited = isinstance(value, HttpError) and value.response.status == 429
+        if isinstance(value, HostWaiting) or rate_limited:
+            # Not the URL's fault: it is tried again once the host lets us.
+            context.tally.deferred += 1
+            context.tally.note_error(f"{request.url}: {describe_failure(failure)}")
+            return
+        canonical = request.cb_kwargs.get("canonical") or canonicalize_url(request.url)
+        self._article_error(context, canonical, describe_failure(failure))
 
     def _article_error(self, context: CrawlContext, url: str, message: str) -> None:
         tally = context.tally
@@ -368,6 +487,31 @@ class SourceSpider(scrapy.Spider):
             tally.robots_blocked += 1
         tally.note_error(f"{url}: {message}")
         logger.warning("source=%s url=%s article failed: %s", context.source.name, url, message)
+        # Counted against the URL, not the source: it backs off on its own and is given up on.
+        try:
+            row = context.repository.record_url_failure(url, context.source.name, message, retry_at=url_retry_at)
+        except SQLAlchemyError as exc:
+            logger.error("source=%s url=%s could not record the failure: %s", context.source.name, url, exc)
+            return
+        if row.gave_up_at is not None and row.next_attempt_at is None:
+            logger.warning("source=%s url=%s given up after %d failures", context.source.name, url, row.failures)
+
+
+def choose_title(page_title: str, feed_title: str | None) -> tuple[str, str]:
+    """(title, "page" | "feed"): the page's headline when it decoded cleanly, else the feed's title."""
+    page_title = (page_title or "").strip()
+    feed_title = (feed_title or "").strip()
+    if page_title and not looks_garbled(page_title):
+        return page_title, "page"
+    if feed_title:
+        return feed_title, "feed"
+    return page_title.replace("\ufffd", ""), "page"
+
+
+def _plain(markup: str) -> str:
+    """A feed summary as text (summaries are often HTML)."""
+    text = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", markup, flags=re.S | re.I)
+    return re.sub(r"\s+", " ", html.unescape(text)).strip()
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -56,7 +56,7 @@ def status(
             table.add_column(column)
         for s in report.sources:
             health = "disabled" if not s.enabled else ("ok" if s.healthy else "UNHEALTHY")
-            why = s.reason or (s.last_error if s.last_status in ("failed", "skipped", "interrupted") else "") or ""
+            why = s.reason or (s.last_error if s.last_status in ("failed", "partial", "skipped", "interrupted") else "") or ""
             table.add_row(
                 s.name, health, s.last_run or "never", s.last_status or "-", _n(s.last_found), _n(s.last_new),
                 _n(s.last_duplicate), _n(s.last_failed), s.next_run or "-", why,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from scheduler.demo.site import Route
 from tests.support.crawl import crawl, crawl_config, runs, stored
-from tests.support.faults import FaultServer, article_html
+from tests.support.faults import FaultServer, article_html, rss
 
 
 def test_concurrency_per_host_and_robots_hold_across_sources_on_one_host(tmp_path: Path, database_url: str) -> None:
@@ -31,3 +31,18 @@ def test_concurrency_per_host_and_robots_hold_across_sources_on_one_host(tmp_pat
     for name in ("one", "two", "three"):
         [run] = recorded[name]
         assert (run.status, run.found, run.new, run.failed) == ("ok", 3, 3, 0)
+
+
+def test_a_story_two_sources_list_in_one_run_is_fetched_once(tmp_path: Path, database_url: str) -> None:
+    routes = {
+        "feed.xml": Route(body=rss([("南京甲", "{base}/a.html")]), content_type="application/rss+xml", templated=True),
+        "list.html": Route(body=b"<ul class='x'><li><a href='/a.html'>x</a></li></ul>"),
+        "a.html": Route(body=article_html("南京甲")),
+    }
+    with FaultServer(routes) as site:
+        sources = [{"name": "f", "kind": "feed", "url": site.url("feed.xml")},
+                   {"name": "l", "kind": "listing", "url": site.url("list.html"), "link_selector": "ul.x a"}]
+        assert crawl(crawl_config(tmp_path, database_url, sources)).returncode == 0
+        assert site.hits("a.html") == 1
+    recorded = runs(database_url)
+    assert sorted((recorded[n][-1].new, recorded[n][-1].duplicate) for n in ("f", "l")) == [(0, 1), (1, 0)]

@@ -1,0 +1,92 @@
+"""Feed bytes are decoded like pages: declared charsets verified, GBK/Big5 read as their supersets, BOM first."""
+
+from __future__ import annotations
+
+import codecs
+import json
+
+import pytest
+
+from crawler.parse.feeds import NotAFeedError, parse_feed
+
+TITLES = ["苏州也在问：为什么没有六小龙", "南京追问创新生态", "江苏官媒连发三问"]
+BIG5_TITLES = ["蘇州也在問：為什麼沒有六小龍", "南京追問創新生態", "江蘇官媒連發三問"]
+
+
+def rss(titles: list[str], *, encoding: str, declared: str | None, channel: str = "江苏") -> bytes:
+    head = f'<?xml version="1.0" encoding="{declared}"?>\n' if declared else ""
+    items = "".join(
+        f"<item><title>{t}</title><link>https://news.example.cn/{i}.html</link>"
+        f"<description>{t}。{t}。</description></item>"
+        for i, t in enumerate(titles)
+    )
+    return f"{head}<rss version='2.0'><channel><title>{channel}</title>{items}</channel></rss>".encode(encoding)
+
+
+def titles_of(body: bytes, content_type: str | None = "application/rss+xml") -> list[str | None]:
+    return [entry.title for entry in parse_feed(body, "https://news.example.cn/rss.xml", content_type)]
+
+
+def test_gbk_feed_without_declaration_is_read_as_gbk() -> None:
+    assert titles_of(rss(TITLES, encoding="gbk", declared=None)) == TITLES
+
+
+def test_big5_feed_without_declaration_is_read_as_big5() -> None:
+    assert titles_of(rss(BIG5_TITLES, encoding="big5", declared=None, channel="江蘇")) == BIG5_TITLES
+
+
+def test_gbk_bytes_declared_utf8_are_read_as_gbk() -> None:
+    assert titles_of(rss(TITLES, encoding="gbk", declared="utf-8")) == TITLES
+
+
+def test_gbk_bytes_behind_a_utf8_header_are_read_as_gbk() -> None:
+    body = rss(TITLES, encoding="gbk", declared="gb2312")
+    assert titles_of(body, "application/rss+xml; charset=utf-8") == TITLES
+
+
+def test_gb2312_declaration_reads_gbk_only_characters() -> None:
+    # 镕 and 喆 are in GBK but not GB2312: a strict gb2312 codec loses them.
+    titles = ["朱镕基谈改革", "陶喆回南京"]
+    assert titles_of(rss(titles, encoding="gbk", declared="gb2312")) == titles
+
+
+def test_one_bad_byte_in_a_utf8_feed_does_not_turn_it_into_latin() -> None:
+    body = rss(TITLES, encoding="utf-8", declared="utf-8")
+    body = body.replace("南京".encode(), b"\xff" + "南京".encode(), 1)
+    titles = titles_of(body)
+    assert titles[0] == TITLES[0] and titles[2] == TITLES[2]
+    assert titles[1] is not None and "南京追问创新生态" in titles[1]
+    assert not any("\ufffd" in (t or "") for t in titles)
+
+
+def test_feed_labelled_utf16_whose_bytes_are_utf8_is_read() -> None:
+    many = [f"{TITLES[i % 3]}{i}" for i in range(877)]
+    entries = parse_feed(rss(many, encoding="utf-8", declared="utf-16"), "https://news.example.cn/rss.xml")
+    assert len(entries) == 877
+    assert entries[876].title == many[876]
+
+
+def test_bom_wins_over_the_declaration() -> None:
+    body = codecs.BOM_UTF8 + rss(TITLES, encoding="utf-8", declared="gbk")
+    assert titles_of(body, "application/rss+xml; charset=gbk") == TITLES
+
+
+def test_gbk_json_feed_is_read() -> None:
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "江苏",
+        "items": [{"id": str(i), "url": f"https://news.example.cn/{i}.html", "title": t} for i, t in enumerate(TITLES)],
+    }
+    body = json.dumps(document, ensure_ascii=False).encode("gbk")
+    assert titles_of(body, "application/feed+json") == TITLES
+
+
+def test_non_ascii_only_in_summaries_is_still_read() -> None:
+    body = rss(TITLES, encoding="gb18030", declared=None)
+    [first, *_] = parse_feed(body, "https://news.example.cn/rss.xml")
+    assert first.summary == f"{TITLES[0]}。{TITLES[0]}。"
+
+
+def test_html_at_a_feed_url_is_not_a_feed() -> None:
+    with pytest.raises(NotAFeedError):
+        parse_feed("<html><body><p>首页</p></body></html>".encode(), "https://news.example.cn/rss.xml", "text/html")

@@ -1,0 +1,243 @@
+"""The reliability findings of issue 11, each reproduced on a loopback server through `mediawatch crawl`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from scheduler.demo.site import Route
+from storage.db import create_engine
+from tests.conftest import run_cli
+from tests.support.crawl import crawl, crawl_config, last_run, runs, source_state, stored
+from tests.support.faults import FaultServer, article_html, redirect, rss, status
+
+RSS = "application/rss+xml; charset=utf-8"
+
+
+def rows(database_url: str, table: str) -> list[Any]:
+    """Every row of a table (by name, so these tests also run, and fail, on a schema without it)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(sa.text(f"SELECT * FROM {table}")).mappings())
+    finally:
+        engine.dispose()
+
+
+# 1 -------------------------------------------------------------------------------------------
+def test_non_http_links_in_a_feed_are_refused_and_the_rest_followed(tmp_path: Path, database_url: str) -> None:
+    items = [("甲", "{base}/a.html"), ("乙", "javascript:alert(1)"), ("丙", "mailto:editor@example.cn"),
+             ("丁", "{base}/b.html"), ("戊", "ftp://example.cn/c.html")]
+    routes = {"feed.xml": Route(body=rss(items), content_type=RSS, templated=True),
+              "a.html": Route(body=article_html("南京甲")), "b.html": Route(body=article_html("南京丁"))}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        assert crawl(config).returncode == 0
+    assert sorted(stored(database_url)) == [site.url("a.html"), site.url("b.html")]
+    run = last_run(database_url, "f")
+    assert (run.found, run.new, run.refused) == (5, 2, 3)
+    assert run.error is not None and "javascript:alert(1)" in run.error
+
+
+# 3 -------------------------------------------------------------------------------------------
+def test_page_headline_beats_the_feed_title_and_recheck_sees_no_edit(tmp_path: Path, database_url: str) -> None:
+    routes = {"feed.xml": Route(body=rss([("南京追问", "{base}/a.html")]), content_type=RSS, templated=True),
+              "a.html": Route(body=article_html("南京追问六小龙：创新生态何在"))}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        assert crawl(config).returncode == 0
+        article = stored(database_url)[site.url("a.html")].article
+        assert (article.title, article.feed_title, article.title_source) == (
+            "南京追问六小龙：创新生态何在", "南京追问", "page")
+        result = run_cli("recheck", config=config)
+        assert result.returncode == 0, result.stderr
+    assert "edited" not in result.stdout
+    assert "unchanged 1" in result.stdout
+
+
+def test_garbled_page_headline_falls_back_to_the_feed_title(tmp_path: Path, database_url: str) -> None:
+    page = article_html("南京追问六小龙").replace("南京追问六小龙".encode(), "南京追问六小龙".encode("gbk")[:-1] + b"\xff")
+    routes = {"feed.xml": Route(body=rss([("南京追问六小龙", "{base}/a.html")]), content_type=RSS, templated=True),
+              "a.html": Route(body=page)}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        assert crawl(config).returncode == 0
+    article = stored(database_url)[site.url("a.html")].article
+    assert (article.title, article.title_source) == ("南京追问六小龙", "feed")
+
+
+# 4 -------------------------------------------------------------------------------------------
+VIDEO = b"<html><head><title>video</title></head><body><nav><a href='/'>home</a></nav><video src='v.mp4'></video></body></html>"
+
+
+def test_page_without_text_is_stored_from_the_feed_and_filled_in_on_recheck(tmp_path: Path, database_url: str) -> None:
+    feed = rss([("南京六小龙视频", "{base}/v.html")]).replace(b"</title><link>", b"</title><description>"
+                                                             + "南京追问六小龙的视频报道".encode() + b"</description><link>")
+    routes = {"feed.xml": Route(body=feed, content_type=RSS, templated=True), "v.html": Route(body=VIDEO)}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        assert crawl(config).returncode == 0
+        item = stored(database_url)[site.url("v.html")]
+        assert item.article.text_missing
+        assert item.article.title == "南京六小龙视频"
+        assert "视频报道" in item.article.text
+        assert item.article.published_at is not None
+        assert any(m.relevant for m in item.matches)  # matched on what there is
+        run = last_run(database_url, "f")
+        assert (run.new, run.failed, run.status) == (1, 0, "ok")
+        site.routes["v.html"] = Route(body=article_html("南京六小龙视频"))
+        assert run_cli("recheck", config=config).returncode == 0
+    article = stored(database_url)[site.url("v.html")].article
+    assert not article.text_missing
+    assert "杭州六小龙引发南京反思" in article.text
+
+
+# 5 -------------------------------------------------------------------------------------------
+def test_redirect_loop_is_counted_as_failed(tmp_path: Path, database_url: str) -> None:
+    routes = {"feed.xml": Route(body=rss([("甲", "{base}/loop1"), ("乙", "{base}/a.html")]), content_type=RSS,
+                                templated=True),
+              "a.html": Route(body=article_html("南京乙"))}
+    faults = {"loop1": redirect("{base}/loop2"), "loop2": redirect("{base}/loop1")}
+    with FaultServer(routes, faults) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        assert crawl(config).returncode == 0
+    run = last_run(database_url, "f")
+    assert (run.found, run.new, run.failed) == (2, 1, 1)
+    assert run.error is not None and "redirect" in run.error and "loop1" in run.error
+
+
+def test_redirected_article_is_stored_under_its_final_url_and_the_old_one_dedups(
+    tmp_path: Path, database_url: str
+) -> None:
+    routes = {"feed.xml": Route(body=rss([("甲", "{base}/old.html")]), content_type=RSS, templated=True),
+              "list.html": Route(body=b"<ul class='x'><li><a href='/new.html'>x</a></li></ul>"),
+              "new.html": Route(body=article_html("南京甲"))}
+    with FaultServer(routes, {"old.html": redirect("{base}/new.html?utm_source=rss")}) as site:
+        sources = [{"name": "f", "kind": "feed", "url": site.url("feed.xml")},
+                   {"name": "l", "kind": "listing", "url": site.url("list.html"), "link_selector": "ul.x a"}]
+        config = crawl_config(tmp_path, database_url, sources[:1])
+        assert crawl(config).returncode == 0
+        assert list(stored(database_url)) == [site.url("new.html")]
+        [alias] = rows(database_url, "article_alias")
+        assert alias["url"] == site.url("old.html")
+        config = crawl_config(tmp_path, database_url, sources)
+        assert crawl(config).returncode == 0
+        assert site.hits("old.html") == 1 and site.hits("new.html") == 1
+    assert len(stored(database_url)) == 1
+    assert last_run(database_url, "l").duplicate == 1
+
+
+# 6 -------------------------------------------------------------------------------------------
+def test_invalid_xml_feed_is_failed_not_ok(tmp_path: Path, database_url: str) -> None:
+    routes = {"feed.xml": Route(body=b"<rss version='2.0'><channel><<<>>>><item></rss>", content_type=RSS)}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        crawl(config)
+    run = last_run(database_url, "f")
+    assert run.status == "failed"
+    assert run.error is not None and "not well-formed" in run.error
+
+
+def test_listing_selector_that_matches_nothing_or_is_invalid_fails(tmp_path: Path, database_url: str) -> None:
+    routes = {"list.html": Route(body=b"<ul class='y'><li><a href='/a.html'>x</a></li></ul>")}
+    with FaultServer(routes) as site:
+        sources = [{"name": "nothing", "kind": "listing", "url": site.url("list.html"), "link_selector": "ul.x a"},
+                   {"name": "invalid", "kind": "listing", "url": site.url("list.html"), "link_selector": "ul[[x a"}]
+        crawl(crawl_config(tmp_path, database_url, sources))
+    nothing, invalid = last_run(database_url, "nothing"), last_run(database_url, "invalid")
+    assert nothing.status == "failed" and "matched nothing" in (nothing.error or "")
+    assert invalid.status == "failed" and "invalid" in (invalid.error or "")
+
+
+def test_feed_that_used_to_have_entries_and_now_has_none_fails(tmp_path: Path, database_url: str) -> None:
+    routes = {"feed.xml": Route(body=rss([("甲", "{base}/a.html")]), content_type=RSS, templated=True),
+              "a.html": Route(body=article_html("南京甲"))}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        assert crawl(config).returncode == 0
+        site.routes["feed.xml"] = Route(body=rss([]), content_type=RSS)
+        crawl(config)
+    run = last_run(database_url, "f")
+    assert run.status == "failed"
+    assert "0 entries" in (run.error or "") and "found 1" in (run.error or "")
+
+
+# 7 -------------------------------------------------------------------------------------------
+def test_a_dead_article_link_does_not_make_the_source_unhealthy_and_is_not_refetched_every_run(
+    tmp_path: Path, database_url: str
+) -> None:
+    links = "".join(f"<li><a href='/{name}'>x</a></li>" for name in ("a.html", "b.html", "c.html", "dead.html"))
+    routes = {"list.html": Route(body=f"<ul class='x'>{links}</ul>".encode())}
+    routes.update({name: Route(body=article_html(f"南京{name}")) for name in ("a.html", "b.html", "c.html")})
+    with FaultServer(routes) as site:
+        source = {"name": "l", "kind": "listing", "url": site.url("list.html"), "link_selector": "ul.x a"}
+        config = crawl_config(tmp_path, database_url, [source], unhealthy_after=3)
+        for _ in range(4):
+            assert crawl(config).returncode == 0
+        assert site.hits("dead.html") == 1
+    state = source_state(database_url, "l")
+    assert state.healthy and state.consecutive_failures == 0
+    statuses = [run.status for run in runs(database_url)["l"]]
+    assert statuses[0] == "partial" and "failed" not in statuses
+    [failure] = rows(database_url, "url_failure")
+    assert failure["url"] == site.url("dead.html") and failure["failures"] == 1
+    assert "HTTP 404" in (failure["last_error"] or "")
+
+
+# 8 -------------------------------------------------------------------------------------------
+def test_exact_page_time_beats_a_date_only_sitemap_lastmod(tmp_path: Path, database_url: str) -> None:
+    sitemap = (b"<?xml version='1.0' encoding='utf-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+               b"<url><loc>{base}/a.html</loc><lastmod>2025-02-09</lastmod></url></urlset>")
+    page = article_html("南京甲", extra="").replace(
+        b"</head>", b"<meta property='article:published_time' content='2025-02-09T09:00:00+08:00'></head>")
+    routes = {"sitemap.xml": Route(body=sitemap, content_type="application/xml", templated=True),
+              "a.html": Route(body=page)}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "s", "kind": "sitemap", "url": site.url("sitemap.xml")}])
+        assert crawl(config).returncode == 0
+    article = stored(database_url)[site.url("a.html")].article
+    assert article.published_at is not None and article.published_at.isoformat() == "2025-02-09T01:00:00+00:00"
+    assert article.date_source == "page"
+
+
+# 9 -------------------------------------------------------------------------------------------
+def test_retry_after_is_honoured_per_host(tmp_path: Path, database_url: str) -> None:
+    routes = {"feed.xml": Route(body=rss([("甲", "{base}/slow.html"), ("乙", "{base}/b.html")]), content_type=RSS,
+                                templated=True),
+              "b.html": Route(body=article_html("南京乙"))}
+    with FaultServer(routes, {"slow.html": status(429, **{"Retry-After": "3600"})}) as site:
+        source = {"name": "f", "kind": "feed", "url": site.url("feed.xml")}
+        config = crawl_config(tmp_path, database_url, [source], retry_times=2, concurrency_per_host=1)
+        crawl(config)
+        assert site.hits("slow.html") == 1  # not retried after 2 s and 6 s
+        [host] = rows(database_url, "host_state")
+        assert host["host"] == "127.0.0.1" and host["not_before"] is not None
+        before = len(site.requests)
+        crawl(config)
+        assert len(site.requests) == before  # the host is left alone until then
+    run = last_run(database_url, "f")
+    assert run.status == "skipped" and "Retry-After" in (run.error or "")
+
+
+# 11 ------------------------------------------------------------------------------------------
+def test_listing_and_sitemap_are_fetched_conditionally(tmp_path: Path, database_url: str) -> None:
+    sitemap = (b"<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'><url><loc>{base}/b.html</loc></url>"
+               b"</urlset>")
+    routes = {
+        "list.html": Route(body=b"<ul class='x'><li><a href='/a.html'>x</a></li></ul>", headers={"ETag": '"l1"'}),
+        "sitemap.xml": Route(body=sitemap, content_type="text/xml", templated=True,
+                             headers={"Last-Modified": "Sun, 09 Feb 2025 02:00:00 GMT"}),
+        "a.html": Route(body=article_html("南京甲")), "b.html": Route(body=article_html("南京乙")),
+    }
+    with FaultServer(routes) as site:
+        sources = [{"name": "l", "kind": "listing", "url": site.url("list.html"), "link_selector": "ul.x a"},
+                   {"name": "s", "kind": "sitemap", "url": site.url("sitemap.xml")}]
+        config = crawl_config(tmp_path, database_url, sources)
+        assert crawl(config).returncode == 0
+        assert crawl(config).returncode == 0
+        assert site.headers_of("list.html")[1].get("If-None-Match") == '"l1"'
+        assert site.headers_of("sitemap.xml")[1].get("If-Modified-Since") == "Sun, 09 Feb 2025 02:00:00 GMT"
+    assert last_run(database_url, "l").status == "not_modified"
+    assert last_run(database_url, "s").status == "not_modified"
