@@ -9,6 +9,7 @@ so a run only counts when it is long and re-encoding it gives Han characters.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _HAN = re.compile("[\u4e00-\u9fff]")
 # Non-ASCII characters that a Western single-byte codec produces (Latin-1 range plus cp1252's extras).
@@ -17,9 +18,9 @@ _WESTERN_RUN = re.compile("[\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u0
 
 
 def looks_garbled(text: str) -> bool:
-    """True when `text` holds replacement marks, private-use characters or CJK mojibake."""
-    if "\ufffd" in text or any("\ue000" <= char <= "\uf8ff" for char in text):
-        return True
+    """True when `text` holds replacement marks, private-use or unassigned characters, or CJK mojibake."""
+    if "\ufffd" in text or any(unicodedata.category(char) in ("Co", "Cn") for char in text):
+        return True  # replacement marks, private-use or unassigned code points: bytes read with the wrong codec
     return any(_decodes_to_han(run) for run in _WESTERN_RUN.findall(text))
 
 

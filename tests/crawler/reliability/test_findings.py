@@ -143,12 +143,14 @@ def test_invalid_xml_feed_is_failed_not_ok(tmp_path: Path, database_url: str) ->
 def test_listing_selector_that_matches_nothing_or_is_invalid_fails(tmp_path: Path, database_url: str) -> None:
     routes = {"list.html": Route(body=b"<ul class='y'><li><a href='/a.html'>x</a></li></ul>")}
     with FaultServer(routes) as site:
-        sources = [{"name": "nothing", "kind": "listing", "url": site.url("list.html"), "link_selector": "ul.x a"},
-                   {"name": "invalid", "kind": "listing", "url": site.url("list.html"), "link_selector": "ul[[x a"}]
-        crawl(crawl_config(tmp_path, database_url, sources))
-    nothing, invalid = last_run(database_url, "nothing"), last_run(database_url, "invalid")
-    assert nothing.status == "failed" and "matched nothing" in (nothing.error or "")
-    assert invalid.status == "failed" and "invalid" in (invalid.error or "")
+        nothing = {"name": "nothing", "kind": "listing", "url": site.url("list.html"), "link_selector": "ul.x a"}
+        crawl(crawl_config(tmp_path, database_url, [nothing]))
+        run = last_run(database_url, "nothing")
+        assert run.status == "failed" and "matched nothing" in (run.error or "")
+        # An invalid selector is refused when the configuration is loaded, before any crawl.
+        invalid = dict(nothing, name="invalid", link_selector="ul[[x a")
+        result = crawl(crawl_config(tmp_path, database_url, [invalid]))
+        assert result.returncode == 2 and "ul[[x a" in result.stdout + result.stderr
 
 
 def test_feed_that_used_to_have_entries_and_now_has_none_fails(tmp_path: Path, database_url: str) -> None:
