@@ -243,3 +243,21 @@ def test_listing_and_sitemap_are_fetched_conditionally(tmp_path: Path, database_
         assert site.headers_of("sitemap.xml")[1].get("If-Modified-Since") == "Sun, 09 Feb 2025 02:00:00 GMT"
     assert last_run(database_url, "l").status == "not_modified"
     assert last_run(database_url, "s").status == "not_modified"
+
+
+def test_title_choice_and_text_missing_hold_with_extraction_in_worker_processes(
+    tmp_path: Path, database_url: str
+) -> None:
+    items = [("南京追问", "{base}/a.html"), ("南京六小龙视频", "{base}/v.html")]
+    routes = {"feed.xml": Route(body=rss(items), content_type=RSS, templated=True),
+              "a.html": Route(body=article_html("南京追问六小龙：创新生态何在")), "v.html": Route(body=VIDEO)}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}],
+                              extract_processes=2)
+        assert crawl(config).returncode == 0
+    articles = stored(database_url)
+    page = articles[site.url("a.html")]
+    assert (page.article.title, page.article.title_source) == ("南京追问六小龙：创新生态何在", "page")
+    assert any(m.relevant for m in page.matches)
+    video = articles[site.url("v.html")].article
+    assert video.text_missing and video.title == "南京六小龙视频"
