@@ -16,6 +16,7 @@ BENCHMARKS = (
     ("storylines", "storyline insert cost at 1k and 10k stored articles", ["--sizes", "1000", "10000", "--skip-rebuild"]),
     ("extract", "extraction quality and speed on ../shared/corpus", ["--no-ablation"]),
     ("eval_relevance", "topic matching precision/recall/F1", []),
+    ("web", "web console: coverage list and search over 100k articles, over HTTP", []),
 )
 
 

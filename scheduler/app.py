@@ -92,6 +92,8 @@ def build_app(config: Config, *, clock: Clock = utc_now, migrate: bool = True, c
 
     `create=False` (read-only commands) opens only a database that already has the schema.
     """
+    from crawler.search_terms import SearchAnalyzer
+
     engine = create_engine(config.database.url, create=create)
     if migrate:
         try:
@@ -99,7 +101,9 @@ def build_app(config: Config, *, clock: Clock = utc_now, migrate: bool = True, c
         except Exception:
             engine.dispose()
             raise
-    return App(config=config, engine=engine, repository=Repository(engine, clock), clock=clock)
+    # Articles enter the search index as they are stored, so the web console finds them at once.
+    repository = Repository(engine, clock, analyzer=SearchAnalyzer())
+    return App(config=config, engine=engine, repository=repository, clock=clock)
 
 
 async def crawl_now(

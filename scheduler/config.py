@@ -30,6 +30,7 @@ from crawler.config import (
 )
 from crawler.topics.config import SeedConfig, TopicConfig, TopicGroupConfig
 from digest.config import DigestConfig, SmtpConfig, channel_urls_from
+from scheduler.web.config import WebConfig
 from storage.durations import format_duration
 from storage.errors import ConfigError
 from storage.settings import Duration, Section
@@ -37,7 +38,8 @@ from storage.settings import Duration, Section
 # The sections are re-exported: this module is where the whole configuration is assembled.
 __all__ = [
     "Config", "CrawlerConfig", "DaemonConfig", "DatabaseConfig", "DigestConfig", "DiscoveryConfig", "QueueConfig",
-    "RecheckConfig", "SeedConfig", "SelectorsConfig", "SmtpConfig", "SourceConfig", "TopicConfig", "TopicGroupConfig", "config_from_mapping",
+    "RecheckConfig", "SeedConfig", "SelectorsConfig", "SmtpConfig", "SourceConfig", "TopicConfig", "TopicGroupConfig", "WebConfig",
+    "config_from_mapping",
     "find_config_file", "load_config", "settings_table",
 ]
 
@@ -45,7 +47,7 @@ DEFAULT_CONFIG_FILE = "mediawatch.toml"
 CONFIG_ENV = "MEDIAWATCH_CONFIG"
 ENV_PREFIX = "MEDIAWATCH_"
 # Sections whose keys may be overridden by MEDIAWATCH_<SECTION>_<KEY>.
-ENV_SECTIONS = ("database", "crawler", "digest", "smtp", "daemon", "recheck", "queue", "discovery")
+ENV_SECTIONS = ("database", "crawler", "digest", "smtp", "daemon", "recheck", "queue", "discovery", "web")
 SECRET_KEYS = {("smtp", "password"), ("digest", "channel_urls")}
 
 
@@ -125,6 +127,7 @@ class Config(Section):
     queue: QueueConfig = Field(default_factory=QueueConfig)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
     discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     path: Annotated[Path | None, Field(exclude=True)] = None
     # Where the database URL came from, for `status` and `config check`.
     database_origin: Annotated[str, Field(exclude=True)] = "default"

@@ -35,6 +35,7 @@ from scheduler.config import Config
 from scheduler.metrics import Metrics
 from storage.db import describe
 from storage.errors import MediawatchError
+from storage.console import ConsoleQueries
 from storage.repository import holder_is_dead
 
 if TYPE_CHECKING:
@@ -42,10 +43,12 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from scheduler.queue import CrawlQueue
+    from scheduler.web.server import EmbeddedConsole
 
 logger = logging.getLogger(__name__)
 
 DIGEST_JOB = "digest"  # the topics on the [digest] schedule; a topic with its own has "digest:<topic>"
+CRAWL_REQUEST_POLL_SECONDS = 3  # how soon a "crawl now" asked for by a separate web console starts
 DigestRunner = Callable[[datetime, tuple[str, ...]], object]  # (scheduled time, topics due)
 
 
@@ -126,6 +129,7 @@ class Daemon:
 
             self.queue = CrawlQueue(self.config.queue.url, prefix=self.config.queue.prefix,
                                     claim_after=self.config.queue.claim_after)
+        self._console: EmbeddedConsole | None = None
 
     # -- life cycle ------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -133,6 +137,10 @@ class Daemon:
         sources = self.config.select_sources(None)
         self.repository.sync_sources((s.name, s.kind, s.url) for s in sources)
         self._close_orphaned_runs(sources)
+        if self.config.web.enabled:
+            from scheduler.web.server import EmbeddedConsole
+
+            self._console = EmbeddedConsole(self.app, self)
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone="UTC")
         self.scheduler = scheduler
         now = self.app.clock()
@@ -151,9 +159,15 @@ class Daemon:
                           next_run_time=datetime.now(UTC))
         if self.config.daemon.metrics_port:
             self._metrics_server = self._serve_metrics()
+        scheduler.add_job(self._crawl_requests, IntervalTrigger(seconds=CRAWL_REQUEST_POLL_SECONDS), id="crawl-requests",
+                          max_instances=1, coalesce=True)
         scheduler.start()
+        if self._console is not None:
+            self._console.start()
         self._log_start(sources)
         await stop.wait()
+        if self._console is not None:
+            await self._console.stop()
         timeout = self.config.daemon.shutdown_timeout.total_seconds()
         logger.info("daemon stopping: %d job(s) running, waiting up to %.0fs", len(self._running), timeout)
         # Pause, drain, and only then shut APScheduler down: its asyncio executor cancels
@@ -280,7 +294,27 @@ class Daemon:
         self.repository.set_next_run(source.name, first)
         self._current_interval[source.name] = interval
 
-    async def _crawl_job(self, source_name: str) -> None:
+    def crawl_soon(self, source_name: str) -> None:
+        """Crawl one source now, off its timetable: the web console's "crawl now"."""
+        assert self.scheduler is not None
+        self.scheduler.add_job(self._track(self._crawl_job), DateTrigger(), args=[source_name, "manual"],
+                               id=f"crawl-now:{source_name}", replace_existing=True, max_instances=1)
+
+    async def _crawl_requests(self) -> None:
+        """Start the crawls a separately running web console asked for."""
+        try:
+            requests = await asyncio.to_thread(ConsoleQueries(self.app.engine, clock=self.app.clock)
+                                               .claim_crawl_requests, self.name)
+        except Exception:
+            logger.exception("could not read crawl requests")
+            return
+        known = {s.name for s in self.config.sources}
+        for request in requests:
+            if request.source_name in known:
+                logger.info("source=%s crawl requested by %s", request.source_name, request.requested_by or "?")
+                self.crawl_soon(request.source_name)
+
+    async def _crawl_job(self, source_name: str, trigger: str = "scheduled") -> None:
         source = next((s for s in self.config.sources if s.name == source_name), None)
         if source is None:
             return
@@ -292,7 +326,7 @@ class Daemon:
         if task is not None:
             self._crawling[task] = (source_name, self.app.clock())
         try:
-            await crawl_now(self.app, [source], trigger="scheduled", on_done=self._finished_run)
+            await crawl_now(self.app, [source], trigger=trigger, on_done=self._finished_run)
         except asyncio.CancelledError:
             raise
         except Exception:  # the daemon never dies of one source

@@ -75,7 +75,7 @@ class Article(SQLModel, table=True):
     author: str | None = None
     published_at: datetime | None = _ts(default=None, index=True)
     fetched_at: datetime = _ts(index=True)
-    language: str | None = None
+    language: str | None = Field(default=None, index=True)  # indexed: the console lists the languages stored
     encoding: str | None = None
     text: str = Field(sa_type=sa.Text)
     content_hash: str = Field(index=True)
@@ -296,3 +296,16 @@ class HostState(SQLModel, table=True):
     not_before: datetime | None = _ts(default=None)
     reason: str | None = None
     updated_at: datetime = _ts()
+
+
+class CrawlRequest(SQLModel, table=True):
+    """A "crawl now" asked for from the web console, waiting for the running daemon to pick it up."""
+
+    __tablename__ = "crawl_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_name: str = Field(index=True)
+    requested_at: datetime = _ts()
+    requested_by: str | None = None
+    claimed_at: datetime | None = _ts(default=None, index=True)
+    claimed_by: str | None = None

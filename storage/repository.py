@@ -35,6 +35,7 @@ from storage.models import (
     Source,
     UrlFailure,
 )
+from storage.search import Analyzer, document_text, write_terms
 from storage.types import TopicMatch
 
 logger = logging.getLogger(__name__)
@@ -81,9 +82,16 @@ class StoredArticle:
 class Repository:
     """The only place that talks SQL."""
 
-    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+    def __init__(self, engine: Engine, clock: Clock = utc_now, analyzer: Analyzer | None = None) -> None:
         self.engine = engine
         self.clock = clock
+        # With an analyzer, articles enter the search index as they are stored and edited
+        # (without one, `storage.search.SearchIndex.backfill` indexes them later).
+        self.analyzer = analyzer
+
+    def _search_terms(self, title: str, text: str) -> list[str] | None:
+        # Segmenting takes milliseconds: done before the write transaction, which holds SQLite's lock.
+        return self.analyzer.index_terms(document_text(title, text)) if self.analyzer is not None else None
 
     # -- sources -------------------------------------------------------------
     def sync_sources(self, sources: Iterable[tuple[str, str, str]]) -> None:
@@ -296,6 +304,7 @@ class Repository:
         article, or for the one already stored under the URL) so it dedups next time.
         """
         values = article.model_dump(exclude={"id"})
+        terms = self._search_terms(article.title, article.text)
         with Session(self.engine) as session:
             statement = (
                 idempotent_insert(self.engine, Article)
@@ -325,6 +334,8 @@ class Repository:
                     .values(url=alias, article_id=article_id, created_at=self.clock())
                     .on_conflict_do_nothing(index_elements=["url"])
                 )
+            if terms is not None:
+                write_terms(session.connection(), int(article_id), terms)
             session.commit()
             return int(article_id)
 
@@ -540,6 +551,7 @@ class Repository:
     def record_edit(self, article_id: int, *, title: str, text: str, content_hash: str) -> None:
         """Keep the current version, then store the new title and text."""
         now = self.clock()
+        terms = self._search_terms(title, text)
         with Session(self.engine) as session:
             article = session.get(Article, article_id)
             if article is None:
@@ -550,6 +562,8 @@ class Repository:
             article.edited_at = now
             article.last_checked_at = now
             session.add(article)
+            if terms is not None:
+                write_terms(session.connection(), article_id, terms)
             session.commit()
 
     def article_versions(self, article_id: int) -> list[ArticleVersion]:

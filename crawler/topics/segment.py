@@ -95,6 +95,19 @@ class Segmenter:
                 out.extend(self._jieba().lcut(match.group(), HMM=True))
         return out
 
+    def search_words(self, text: str) -> list[str]:
+        """`words` plus the shorter words inside long ones (jieba's search mode: 南京市 → 南京, 京市, 南京市).
+
+        A search index built from these finds 南京 in a text where jieba kept 南京市 whole.
+        """
+        out: list[str] = []
+        for match in _RUNS.finditer(text):
+            if match.lastgroup == "latin":
+                out.append(match.group())
+            else:
+                out.extend(self._jieba().lcut_for_search(match.group(), HMM=True))
+        return out
+
     @staticmethod
     def runs(text: str) -> list[tuple[str, str]]:
         """The (kind, run) pieces of `text`: kind "han" or "latin"."""

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from scheduler.cli.common import err, load_config, open_app, options, out, print_crawl_table
-from storage.durations import format_duration
+from scheduler.records import source_records
 from storage.errors import ConfigError, MediawatchError
 
 
@@ -87,22 +87,7 @@ def sources(ctx: typer.Context, json_output: Annotated[bool, typer.Option("--jso
         last = application.repository.last_runs()
     finally:
         application.close()
-    rows: list[dict[str, Any]] = []
-    for s in application.config.sources:
-        run = last.get(s.name)
-        rows.append(
-            {
-                "name": s.name,
-                "kind": s.kind,
-                "url": s.url,
-                "every": format_duration(s.every),
-                "enabled": s.enabled,
-                "topics": s.topics or [t.name for t in application.config.topics],
-                "last_run": run.started_at.astimezone(tz).isoformat(timespec="seconds") if run else None,
-                "last_status": run.status if run else None,
-                "last_new": run.new if run else None,
-            }
-        )
+    rows = source_records(application.config.sources, last, [t.name for t in application.config.topics], tz)
     if json_output:
         for row in rows:
             out.print(json.dumps(row, ensure_ascii=False), markup=False)

@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from scheduler.cli.common import err, open_app, out
+from scheduler.records import digest_record
 from storage.errors import DeliveryError
 
 digest_app = typer.Typer(help="Preview and send digests.", no_args_is_help=True)
@@ -149,16 +150,7 @@ def digests(
         application.close()
     if json_output:
         for d in rows:
-            record = {
-                "id": d.id, "topic": d.topic, "status": d.status, "created": d.created_at.isoformat(),
-                "period_start": d.period_start.isoformat() if d.period_start else None,
-                "period_end": d.period_end.isoformat(), "sent": d.sent_at.isoformat() if d.sent_at else None,
-                "articles": d.article_count, "message_id": d.message_id, "error": d.error,
-                "deliveries": [
-                    {"channel": c.channel, "status": c.status, "attempts": c.attempts, "error": c.error}
-                    for c in channels.get(d.id or 0, [])
-                ],
-            }
+            record = digest_record(d, channels.get(d.id or 0, []))
             out.print(json.dumps(record, ensure_ascii=False), markup=False)
         return
     table = Table(title=f"digests ({len(rows)}), times in {tz}")

@@ -19,6 +19,7 @@ from scheduler.cli.common import (
     parse_since,
     print_articles,
 )
+from scheduler.records import article_list_records, article_records
 
 
 def register(app: typer.Typer) -> None:
@@ -30,40 +31,6 @@ CSV_COLUMNS = (
     "id", "url", "source", "title", "author", "published", "fetched", "language", "content_hash", "storyline_id",
     "removed_at", "discovered_via", "outlet", "new_outlet", "cited_by", "topics", "scores", "matched", "digests", "text",
 )
-
-
-def article_records(stored: list[Any], membership: dict[int, list[dict[str, object]]]) -> list[dict[str, Any]]:
-    """Turn stored articles into plain dicts, one per article (pure)."""
-    records = []
-    for item in stored:
-        a = item.article
-        records.append(
-            {
-                "id": a.id,
-                "url": a.url,
-                "source": a.source_name,
-                "title": a.title,
-                "author": a.author,
-                "published": a.published_at.isoformat() if a.published_at else None,
-                "fetched": a.fetched_at.isoformat(),
-                "language": a.language,
-                "content_hash": a.content_hash,
-                "storyline_id": a.storyline_id,
-                "removed_at": a.removed_at.isoformat() if a.removed_at else None,
-                # How it was found: listed | search | rsshub | cited (by the article cited_by names).
-                "discovered_via": a.discovered_via,
-                "outlet": a.outlet,
-                "new_outlet": a.new_outlet,
-                "cited_by": a.cited_by_id,
-                "topics": [
-                    {"topic": m.topic, "relevant": m.relevant, "score": m.score, "matched": list(m.matched)}
-                    for m in item.matches
-                ],
-                "digests": membership.get(a.id or 0, []),
-                "text": a.text,
-            }
-        )
-    return records
 
 
 def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
@@ -99,8 +66,7 @@ def articles(
     finally:
         application.close()
     if json_output:
-        for record in article_records(stored, {}):
-            record.pop("digests")
+        for record in article_list_records(stored):
             out.print(json.dumps(record, ensure_ascii=False), markup=False)
         return
     print_articles(stored, f"articles ({len(stored)})")

@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from scheduler.cli import admin, crawl, daemon, digest, export, topics, worker
+from scheduler.cli import admin, crawl, daemon, digest, export, topics, web, worker
 from scheduler.cli.common import Options, err
 from scheduler.logs import LOG_LEVELS, configure_logging
 from storage.errors import ConfigError, MediawatchError
@@ -73,7 +73,7 @@ def main_options(
     ctx.obj = Options(config_path=config)
 
 
-for module in (crawl, export, daemon, digest, topics, admin, worker):
+for module in (crawl, export, daemon, digest, topics, admin, web, worker):
     module.register(app)
 
 

@@ -16,6 +16,7 @@ from storage.errors import SchemaOutOfDateError
 from storage.migrate import current_revision, ensure_schema, head_revision, upgrade
 from storage.models import Article
 from storage.repository import Repository
+from storage.search import include_in_autogenerate
 from storage.types import TopicMatch
 
 
@@ -43,7 +44,10 @@ def test_empty_database_is_upgraded_to_head(database_url: str) -> None:
 
 def test_models_and_migrations_agree(engine: sa.Engine) -> None:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        # The search index's tables are made by hand-written SQL in 0003, not from the models.
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_in_autogenerate}
+        )
         differences = compare_metadata(context, SQLModel.metadata)
     assert differences == []
 

@@ -1,0 +1,44 @@
+"""`mediawatch web`: the web console on its own (the daemon serves it too with `[web] enabled = true`)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from scheduler.cli.common import err, open_app, out
+
+
+def register(app: typer.Typer) -> None:
+    app.command("web")(web)
+
+
+def web(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: [web] host, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: [web] port, 8080).", min=0, max=65535)] = None,
+    hash_password: Annotated[
+        bool, typer.Option("--hash-password", help="Read a password from the terminal, print its hash for MEDIAWATCH_WEB_PASSWORD_HASH, exit.")
+    ] = False,
+) -> None:
+    """Serve the web console: coverage, search, storylines, sources (with crawl now), digests."""
+    if hash_password:
+        from scheduler.web.auth import hash_password as make_hash
+
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        if len(password) < 8:
+            raise typer.BadParameter("use at least 8 characters")
+        out.print(make_hash(password), markup=False)
+        return
+    from crawler.fetch.reactor import run_on_reactor
+    from scheduler.web.server import serve_standalone
+
+    application = open_app(ctx)
+    settings = application.config.web
+    bind_host, bind_port = host or settings.host, settings.port if port is None else port
+    try:
+        err.print(f"mediawatch web console on http://{bind_host}:{bind_port}/ (Ctrl-C stops it)", markup=False)
+        run_on_reactor(lambda: serve_standalone(application, host=bind_host, port=bind_port, environ=os.environ))
+    finally:
+        application.close()

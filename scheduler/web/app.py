@@ -1,0 +1,263 @@
+"""The console as a Starlette application: middleware, routes, and the objects they share.
+
+`create_app` is given the wired `App`, a `CrawlTrigger` and the environment (for
+the password hash and the session key) and reads nothing else. Pages are in
+`scheduler.web.pages`, the JSON API in `scheduler.web.api`.
+
+Every response carries a Content-Security-Policy without inline scripts; pages
+are Jinja2 templates with autoescaping on, so a scraped title or body can never
+become markup. Archived and previewed digests (our own HTML, but with scraped text
+in it) are served with a `sandbox` policy.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scheduler.app import App
+from scheduler.web.auth import (
+    CSRF_FIELD,
+    AuthSettings,
+    LoginLimiter,
+    client_address,
+    csrf_token,
+    csrf_valid,
+    current_user,
+)
+from scheduler.web.crawls import CrawlTrigger
+from storage.console import ConsoleQueries
+
+logger = logging.getLogger(__name__)
+
+SESSION_COOKIE = "mediawatch_session"
+STATIC_DIR = Path(__file__).parent / "static"
+PUBLIC_PATHS = frozenset({"/login", "/healthz"})
+PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; object-src 'none'; "
+    "frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+# A digest page: its own inline CSS (css-inline) and nothing else; sandboxed, framable by the console only.
+DIGEST_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass
+class Console:
+    """What every route needs: the app, the queries, templates, auth and the crawl trigger."""
+
+    app: App
+    queries: ConsoleQueries
+    auth: AuthSettings
+    limiter: LoginLimiter
+    trigger: CrawlTrigger
+    templates: Environment
+    tz: ZoneInfo
+    read_only: bool
+    page_size: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def user(self, request: Request) -> str | None:
+        return current_user(request, self.auth)
+
+    def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        page = self.templates.get_template(template).render(
+            request=request,
+            user=self.user(request),
+            csrf_field=CSRF_FIELD,
+            csrf_token=csrf_token(request),
+            read_only=self.read_only,
+            topics=[t.name for t in self.app.config.topics],
+            path=request.url.path,
+            **context,
+        )
+        return HTMLResponse(page, status_code=status_code)
+
+    def local(self, value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.astimezone(self.tz).strftime(fmt) if value is not None else ""
+
+    def outlet(self, source_name: str) -> str:
+        for source in self.app.config.sources:
+            if source.name == source_name:
+                return source.title or source.name
+        return source_name
+
+
+def console_of(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+def csrf_protected(handler: Handler) -> Handler:
+    """Refuse a POST whose form does not carry this session's CSRF token (403)."""
+
+    async def checked(request: Request) -> Response:
+        form = await request.form()
+        if not csrf_valid(request, form.get(CSRF_FIELD)):
+            logger.warning("refused %s %s: missing or wrong CSRF token", request.method, request.url.path)
+            return PlainTextResponse("refused: the form's security token is missing or out of date; reload the page",
+                                     status_code=403)
+        return await handler(request)
+
+    checked.__name__ = handler.__name__
+    checked.csrf_protected = True  # type: ignore[attr-defined]
+    return checked
+
+
+class SecurityHeaders:
+    """Adds the page policy and a few standard headers unless a route set its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                for name, value in (
+                    (b"content-security-policy", PAGE_POLICY.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"cache-control", b"no-store"),
+                ):
+                    if name not in names and not (name == b"x-frame-options" and b"content-security-policy" in names):
+                        headers.append((name, value))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class RequireLogin:
+    """Anyone not signed in gets the login page (HTML), or 401 (API and POST); nothing else."""
+
+    def __init__(self, app: ASGIApp, console: Console) -> None:
+        self.app = app
+        self.console = console
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path in PUBLIC_PATHS or path.startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        user = self.console.user(request)
+        if user is None and path.startswith("/api/"):
+            user = await self._basic_auth(request)
+        if user is not None:
+            scope.setdefault("state", {})["user"] = user
+            await self.app(scope, receive, send)
+            return
+        response: Response
+        if path.startswith("/api/"):
+            response = JSONResponse({"error": "sign in first"}, status_code=401,
+                                    headers={"WWW-Authenticate": 'Basic realm="mediawatch"'})
+        elif request.method in ("GET", "HEAD"):
+            target = path + (f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string") else "")
+            response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        else:
+            response = PlainTextResponse("sign in first", status_code=401)
+        await response(scope, receive, send)
+
+    async def _basic_auth(self, request: Request) -> str | None:
+        """Scripts may send the console password as HTTP Basic auth (any user name) to the API."""
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("basic "):
+            return None
+        client = client_address(request)
+        if self.console.limiter.retry_after(client):
+            return None
+        try:
+            name, _, password = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        if await self.console.auth.check_password(password):
+            self.console.limiter.succeeded(client)
+            return name or "api"
+        self.console.limiter.failed(client)
+        return None
+
+
+def template_environment() -> Environment:
+    env = Environment(loader=PackageLoader("scheduler.web", "templates"), autoescape=True, trim_blocks=True,
+                      lstrip_blocks=True)
+    return env
+
+
+def create_app(app: App, trigger: CrawlTrigger, environ: Mapping[str, str], *, analyzer: Any = None) -> Starlette:
+    """The console for `app`; `environ` supplies MEDIAWATCH_WEB_PASSWORD_HASH and MEDIAWATCH_WEB_SECRET_KEY."""
+    from scheduler.web import api, pages
+
+    web = app.config.web
+    auth = AuthSettings.from_environment(web, environ)
+    if not auth.secret_from_environment:
+        logger.info("web console: no MEDIAWATCH_WEB_SECRET_KEY, sessions end when the process does")
+    if analyzer is None:
+        analyzer = app.repository.analyzer
+    console = Console(
+        app=app,
+        queries=ConsoleQueries(app.engine, analyzer, clock=app.clock),
+        auth=auth,
+        limiter=LoginLimiter(web.login_attempts, web.login_window.total_seconds()),
+        trigger=trigger,
+        templates=template_environment(),
+        tz=ZoneInfo(app.config.digest.timezone),
+        read_only=web.read_only,
+        page_size=web.page_size,
+    )
+    console.templates.filters["local"] = console.local
+    console.templates.filters["outlet"] = console.outlet
+    console.templates.globals["quote"] = lambda value: quote(str(value), safe="")
+
+    routes = [
+        *pages.routes(),
+        *api.routes(),
+        Route("/healthz", lambda request: PlainTextResponse("ok")),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    starlette = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(
+                SessionMiddleware,
+                secret_key=auth.secret_key,
+                session_cookie=SESSION_COOKIE,
+                max_age=int(web.session_max_age.total_seconds()),
+                same_site="lax",
+                https_only=web.secure_cookies,
+            ),
+            Middleware(RequireLogin, console=console),
+        ],
+        exception_handlers={404: pages.not_found},
+    )
+    starlette.state.console = console
+    return starlette

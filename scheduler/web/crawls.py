@@ -1,0 +1,100 @@
+""""Crawl now" from the console: through the daemon when one runs, else in the console's own process.
+
+- Served by the daemon: the daemon's scheduler runs the crawl (`DaemonCrawls`).
+- `mediawatch web` alone: if a daemon's heartbeat is fresh, a request row is written
+  that the daemon picks up within seconds (so one process crawls, with its leases and
+  metrics); otherwise the crawl runs here, on this process's asyncio reactor
+  (`StandaloneCrawls`).
+
+Either way a second press while the source is being crawled is harmless: the crawl
+takes the source's lease, and a crawl that cannot is recorded as skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from storage.console import ConsoleQueries
+
+if TYPE_CHECKING:
+    from scheduler.app import App
+
+logger = logging.getLogger(__name__)
+
+
+class CrawlTrigger(Protocol):
+    async def crawl(self, source_name: str, user: str | None) -> str:
+        """Start or request a crawl of one configured source; returns what happened, for the page."""
+        ...
+
+
+class DaemonLike(Protocol):
+    def crawl_soon(self, source_name: str) -> None: ...
+
+
+class DaemonCrawls:
+    """The console inside the daemon: hand the crawl to the daemon's scheduler."""
+
+    def __init__(self, daemon: DaemonLike) -> None:
+        self.daemon = daemon
+
+    async def crawl(self, source_name: str, user: str | None) -> str:
+        self.daemon.crawl_soon(source_name)
+        logger.info("source=%s crawl requested from the web console by %s", source_name, user or "?")
+        return "crawl started by the daemon"
+
+
+class RequestCrawls:
+    """Write a request row for the running daemon to pick up."""
+
+    def __init__(self, app: App) -> None:
+        self.queries = ConsoleQueries(app.engine, clock=app.clock)
+
+    async def crawl(self, source_name: str, user: str | None) -> str:
+        await asyncio.to_thread(self.queries.request_crawl, source_name, user)
+        logger.info("source=%s crawl request queued for the daemon by %s", source_name, user or "?")
+        return "crawl requested: the daemon will start it within seconds"
+
+
+class StandaloneCrawls:
+    """`mediawatch web` on its own: ask the daemon if it runs, else crawl in this process."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.requests = RequestCrawls(app)
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    def daemon_running(self) -> bool:
+        state = self.app.repository.daemon_state()
+        stale_after = self.app.config.daemon.heartbeat * 3 + timedelta(seconds=5)
+        return state is not None and self.app.clock() - state.heartbeat_at <= stale_after
+
+    async def crawl(self, source_name: str, user: str | None) -> str:
+        if await asyncio.to_thread(self.daemon_running):
+            return await self.requests.crawl(source_name, user)
+        from scheduler.app import crawl_now
+
+        sources = self.app.config.select_sources([source_name])
+        task: asyncio.Task[object] = asyncio.ensure_future(self._crawl(crawl_now(self.app, sources, trigger="manual")))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        logger.info("source=%s crawl started in the web console's process by %s", source_name, user or "?")
+        return "crawl started"
+
+    @staticmethod
+    async def _crawl(work: object) -> object:
+        try:
+            return await work  # type: ignore[misc]
+        except Exception:  # one crawl's crash must not take the console down
+            logger.exception("crawl started from the web console failed")
+            return None
+
+    async def drain(self, timeout: float) -> None:
+        """Let crawls started here finish (up to `timeout`) before the process ends."""
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            for task in pending:
+                task.cancel()

@@ -1,0 +1,440 @@
+"""The console's HTML pages: coverage and search, article, storylines, sources, digests, topics, login.
+
+Handlers read with the blocking storage calls in a worker thread (`run_in_threadpool`),
+so a slow query never stalls the daemon's crawls on the shared event loop.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
+from time import monotonic
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from scheduler.web import charts
+from scheduler.web.app import DIGEST_POLICY, console_of, csrf_protected
+from scheduler.web.auth import client_address
+from storage.console import CoverageFilter
+from storage.ledger import DigestLedger
+from storage.models import ArticleVersion
+from storage.storylines import StorylineStore
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/", coverage),
+        Route("/search", search),
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", csrf_protected(login), methods=["POST"]),
+        Route("/logout", csrf_protected(logout), methods=["POST"]),
+        Route("/articles/{article_id:int}", article),
+        Route("/storylines", storylines),
+        Route("/storylines/{storyline_id:int}", storyline),
+        Route("/sources", sources),
+        Route("/sources/{name}", source),
+        Route("/sources/{name}/crawl", csrf_protected(crawl_source), methods=["POST"]),
+        Route("/digests", digests),
+        Route("/digests/preview/{topic}", digest_preview),
+        Route("/digests/preview/{topic}/page", digest_preview_page),
+        Route("/digests/archive/{slug}/{name}", archived_digest),
+        Route("/topics/{topic}", topic_charts),
+    ]
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        from starlette.responses import JSONResponse
+
+        return JSONResponse({"error": "not found"}, status_code=404)
+    console = console_of(request)
+    if console.user(request) is None:
+        return PlainTextResponse("not found", status_code=404)
+    detail = getattr(exc, "detail", None) or "Not found"
+    return console.render(request, "error.html.j2", status_code=404, title="Not found", message=detail)
+
+
+# -- filters ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class ParsedFilter:
+    wanted: CoverageFilter
+    page: int
+    errors: list[str]
+    params: dict[str, str]  # the query string as given, to refill the form and build page links
+
+
+def _day(value: str, name: str, errors: list[str], tz: Any, *, end: bool = False) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        errors.append(f"{name}: {value!r} is not a date (YYYY-MM-DD); ignored")
+        return None
+    if end:
+        day += timedelta(days=1)  # the form's "to" day is inclusive
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def parse_filter(request: Request) -> ParsedFilter:
+    """The coverage filter from the query string; a bad value is reported and ignored, never a 500."""
+    console = console_of(request)
+    q = request.query_params
+    keys = ("q", "topic", "source", "language", "published_from", "published_to", "fetched_from", "fetched_to",
+            "min_score", "state", "all")
+    params = {k: q.get(k, "").strip()[:200] for k in keys}
+    errors: list[str] = []
+    topic = params["topic"] or None
+    if topic is not None and topic not in {t.name for t in console.app.config.topics}:
+        errors.append(f"topic: no topic named {topic!r}; ignored")
+        topic = None
+    min_score = None
+    if params["min_score"]:
+        try:
+            min_score = float(params["min_score"])
+            if not 0 <= min_score <= 1:
+                raise ValueError
+        except ValueError:
+            errors.append(f"relevance: {params['min_score']!r} is not a number from 0 to 1; ignored")
+            min_score = None
+    state = params["state"]
+    removed = edited = None
+    if state == "removed":
+        removed = True
+    elif state == "edited":
+        edited = True
+    elif state == "live":
+        removed = False
+    elif state:
+        errors.append(f"state: {state!r} is not one of removed, edited, live; ignored")
+    try:
+        page = max(1, min(int(q.get("page", "1")), 10_000))
+    except ValueError:
+        page = 1
+    tz = console.tz
+    wanted = CoverageFilter(
+        topic=topic,
+        relevant_only=params["all"] != "1",
+        source=params["source"] or None,
+        language=params["language"] or None,
+        published_from=_day(params["published_from"], "published from", errors, tz),
+        published_to=_day(params["published_to"], "published to", errors, tz, end=True),
+        fetched_from=_day(params["fetched_from"], "fetched from", errors, tz),
+        fetched_to=_day(params["fetched_to"], "fetched to", errors, tz, end=True),
+        min_score=min_score,
+        removed=removed,
+        edited=edited,
+        query=params["q"] or None,
+    )
+    return ParsedFilter(wanted, page, errors, {k: v for k, v in params.items() if v})
+
+
+def page_link(params: dict[str, str], page: int, base: str = "/") -> str:
+    return f"{base}?{urlencode({**params, 'page': str(page)})}"
+
+
+# -- coverage and search ------------------------------------------------------------
+async def coverage(request: Request) -> Response:
+    return await _coverage(request, "Coverage", "/")
+
+
+async def search(request: Request) -> Response:
+    return await _coverage(request, "Search", "/search")
+
+
+async def _coverage(request: Request, title: str, base: str) -> Response:
+    console = console_of(request)
+    parsed = parse_filter(request)
+    size = console.page_size
+    result = await run_in_threadpool(
+        console.queries.find_articles, parsed.wanted, offset=(parsed.page - 1) * size, limit=size
+    )
+    languages = await _languages(console)
+    return console.render(
+        request, "coverage.html.j2", title=title, base=base, result=result, parsed=parsed, params=parsed.params,
+        languages=languages, sources=[s.name for s in console.app.config.sources],
+        previous_link=page_link(parsed.params, parsed.page - 1, base) if parsed.page > 1 else None,
+        next_link=page_link(parsed.params, parsed.page + 1, base) if result.has_more else None,
+    )
+
+
+LANGUAGES_TTL = 600.0  # seconds: a new language in the filter's choices can wait that long
+
+
+async def _languages(console: Any) -> list[str]:
+    """The language filter's choices, cached: they change rarely and cost a scan of an index."""
+    cached = console.extra.get("languages")
+    now = monotonic()
+    if cached is not None and now - cached[0] < LANGUAGES_TTL:
+        return list(cached[1])
+    languages = await run_in_threadpool(console.queries.languages)
+    console.extra["languages"] = (now, languages)
+    return languages
+
+
+# -- one article --------------------------------------------------------------------
+_SENTENCE = re.compile(r"(?<=[。！？!?\n])|(?<=\.\s)")
+
+
+def diff_segments(old: str, new: str) -> list[tuple[str, str]]:
+    """(kind, text) pieces turning `old` into `new`, sentence by sentence: kind is same, added or removed."""
+    before = [s for s in _SENTENCE.split(old) if s]
+    after = [s for s in _SENTENCE.split(new) if s]
+    segments: list[tuple[str, str]] = []
+    for op, a1, a2, b1, b2 in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
+        if op == "equal":
+            segments.append(("same", "".join(before[a1:a2])))
+            continue
+        if a2 > a1:
+            segments.append(("removed", "".join(before[a1:a2])))
+        if b2 > b1:
+            segments.append(("added", "".join(after[b1:b2])))
+    return segments
+
+
+def version_diffs(versions: list[ArticleVersion], current_title: str, current_text: str) -> list[dict[str, Any]]:
+    """Each kept version against the one that replaced it, newest change first."""
+    chain: list[tuple[str, str, datetime | None]] = [(v.title, v.text, v.captured_at) for v in versions]
+    chain.append((current_title, current_text, None))
+    out = []
+    for (old_title, old_text, replaced_at), (new_title, new_text, _) in pairwise(chain):
+        out.append({
+            "replaced_at": replaced_at, "old_title": old_title, "new_title": new_title,
+            "segments": diff_segments(old_text, new_text),
+        })
+    return list(reversed(out))
+
+
+async def article(request: Request) -> Response:
+    console = console_of(request)
+    article_id = request.path_params["article_id"]
+    stored = await run_in_threadpool(console.queries.get_article, article_id)
+    if stored is None:
+        raise HTTPException(404, f"no article {article_id}")
+    a = stored.article
+    versions = await run_in_threadpool(console.app.repository.article_versions, article_id)
+    store = StorylineStore(console.app.engine)
+    members = await run_in_threadpool(store.storyline_members, a.storyline_id) if a.storyline_id else []
+    membership = await run_in_threadpool(console.app.repository.digest_membership, [article_id])
+    return console.render(
+        request, "article.html.j2", title=a.title, stored=stored, a=a, diffs=version_diffs(versions, a.title, a.text),
+        members=members, digests=membership.get(article_id, []),
+    )
+
+
+# -- storylines ----------------------------------------------------------------------
+async def storylines(request: Request) -> Response:
+    console = console_of(request)
+    try:
+        min_articles = max(1, int(request.query_params.get("min", "2")))
+    except ValueError:
+        min_articles = 2
+    store = StorylineStore(console.app.engine)
+    found = await run_in_threadpool(lambda: store.list_storylines(min_articles=min_articles, limit=100))
+    titles = {}
+    if found:
+        firsts = await run_in_threadpool(
+            lambda: {m.article_id: m.title for s in found for m in store.storyline_members(s.id)[:1]}
+        )
+        titles = {s.id: firsts.get(s.first_article_id, "") for s in found}
+    return console.render(request, "storylines.html.j2", title="Storylines", storylines=found, titles=titles,
+                          min_articles=min_articles)
+
+
+async def storyline(request: Request) -> Response:
+    console = console_of(request)
+    storyline_id = request.path_params["storyline_id"]
+    store = StorylineStore(console.app.engine)
+    summary = await run_in_threadpool(store.get_storyline, storyline_id)
+    if summary is None:
+        raise HTTPException(404, f"no storyline {storyline_id}")
+    members = await run_in_threadpool(store.storyline_members, storyline_id)
+    first = members[0].reported_at if members else summary.first_reported_at
+    rows = [{"m": m, "after": charts.after_first(m.reported_at - first)} for m in members]
+    timeline = charts.spread_timeline(
+        [(console.outlet(m.source_name), m.reported_at, f"{console.outlet(m.source_name)}: {m.title}") for m in members],
+        console.tz,
+    )
+    return console.render(request, "storyline.html.j2", title=f"Storyline {storyline_id}", summary=summary, rows=rows,
+                          timeline=timeline)
+
+
+# -- sources and crawling -------------------------------------------------------------
+async def sources(request: Request) -> Response:
+    from scheduler.status import build_status
+
+    console = console_of(request)
+    report = await run_in_threadpool(build_status, console.app)
+    configured = {s.name: s for s in console.app.config.sources}
+    return console.render(request, "sources.html.j2", title="Sources", report=report, configured=configured,
+                          message=request.query_params.get("message", "")[:200])
+
+
+def _source_config(request: Request) -> Any:
+    console = console_of(request)
+    name = request.path_params["name"]
+    for s in console.app.config.sources:
+        if s.name == name:
+            return s
+    raise HTTPException(404, f"no source named {name!r}")
+
+
+async def source(request: Request) -> Response:
+    from scheduler.status import build_status
+
+    console = console_of(request)
+    config = _source_config(request)
+    report = await run_in_threadpool(build_status, console.app)
+    status = next(s for s in report.sources if s.name == config.name)
+    runs = await run_in_threadpool(lambda: console.queries.recent_runs(source=config.name, limit=50))
+    pending = await run_in_threadpool(console.queries.pending_crawl_requests)
+    waiting = [p for p in pending if p.source_name == config.name]
+    # Without JavaScript, a page that reloads itself is how "crawl now" shows its run arriving.
+    refresh = bool(waiting) or any(r.status == "running" for r in runs[:3]) or request.query_params.get("message")
+    new_per_run = [(r.started_at.date(), r.new) for r in reversed(runs)]
+    chart = charts.day_bars(new_per_run, title="new articles per run") if runs else None
+    return console.render(request, "source.html.j2", title=config.name, source=config, status=status, runs=runs,
+                          waiting=waiting, refresh=refresh, chart=chart,
+                          message=request.query_params.get("message", "")[:200])
+
+
+async def crawl_source(request: Request) -> Response:
+    console = console_of(request)
+    config = _source_config(request)
+    if console.read_only:
+        return PlainTextResponse("refused: the console is read-only", status_code=403)
+    if not config.enabled:
+        return PlainTextResponse(f"refused: source {config.name!r} is disabled", status_code=409)
+    message = await console.trigger.crawl(config.name, console.user(request))
+    return RedirectResponse(f"/sources/{config.name}?{urlencode({'message': message})}", status_code=303)
+
+
+# -- digests ------------------------------------------------------------------------------
+async def digests(request: Request) -> Response:
+    from digest.archive import Archive
+
+    console = console_of(request)
+    ledger = DigestLedger(console.app.engine)
+    rows = await run_in_threadpool(lambda: ledger.list_digests(limit=100))
+    settings = console.app.digest_context().settings
+    records = await run_in_threadpool(Archive(settings.archive_dir, tz=settings.tz).records)
+    return console.render(request, "digests.html.j2", title="Digests", digests=rows, records=records)
+
+
+async def digest_preview(request: Request) -> Response:
+    console = console_of(request)
+    topic = request.path_params["topic"]
+    if topic not in {t.name for t in console.app.config.topics}:
+        raise HTTPException(404, f"no topic named {topic!r}")
+    return console.render(request, "digest_preview.html.j2", title=f"Next digest: {topic}", topic=topic)
+
+
+async def digest_preview_page(request: Request) -> Response:
+    from digest.service import build_digest
+
+    console = console_of(request)
+    topic = request.path_params["topic"]
+    if topic not in {t.name for t in console.app.config.topics}:
+        raise HTTPException(404, f"no topic named {topic!r}")
+    rendered = await run_in_threadpool(build_digest, console.app.digest_context(), topic)
+    return HTMLResponse(rendered.html, headers={"Content-Security-Policy": DIGEST_POLICY})
+
+
+async def archived_digest(request: Request) -> Response:
+    from digest.archive import Archive
+
+    console = console_of(request)
+    slug, name = request.path_params["slug"], request.path_params["name"]
+    settings = console.app.digest_context().settings
+    archive = Archive(settings.archive_dir, tz=settings.tz)
+    # Only a file an archive record names is served: the URL never becomes a path by itself.
+    records = await run_in_threadpool(archive.records)
+    record = next((r for r in records if r.slug == slug and name in (r.html_name, r.text_name)), None)
+    if record is None:
+        raise HTTPException(404, "no such archived digest")
+    path = archive.root / record.slug / name
+    try:
+        body = await run_in_threadpool(path.read_text, "utf-8")
+    except OSError as exc:
+        raise HTTPException(404, "the archived file is missing") from exc
+    if name.endswith(".txt"):
+        return PlainTextResponse(body, headers={"Content-Security-Policy": DIGEST_POLICY})
+    return HTMLResponse(body, headers={"Content-Security-Policy": DIGEST_POLICY})
+
+
+# -- topic charts ----------------------------------------------------------------------------
+async def topic_charts(request: Request) -> Response:
+    console = console_of(request)
+    topic = request.path_params["topic"]
+    if topic not in {t.name for t in console.app.config.topics}:
+        raise HTTPException(404, f"no topic named {topic!r}")
+    try:
+        days = max(7, min(int(request.query_params.get("days", "30")), 365))
+    except ValueError:
+        days = 30
+    points = await run_in_threadpool(DigestLedger(console.app.engine).coverage, topic)
+    today = console.app.clock().astimezone(console.tz).date()
+    start = today - timedelta(days=days - 1)
+    per_day = charts.coverage_per_day([p.at for p in points], console.tz, days=days, today=today)
+    outlets: dict[str, int] = {}
+    for p in points:
+        if p.at.astimezone(console.tz).date() >= start:
+            outlets[console.outlet(p.source_name)] = outlets.get(console.outlet(p.source_name), 0) + 1
+    per_outlet = sorted(outlets.items(), key=lambda kv: (-kv[1], kv[0]))[:30]
+    return console.render(
+        request, "topic.html.j2", title=f"Topic: {topic}", topic=topic, days=days, total=sum(n for _, n in per_day),
+        day_chart=charts.day_bars(per_day, title=f"{topic}: articles per day"),
+        outlet_chart=charts.outlet_bars(per_outlet, title=f"{topic}: articles per outlet") if per_outlet else None,
+    )
+
+
+# -- signing in and out -------------------------------------------------------------------------
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site: `//evil.example` or `https://…` would send the user away."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+async def login_form(request: Request) -> Response:
+    console = console_of(request)
+    if console.user(request) is not None:
+        return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+    return console.render(request, "login.html.j2", title="Sign in", next=_safe_next(request.query_params.get("next")),
+                          error=None, password_login=console.auth.password_hash is not None)
+
+
+async def login(request: Request) -> Response:
+    console = console_of(request)
+    form = await request.form()
+    target = _safe_next(str(form.get("next") or "/"))
+    client = client_address(request)
+    wait = console.limiter.retry_after(client)
+    if wait:
+        response = console.render(request, "login.html.j2", status_code=429, title="Sign in", next=target,
+                                  error=f"Too many failed attempts: try again in {wait} s.", password_login=True)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    password = form.get("password")
+    if isinstance(password, str) and await console.auth.check_password(password):
+        console.limiter.succeeded(client)
+        request.session.clear()  # a fresh session, and a fresh CSRF token, on sign-in
+        request.session["user"] = "admin"
+        return RedirectResponse(target, status_code=303)
+    console.limiter.failed(client)
+    return console.render(request, "login.html.j2", status_code=401, title="Sign in", next=target,
+                          error="Wrong password.", password_login=console.auth.password_hash is not None)
+
+
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)

@@ -1,0 +1,138 @@
+"""The console's pages over real HTTP on loopback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from tests.scheduler.web.conftest import HOSTILE
+from tests.scheduler.web.support import ConsoleServer, csrf_from, sign_in
+
+
+@contextmanager
+def signed_in(console: ConsoleServer) -> Iterator[httpx.Client]:
+    with console.client() as client:
+        assert sign_in(client).status_code == 303
+        yield client
+
+
+def headlines(page: str) -> list[str]:
+    return [html.unescape(t) for t in re.findall(r'<td class="headline"><a href="/articles/\d+">([^<]*)</a>', page)]
+
+
+def test_coverage_lists_articles_newest_first_with_storyline_size(console: ConsoleServer) -> None:
+    with signed_in(console) as client:
+        page = client.get("/")
+    assert page.status_code == 200
+    titles = headlines(page.text)
+    assert titles[0] == "南京再答六小龙（更新）"  # the latest fetched
+    assert "长江大桥维修完成" not in titles  # off topic unless asked for
+    ids = console.app.ids  # type: ignore[attr-defined]
+    storyline = console.app.repository.list_articles(relevant_only=False)
+    report = next(s.article for s in storyline if s.article.id == ids["report"])
+    assert f'<a href="/storylines/{report.storyline_id}">2</a>' in page.text
+
+
+def test_search_in_traditional_script_finds_the_simplified_article(console: ConsoleServer) -> None:
+    with signed_in(console) as client:
+        found = headlines(client.get("/search", params={"q": "六小龍 南京"}).text)
+        simplified_query = headlines(client.get("/search", params={"q": "城市竞争"}).text)
+    assert "江苏官媒三问南京：为什么发展不出“杭州六小龙”？" in found
+    assert "海峽兩岸看城市競爭：六小龍從哪裡來" in simplified_query  # and the other way round
+
+
+def test_search_finds_english_words_and_honours_filters(console: ConsoleServer) -> None:
+    with signed_in(console) as client:
+        english = headlines(client.get("/search", params={"q": "DeepSeek dragons"}).text)
+        by_outlet = headlines(client.get("/", params={"q": "六小龙", "source": "donghai"}).text)
+        removed = headlines(client.get("/", params={"state": "removed"}).text)
+        edited = headlines(client.get("/", params={"state": "edited"}).text)
+        everything = headlines(client.get("/", params={"all": "1", "q": "长江"}).text)
+        nothing = client.get("/search", params={"q": "上海"}).text
+    assert english == ["Why can't Nanjing grow its own six little dragons?"]
+    assert set(by_outlet) == {"江苏官媒三问南京：为什么发展不出“杭州六小龙”？", HOSTILE, "南京再答六小龙（更新）"}
+    assert "已删除：南京的回应" in removed and len(removed) == 1
+    assert edited == ["南京再答六小龙（更新）"]
+    assert everything == ["长江大桥维修完成"]
+    assert "No articles match." in nothing
+
+
+def test_a_bad_filter_value_is_reported_and_ignored(console: ConsoleServer) -> None:
+    with signed_in(console) as client:
+        page = client.get("/", params={"published_from": "yesterday", "min_score": "lots"})
+    assert page.status_code == 200
+    assert "is not a date" in page.text and "is not a number from 0 to 1" in page.text
+    assert headlines(page.text)
+
+
+def test_article_page_shows_why_it_matched_the_removal_and_the_edit(console: ConsoleServer) -> None:
+    ids = console.app.ids  # type: ignore[attr-defined]
+    with signed_in(console) as client:
+        removed = client.get(f"/articles/{ids['removed']}").text
+        edited = client.get(f"/articles/{ids['edited']}").text
+        missing = client.get("/articles/999999")
+    assert "Removed: on" in removed and "六小龙" in removed
+    assert "<del>南京再答六小龙</del>" in edited and "<ins>南京再答六小龙（更新）</ins>" in edited
+    assert "<ins>南京表示已经培育出新企业。</ins>" in edited
+    assert missing.status_code == 404
+
+
+def test_storyline_page_shows_the_first_outlet_and_how_it_spread(console: ConsoleServer) -> None:
+    ids = console.app.ids  # type: ignore[attr-defined]
+    with signed_in(console) as client:
+        article = client.get(f"/articles/{ids['reprint']}").text
+        storyline_id = re.search(r'href="/storylines/(\d+)"', article).group(1)  # type: ignore[union-attr]
+        page = client.get(f"/storylines/{storyline_id}").text
+        listing = client.get("/storylines").text
+    assert "First reported by <strong>江南日报</strong>" in page
+    assert "+3h" in page and "<svg" in page
+    assert f'href="/storylines/{storyline_id}"' in listing
+
+
+def test_sources_page_shows_health_and_the_failed_run(console: ConsoleServer) -> None:
+    with signed_in(console) as client:
+        page = client.get("/sources").text
+        detail = client.get("/sources/donghai").text
+        unknown = client.get("/sources/nope")
+    assert "HTTP 503 Service Unavailable" in page and "Crawl now" in page
+    assert "HTTP 503 Service Unavailable" in detail and "scheduled" in detail
+    assert unknown.status_code == 404
+
+
+def test_crawl_now_queues_a_request_for_the_daemon(console: ConsoleServer) -> None:
+    from storage.console import ConsoleQueries
+
+    with signed_in(console) as client:
+        page = client.get("/sources/jiangnan")
+        answer = client.post("/sources/jiangnan/crawl", data={"csrf_token": csrf_from(page.text)})
+        after = client.get(answer.headers["location"]).text
+    assert answer.status_code == 303
+    assert [r.source_name for r in ConsoleQueries(console.app.engine).pending_crawl_requests()] == ["jiangnan"]
+    assert "Waiting for the daemon" in after and 'http-equiv="refresh"' in after
+
+
+def test_digest_preview_and_topic_charts(console: ConsoleServer) -> None:
+    with signed_in(console) as client:
+        digests = client.get("/digests").text
+        preview = client.get("/digests/preview/nanjing-six-dragons/page")
+        chart = client.get("/topics/nanjing-six-dragons").text
+    assert "Preview the next digest of nanjing-six-dragons" in digests
+    assert preview.status_code == 200 and "sandbox" in preview.headers["content-security-policy"]
+    assert "江苏官媒三问南京" in preview.text and "<script>alert" not in preview.text
+    assert chart.count("<svg") == 2 and "江南日报" in chart
+
+
+def test_hostile_titles_and_bodies_stay_inert(console: ConsoleServer) -> None:
+    ids = console.app.ids  # type: ignore[attr-defined]
+    with signed_in(console) as client:
+        pages = [client.get(path).text for path in
+                 ("/", "/search?q=正文", f"/articles/{ids['hostile']}", "/digests/preview/nanjing-six-dragons/page")]
+        api = client.get("/api/articles", params={"q": "正文"}).json()
+    for page in pages:
+        assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in pages[0]
+    assert api["articles"][0]["title"] == HOSTILE  # data stays data in JSON

@@ -1,0 +1,64 @@
+"""The search index: kept in step when articles are stored and edited, backfilled for old ones,
+and answering in either Chinese script, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from crawler.search_terms import SearchAnalyzer
+from storage.console import ConsoleQueries, CoverageFilter
+from storage.models import Article
+from storage.repository import Repository
+from storage.search import SearchIndex, fts5_query
+
+NOW = datetime(2025, 2, 12, tzinfo=UTC)
+
+
+def _article(url: str, title: str, text: str) -> Article:
+    return Article(url=url, source_name="s", title=title, fetched_at=NOW, text=text, content_hash=url)
+
+
+def _found(engine: sa.Engine, query: str) -> list[str]:
+    page = ConsoleQueries(engine, SearchAnalyzer()).find_articles(CoverageFilter(query=query, relevant_only=False))
+    return [item.article.url for item in page.items]
+
+
+def test_stored_articles_are_found_in_either_script(engine: sa.Engine) -> None:
+    repository = Repository(engine, analyzer=SearchAnalyzer())
+    repository.add_article(_article("u:simplified", "南京为何发展不出杭州六小龙", "江苏官媒连发三问，南京市长江大桥。"), [])
+    repository.add_article(_article("u:traditional", "六小龍從哪裡來", "台灣媒體關注城市競爭。"), [])
+    repository.add_article(_article("u:english", "Six little dragons", "DeepSeek and Unitree, in Hangzhou."), [])
+
+    assert _found(engine, "六小龍") == ["u:traditional", "u:simplified"]
+    assert _found(engine, "城市竞争") == ["u:traditional"]
+    assert _found(engine, "南京") == ["u:simplified"]  # jieba kept 南京市 whole; the index has 南京 too
+    assert _found(engine, "ＤＥＥＰＳＥＥＫ hangzhou") == ["u:english"]
+    assert _found(engine, "南京 deepseek") == []  # every term must be there
+    assert _found(engine, "“”！") == []
+
+
+def test_an_edit_replaces_the_indexed_text(engine: sa.Engine) -> None:
+    repository = Repository(engine, analyzer=SearchAnalyzer())
+    article_id = repository.add_article(_article("u:1", "初稿", "南京回应六小龙之问。"), [])
+    assert article_id is not None
+    repository.record_edit(article_id, title="更新", text="上海回应。", content_hash="v2")
+    assert _found(engine, "南京") == []
+    assert _found(engine, "上海") == ["u:1"]
+
+
+def test_backfill_indexes_articles_stored_without_an_analyzer(engine: sa.Engine) -> None:
+    plain = Repository(engine)
+    for n in range(5):
+        plain.add_article(_article(f"u:{n}", f"第{n}篇", "宇树科技的机器人"), [])
+    assert _found(engine, "机器人") == []
+
+    index = SearchIndex(engine, SearchAnalyzer())
+    assert index.backfill(batch=2) == 5
+    assert index.backfill() == 0  # nothing left
+    assert len(_found(engine, "機器人")) == 5
+
+
+def test_query_terms_cannot_become_fts5_operators() -> None:
+    assert fts5_query(['NEAR("a"', "OR", 'x"y']) == '"NEAR(""a""" "OR" "x""y"'
