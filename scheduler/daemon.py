@@ -33,9 +33,9 @@ from digest.config import cron_trigger
 from scheduler.app import App, crawl_now, recheck_now
 from scheduler.config import Config
 from scheduler.metrics import Metrics
+from storage.console import ConsoleQueries
 from storage.db import describe
 from storage.errors import MediawatchError
-from storage.console import ConsoleQueries
 from storage.repository import holder_is_dead
 
 if TYPE_CHECKING:
