@@ -39,7 +39,8 @@ def _shoot(browser: Browser, name: str, folder: Path) -> None:
 
 
 def test_sign_in_search_storyline_and_crawl_now_in_chromium(tmp_path: Path, database_url: str, demo_site: StaticSite) -> None:
-    config = _config(tmp_path, database_url, demo_site, all_sources=True)
+    # The default Secure session cookie: Chromium keeps it on plain http://127.0.0.1.
+    config = _config(tmp_path, database_url, demo_site, all_sources=True, secure_cookies=True)
     environment = console_environ()
     crawled = run_cli("crawl", *[arg for name in ("jiangnan", "donghai", "xiangjiang", "haixi")
                                  for arg in ("--source", name)], config=config, env=environment)
