@@ -526,7 +526,9 @@ def figure_status(quick: bool) -> Figure:
     with tempfile.TemporaryDirectory() as folder:
         config = write_config(Path(folder), [])
         command = [str(Path(sys.executable).with_name("mediawatch")), "--config", str(config), "status"]
-        subprocess.run(command, capture_output=True, check=False)  # creates the database: not timed
+        # The database exists (status never creates one) and the first run warms the disk cache: not timed.
+        subprocess.run([*command[:-1], "db", "upgrade"], capture_output=True, check=False)
+        subprocess.run(command, capture_output=True, check=False)
         timings = []
         for _ in range(3):
             started = time.perf_counter()

@@ -49,7 +49,10 @@ class App:
         if self._matchers is None:
             from crawler.topics.matcher import build_matchers
 
-            self._matchers = build_matchers(self.config.topics, self.config.folder)
+            # With worker processes matching pages, this process needs the topics' names only:
+            # lazy matchers keep jieba and the IDF table (about 100 MB) out of the daemon.
+            lazy = self.config.crawler.extract_processes > 0
+            self._matchers = build_matchers(self.config.topics, self.config.folder, lazy=lazy)
         return self._matchers
 
     @property

@@ -28,8 +28,10 @@ model is scored by rules and similarity alone.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from crawler.normalize import normalize_text
 from crawler.topics.config import TopicConfig
@@ -99,6 +101,38 @@ class TopicMatcher:
         return TopicMatch(topic=self.name, score=score, relevant=relevant, matched=tuple(reasons))
 
 
+class LazyTopicMatcher(TopicMatcher):
+    """A topic's matcher whose rules, jieba dictionary and seed vector are built on first use.
+
+    For a process that hands matching to worker processes (`crawler.pool`) and only needs
+    each topic's name: it then never loads jieba's dictionary and the IDF table (about
+    100 MB). The seed file is read at once, so a missing file is still a configuration error
+    at start-up.
+    """
+
+    def __init__(self, topic: TopicConfig, seed_text: str | None = None) -> None:  # the real matcher is built in _real(), not here
+        self.topic = topic
+        self.name = topic.name
+        self._seed_text = seed_text
+        self._built: TopicMatcher | None = None
+        self._lock = threading.Lock()
+
+    def _real(self) -> TopicMatcher:
+        with self._lock:
+            if self._built is None:
+                self._built = TopicMatcher(self.topic, self._seed_text)
+            return self._built
+
+    def match(self, title: str, text: str) -> TopicMatch:
+        return self._real().match(title, text)
+
+    def __getattr__(self, attribute: str) -> Any:
+        # Called only for what __init__ did not set (rules, threshold, similarity…).
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        return getattr(self._real(), attribute)
+
+
 def read_seed_text(topic: TopicConfig, base_dir: Path | None = None) -> str | None:
     """The seed's text: `text_file` (relative to `base_dir`, the config file's folder), else `summary`.
 
@@ -161,6 +195,13 @@ def build_matcher(topic: TopicConfig, base_dir: Path | None = None) -> TopicMatc
     return TopicMatcher(topic, read_seed_text(topic, base_dir), read_model(topic, base_dir))
 
 
-def build_matchers(topics: Sequence[TopicConfig], base_dir: Path | None = None) -> dict[str, TopicMatcher]:
-    """One matcher per topic, by name; build them once and reuse them for every article."""
+def build_matchers(
+    topics: Sequence[TopicConfig], base_dir: Path | None = None, *, lazy: bool = False
+) -> dict[str, TopicMatcher]:
+    """One matcher per topic, by name; build them once and reuse them for every article.
+
+    `lazy`: build each on first use (`LazyTopicMatcher`), for processes that rarely match.
+    """
+    if lazy:
+        return {topic.name: LazyTopicMatcher(topic, read_seed_text(topic, base_dir)) for topic in topics}
     return {topic.name: build_matcher(topic, base_dir) for topic in topics}

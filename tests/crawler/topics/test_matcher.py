@@ -207,3 +207,14 @@ def _seed() -> dict[str, Any]:
         "url": "https://example.com/",
         "summary": SEED,
     }
+
+
+def test_a_lazy_matcher_loads_nothing_until_it_matches_and_then_matches_alike() -> None:
+    from crawler.topics.matcher import LazyTopicMatcher, TopicMatcher
+
+    topic = TopicConfig(name="six", keywords=["六小龙"])
+    lazy = LazyTopicMatcher(topic, "杭州六小龙的故事")
+    assert lazy.name == "six" and lazy._built is None  # a daemon that hands matching to workers stops here
+    eager = TopicMatcher(topic, "杭州六小龙的故事")
+    assert lazy.match("南京", "南京为何没有六小龙") == eager.match("南京", "南京为何没有六小龙")
+    assert lazy.threshold == eager.threshold
