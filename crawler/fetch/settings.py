@@ -58,6 +58,9 @@ def scrapy_settings(config: CrawlerConfig) -> dict[str, Any]:
             "crawler.fetch.middleware.BackoffRetryMiddleware": 550,
             # Sees a response before the retry middleware does, so a long Retry-After stops retries.
             "crawler.fetch.middleware.RetryAfterMiddleware": 560,
+            # robots.txt kept per host for a day across crawls, not fetched again every run.
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.fetch.robots.CachedRobotsTxtMiddleware": 100,
         },
         "EXTENSIONS": {"scrapy.extensions.logstats.LogStats": None},
     }
