@@ -30,7 +30,7 @@ from crawler.config import (
 )
 from crawler.topics.config import SeedConfig, TopicConfig, TopicGroupConfig
 from digest.config import DigestConfig, SmtpConfig, channel_urls_from
-from scheduler.web.config import WebConfig
+from scheduler.web.config import PASSWORD_HASH_ENV, SECRET_KEY_ENV, WebConfig
 from storage.durations import format_duration
 from storage.errors import ConfigError
 from storage.settings import Duration, Section
@@ -322,6 +322,7 @@ def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None
     sections = {name: Config.model_fields[name].annotation for name in ENV_SECTIONS}
     for section, model in sections.items():
         assert isinstance(model, type) and issubclass(model, BaseModel)
+        _refuse_unknown_overrides(section, model, environ)
         for key, field in model.model_fields.items():
             value = environ.get(f"{ENV_PREFIX}{section.upper()}_{key.upper()}")
             if value is None:
@@ -330,6 +331,20 @@ def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None
                 data.setdefault(section, {})[key] = [v.strip() for v in value.split(",") if v.strip()]
             else:
                 data.setdefault(section, {})[key] = value
+
+
+def _refuse_unknown_overrides(section: str, model: type[BaseModel], environ: Mapping[str, str]) -> None:
+    """A misspelt MEDIAWATCH_<SECTION>_<KEY> is refused, as a misspelt key in the file is, not ignored."""
+    import difflib
+
+    prefix = f"{ENV_PREFIX}{section.upper()}_"
+    known = [f"{prefix}{key.upper()}" for key in model.model_fields]
+    for name in sorted(environ):
+        # Secrets read from the environment by the code that needs them are not settings, but not typos either.
+        if name.startswith(prefix) and name not in known and name not in (PASSWORD_HASH_ENV, SECRET_KEY_ENV):
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(known)})"
+            raise ConfigError(f"environment: {name}: no such setting in [{section}]{hint}")
 
 
 def _format_validation_error(label: str, exc: ValidationError, data: Mapping[str, Any]) -> str:

@@ -228,3 +228,17 @@ def test_a_queue_url_that_is_not_redis_is_refused_at_load(url: str) -> None:
         config_from_mapping(MINIMAL, environ={"MEDIAWATCH_QUEUE_URL": url})
     for good in ("redis://127.0.0.1:6379/0", "rediss://cache.example.org:6380", "unix:///run/redis.sock"):
         assert config_from_mapping(MINIMAL, environ={"MEDIAWATCH_QUEUE_URL": good}).queue.url == good
+
+
+def test_a_typo_in_an_environment_override_is_refused_like_one_in_the_file() -> None:
+    # MEDIAWATCH_CRAWLER_RETRY_TIME=5 was silently ignored, while `retry_time = 5` in the file is refused.
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping(MINIMAL, environ={"MEDIAWATCH_CRAWLER_RETRY_TIME": "5"})
+    message = str(info.value)
+    assert len(message.splitlines()) == 1
+    assert "MEDIAWATCH_CRAWLER_RETRY_TIME" in message and "did you mean MEDIAWATCH_CRAWLER_RETRY_TIMES?" in message
+    # Variables that are not section overrides stay allowed.
+    others = {"MEDIAWATCH_CONFIG": "x.toml", "MEDIAWATCH_TEST_DATABASE_URL": "sqlite://",
+              "MEDIAWATCH_CHANNEL_TEAM": "json://127.0.0.1/", "MEDIAWATCH_SMTP_PASSWORD": "s3cret",
+              "MEDIAWATCH_WEB_PASSWORD_HASH": "$argon2id$x", "MEDIAWATCH_WEB_SECRET_KEY": "k" * 32}
+    assert config_from_mapping(MINIMAL, environ=others).smtp.password == "s3cret"
