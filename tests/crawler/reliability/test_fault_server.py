@@ -39,7 +39,7 @@ ARTICLE_FAULTS: dict[str, tuple[Any, str]] = {
     "a/loop.html": (redirect("{base}/a/loop2.html"), "redirect loop"),
     "a/loop2.html": (redirect("{base}/a/loop.html"), "redirect loop"),
     "a/ftp.html": (redirect("ftp://127.0.0.1/a.html"), "not followed (only http(s))"),
-    "a/private.html": (redirect("http://10.255.255.1/admin"), "non-public address"),
+    "a/private.html": (redirect("http://0.0.0.0/admin"), "non-public address"),
     "a/stall.html": (stall(), "took longer than 3.0 seconds"),
     "a/drip.html": (drip(), "took longer than 3.0 seconds"),
     "a/truncated.html": (truncated(), "closed before the whole page arrived"),
