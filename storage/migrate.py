@@ -123,7 +123,21 @@ def _check_schema(engine: Engine, head: str, *, create: bool = False) -> None:
         _upgrade_unlocked(engine)
         logger.info("database created at revision %s", head)
         return
-    raise SchemaOutOfDateError(
-        f"database schema is at {current or 'an unknown revision'}, this mediawatch needs {head}: "
-        "run `mediawatch db upgrade`"
+    behind = _migrations_behind(current, head)
+    where = (
+        f"{behind} migration{'s' if behind != 1 else ''} behind (at revision {current}, newest {head})"
+        if behind is not None
+        else f"at a revision this mediawatch does not know ({current or 'none'}; newest {head})"
     )
+    raise SchemaOutOfDateError(f"database schema is {where}: run `mediawatch db upgrade`")
+
+
+def _migrations_behind(current: str | None, head: str) -> int | None:
+    """How many migrations lead from `current` to `head`, or None when `current` is not in the chain."""
+    if current is None:
+        return None
+    script = ScriptDirectory.from_config(_alembic_config())
+    try:
+        return sum(1 for _ in script.iterate_revisions(head, current))  # excludes `current` itself
+    except Exception:  # alembic raises several kinds for a revision it does not know
+        return None

@@ -127,3 +127,13 @@ def test_a_source_whose_url_changed_forgets_the_old_urls_http_validators(reposit
     moved = repository.get_source("jiangnan")
     assert moved is not None and moved.url == "https://jiangnan.example/feeds/all.xml"
     assert (moved.etag, moved.last_modified) == (None, None)
+
+
+def test_a_schema_some_migrations_behind_says_how_many_not_just_revision_ids(database_url: str) -> None:
+    # Revision ids are not in chain order (0001 → 0005 → 0004 → 0002 → 0003): "at 0004, needs
+    # 0003" reads like a downgrade, so the message counts the migrations instead.
+    engine = create_engine(database_url)
+    upgrade(engine, "0004")
+    with pytest.raises(SchemaOutOfDateError, match=r"2 migrations behind .*mediawatch db upgrade"):
+        ensure_schema(engine)
+    engine.dispose()
