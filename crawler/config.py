@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
@@ -151,6 +152,16 @@ class SourceConfig(Section):
         if self.silent_after is not None:
             return self.silent_after
         return max(self.every * 10, timedelta(days=2))
+
+    @property
+    def private_hosts(self) -> frozenset[str]:
+        """Hosts this source may reach on private addresses: its own, when `allow_private` is set.
+
+        An RSSHub instance is self-hosted, so usually private (`http://rsshub:1200` in
+        compose): an rsshub source may always reach the instance it is configured with.
+        """
+        own = frozenset({(urlsplit(self.url).hostname or "").lower()})
+        return own if self.allow_private or self.kind == "rsshub" else frozenset()
 
     @property
     def display_name(self) -> str:

@@ -1,7 +1,8 @@
 """Downloader middlewares: the fetch policy (`crawler.fetch.policy`) on every request, and retries with backoff.
 
-A request's `allow_private` comes from its meta (`mediawatch_allow_private`), else
-from the spider's source; redirects and robots.txt requests pass through here too.
+Which hosts a request may reach on private addresses comes from its meta
+(`mediawatch_private_hosts`), else from its spider; redirects and robots.txt
+requests pass through here too.
 """
 
 from __future__ import annotations
@@ -63,10 +64,10 @@ class FetchPolicyMiddleware:
         hosts = request.meta.get("mediawatch_private_hosts")
         if hosts is not None:
             return host in hosts
-        allow_private = request.meta.get("mediawatch_allow_private")
-        if allow_private is not None:
-            return bool(allow_private)
         spider: Any = self.crawler.spider
+        spider_hosts = getattr(spider, "private_hosts", None)
+        if spider_hosts is not None:
+            return host in spider_hosts
         contexts = getattr(spider, "contexts", {})
         return any(
             c.source.allow_private and host == (urlsplit(c.source.url).hostname or "").lower() for c in contexts.values()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import AsyncCrawlerRunner
@@ -40,13 +41,17 @@ class _PageSpider(scrapy.Spider):
     def __init__(self, pages: list[FetchedPage], allow_private: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pages = pages
-        self.allow_private = allow_private
+        # --allow-private opens each given URL's own host, not every private address a
+        # redirect might lead to; robots.txt requests follow the same hosts.
+        self.private_hosts = (
+            frozenset((urlsplit(page.url).hostname or "").lower() for page in pages) if allow_private else frozenset()
+        )
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for page in self.pages:
             yield scrapy.Request(
                 page.url, callback=self.parse, errback=self.failed, dont_filter=True,
-                cb_kwargs={"page": page}, meta={"mediawatch_allow_private": self.allow_private},
+                cb_kwargs={"page": page}, meta={"mediawatch_private_hosts": self.private_hosts},
             )
 
     def parse(self, response: Response, page: FetchedPage) -> None:

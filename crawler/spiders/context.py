@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from crawler.config import SourceConfig
 from crawler.discovery.context import DiscoveryRun
@@ -63,15 +62,8 @@ class CrawlContext:
 
     @property
     def private_hosts(self) -> frozenset[str]:
-        """Hosts this source may reach on private addresses: its own, when `allow_private` is set.
-
-        An RSSHub instance is self-hosted, so usually private (`http://rsshub:1200` in
-        compose): an rsshub source may always reach the instance it is configured with.
-        """
-        own = frozenset({(urlsplit(self.source.url).hostname or "").lower()})
-        if self.source.allow_private or self.source.kind == "rsshub":
-            return own
-        return frozenset()
+        """Hosts this source may reach on private addresses (see `SourceConfig.private_hosts`)."""
+        return self.source.private_hosts
 
 
 @dataclass

@@ -51,6 +51,8 @@ class RecheckSpider(scrapy.Spider):
         self.sources = sources
         self.default_tz = default_tz
         self.report = report
+        # robots.txt requests carry no meta: the middleware lets them go where some source may.
+        self.private_hosts = frozenset().union(*(s.private_hosts for s in sources.values()))
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for article in self.articles:
@@ -59,7 +61,7 @@ class RecheckSpider(scrapy.Spider):
                 article.url, headers=conditional_headers(article.etag, article.last_modified), callback=self.parse, errback=self.failed, dont_filter=True,
                 cb_kwargs={"article": article},
                 meta={"handle_httpstatus_list": [304, 404, 410], "dont_retry": False,
-                      "mediawatch_allow_private": bool(source and source.allow_private)},
+                      "mediawatch_private_hosts": source.private_hosts if source else frozenset()},
             )
 
     def parse(self, response: Response, article: Article) -> None:

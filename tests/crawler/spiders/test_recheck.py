@@ -84,3 +84,30 @@ def test_recheck_marks_removed_and_keeps_edited_versions(tmp_path: Path, databas
         assert unchanged.removed_at is None and unchanged.edited_at is None and unchanged.last_checked_at is not None
     finally:
         engine.dispose()
+
+
+def test_recheck_reaches_private_addresses_on_the_sources_own_host_only(tmp_path: Path) -> None:
+    # allow_private covers the source's own host, as in the crawl: a stored article that now
+    # redirects to another private host (here 0.0.0.0, which stays on this machine) is refused.
+    routes = {
+        "list.html": Route(body=b'<ul class="n"><li><a href="/news/2025/1.html">1</a></li></ul>'),
+        "news/2025/1.html": Route(body=_page("南京六小龙之问 1", 1)),
+        "robots.txt": Route(body=b"User-agent: *\nAllow: /\n", content_type="text/plain"),
+    }
+    with StaticSite(routes) as site:
+        config = write_config(tmp_path / "mediawatch.toml", {
+            "database": {"url": f"sqlite:///{tmp_path / 'recheck.db'}"},
+            "crawler": {"autothrottle": False, "retry_times": 0},
+            "topics": [DEMO_TOPIC],
+            "sources": [{"name": "s", "kind": "listing", "url": site.url("list.html"), "link_selector": "ul.n a",
+                         "allow_private": True}],
+        })
+        assert run_cli("crawl", config=config).returncode == 0
+        port = site.base_url.rsplit(":", 1)[1]
+        site.routes["news/2025/1.html"] = Route(body=b"", status=302, headers={"Location": f"http://0.0.0.0:{port}/secret"})
+        result = run_cli("recheck", config=config, env={"MEDIAWATCH_TEST": "1"})
+        secret_hits = site.hits("secret")
+    assert result.returncode == 0, result.stderr
+    assert secret_hits == 0
+    assert "failed 1" in result.stdout
+    assert "robots.txt" not in result.stderr  # the source's own robots.txt is read, not refused
