@@ -17,8 +17,8 @@ import time
 from collections.abc import Sequence
 
 from bench.eval_relevance import DATA, load_items
+from bench.evaluation_topic import load_evaluation_config
 from crawler.topics.matcher import TopicMatcher, build_matcher, read_seed_text
-from scheduler.config import load_config
 from storage.errors import ConfigError
 
 
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-seed", action="store_true", help="rules only (no seed similarity)")
     args = parser.parse_args(argv)
 
-    config = load_config(DATA / "topic.toml")
+    config = load_evaluation_config(DATA / "topic.toml")
     topic = config.topics[0]
     note = "rules + seed similarity"
     if args.no_seed:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import opencc
 
+from bench.evaluation_topic import load_evaluation_config
 from crawler.topics.matcher import TopicMatcher, read_model, read_seed_text
-from scheduler.config import load_config
 from storage.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
 
-    config = load_config(args.topic_config)
+    config = load_evaluation_config(args.topic_config)
     topic = config.topic(args.topic)
     base_dir = args.topic_config.parent
     try:

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.evaluation_topic import load_evaluation_config
 from crawler.topics.matcher import TopicMatcher, build_matcher, read_seed_text
-from scheduler.config import load_config
 from storage.errors import ConfigError
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "relevance"
@@ -142,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when the first set misses the target")
     args = parser.parse_args(argv)
 
-    config = load_config(args.topic_config)
+    config = load_evaluation_config(args.topic_config)
     topic = config.topic(args.topic)
     seed_note = "seed text file"
     if args.no_seed or topic.seed is None or not topic.seed.text_file:

@@ -18,9 +18,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.evaluation_topic import load_evaluation_config
 from crawler.topics.learn import load_examples, tune
 from crawler.topics.model import describe, packaged_model_name
-from scheduler.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC_CONFIG = ROOT / "tests" / "data" / "relevance" / "topic.toml"
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="model file (default: crawler/topics/models/<topic>.json)")
     args = parser.parse_args(argv)
 
-    config = load_config(args.topic_config)
+    config = load_evaluation_config(args.topic_config)
     topics = [config.topic(args.topic)] if args.topic else [t for t in config.topics if t.examples]
     if not topics:
         print(f"no topic in {args.topic_config} has `examples`; nothing to train", file=sys.stderr)

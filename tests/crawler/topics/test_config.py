@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from scheduler.config import config_from_mapping, load_config, settings_table
+from bench.evaluation_topic import load_evaluation_config
+from scheduler.config import config_from_mapping, settings_table
 from storage.errors import ConfigError
 from tests.conftest import TEST_DATA
 
@@ -96,7 +97,7 @@ def test_every_rule_setting_is_in_the_settings_table() -> None:
 
 
 def test_the_evaluation_topic_is_a_valid_configuration() -> None:
-    config = load_config(TEST_DATA / "relevance" / "topic.toml", environ={})
+    config = load_evaluation_config(TEST_DATA / "relevance" / "topic.toml")
     topic = config.topics[0]
     assert topic.name == "nanjing-six-dragons" and topic.seed is not None
     assert {g.mode for g in topic.groups} == {"any", "none"}

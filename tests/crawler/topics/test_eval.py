@@ -13,8 +13,8 @@ import opencc
 import pytest
 
 from bench.eval_relevance import SCRIPTS, TARGET_F1, TARGET_RECALL_GAP, evaluate, load_items
+from bench.evaluation_topic import load_evaluation_config
 from crawler.topics.matcher import TopicMatcher, read_seed_text
-from scheduler.config import load_config
 from storage.errors import ConfigError
 from tests.conftest import TEST_DATA
 
@@ -23,7 +23,7 @@ RELEVANCE = TEST_DATA / "relevance"
 
 @pytest.fixture(scope="module")
 def matcher() -> TopicMatcher:
-    config = load_config(RELEVANCE / "topic.toml", environ={})
+    config = load_evaluation_config(RELEVANCE / "topic.toml")
     topic = config.topics[0]
     try:
         seed = read_seed_text(topic, config.folder)

@@ -9,11 +9,11 @@ from pathlib import Path
 import opencc
 import pytest
 
+from bench.evaluation_topic import load_evaluation_config
 from bench.relevance_split import DATA, canonical_url, check, split_for
 from crawler.topics.learn import Example, FrozenSplitError, fit, load_examples, predict
 from crawler.topics.matcher import TopicMatcher, build_matcher, read_model
 from crawler.topics.model import TopicModel, load_packaged_model, text_features
-from scheduler.config import load_config
 from storage.errors import ConfigError
 
 TOPIC_CONFIG = Path(__file__).resolve().parents[2] / "data" / "relevance" / "topic.toml"
@@ -21,7 +21,7 @@ TOPIC_CONFIG = Path(__file__).resolve().parents[2] / "data" / "relevance" / "top
 
 @pytest.fixture(scope="module")
 def topic():
-    return load_config(TOPIC_CONFIG).topics[0]
+    return load_evaluation_config(TOPIC_CONFIG).topics[0]
 
 
 @pytest.fixture(scope="module")
