@@ -299,3 +299,13 @@ def test_a_removed_article_keeps_its_stored_link_unless_it_is_not_http() -> None
     ]
     assert view.removed.items[1].title == "<script>alert(1)</script>"  # escaping is the template's job
     assert view.capped(1).removed.more == 1 and view.capped(1).removed_count == 2
+
+
+def test_highlighting_uses_the_matchers_rules_whole_latin_words_and_regional_chinese_words() -> None:
+    # The digest used to fold text its own way: "AI" marked the "ai" inside "said", and an
+    # article matched on 人工智能 got nothing marked when it wrote the Taiwan form 人工智慧.
+    english = highlight("An official said AI start-ups need patience.", ["AI"])
+    taiwan = highlight("台灣業者看人工智慧新創", ["人工智能"])
+
+    assert [s.text for s in english if s.mark] == ["AI"]
+    assert [s.text for s in taiwan if s.mark] == ["人工智慧"]
