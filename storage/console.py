@@ -6,7 +6,6 @@ rows instead of a count, so a page costs the same on 100 or 100,000 articles.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,9 +16,8 @@ from sqlmodel import Session, col, select
 
 from storage.clock import Clock, utc_now
 from storage.models import Article, ArticleTopic, CrawlRequest, CrawlRun, Storyline
-from storage.repository import StoredArticle
+from storage.repository import StoredArticle, with_matches
 from storage.search import Analyzer, join_matches
-from storage.types import TopicMatch
 
 
 @dataclass(frozen=True)
@@ -114,7 +112,7 @@ class ConsoleQueries:
             articles = list(session.exec(query).all())
             has_more = len(articles) > limit
             articles = articles[:limit]
-            items = self._with_matches(session, articles)
+            items = with_matches(session, articles)
             sizes = self._storyline_sizes(session, [a.storyline_id for a in articles if a.storyline_id])
         return CoveragePage(items, sizes, offset, limit, has_more, tuple(terms))
 
@@ -123,22 +121,11 @@ class ConsoleQueries:
             article = session.get(Article, article_id)
             if article is None:
                 return None
-            return self._with_matches(session, [article])[0]
+            return with_matches(session, [article])[0]
 
     def storyline_sizes(self, storyline_ids: Sequence[int]) -> dict[int, int]:
         with Session(self.engine) as session:
             return self._storyline_sizes(session, storyline_ids)
-
-    @staticmethod
-    def _with_matches(session: Session, articles: list[Article]) -> list[StoredArticle]:
-        ids = [a.id for a in articles]
-        rows = session.exec(select(ArticleTopic).where(col(ArticleTopic.article_id).in_(ids))).all() if ids else []
-        by_article: dict[int, list[TopicMatch]] = {}
-        for row in rows:
-            by_article.setdefault(row.article_id, []).append(
-                TopicMatch(row.topic, row.score, row.relevant, tuple(json.loads(row.matched)))
-            )
-        return [StoredArticle(a, tuple(by_article.get(a.id or 0, ()))) for a in articles]
 
     @staticmethod
     def _storyline_sizes(session: Session, storyline_ids: Sequence[int]) -> dict[int, int]:

@@ -492,15 +492,7 @@ class Repository:
             query = query.order_by(col(Article.fetched_at).desc(), col(Article.id).desc())
             if limit:
                 query = query.limit(limit)
-            articles = session.exec(query).all()
-            ids = [a.id for a in articles]
-            rows = session.exec(select(ArticleTopic).where(col(ArticleTopic.article_id).in_(ids))).all() if ids else []
-        by_article: dict[int, list[TopicMatch]] = {}
-        for row in rows:
-            by_article.setdefault(row.article_id, []).append(
-                TopicMatch(row.topic, row.score, row.relevant, tuple(json.loads(row.matched)))
-            )
-        return [StoredArticle(a, tuple(by_article.get(a.id or 0, ()))) for a in articles]
+            return with_matches(session, list(session.exec(query).all()))
 
     def digest_membership(self, article_ids: Sequence[int]) -> dict[int, list[dict[str, object]]]:
         """For each article, the digests it went into: id, topic, status."""
@@ -647,3 +639,15 @@ class Repository:
                     .limit(limit)
                 ).all()
             )
+
+
+def with_matches(session: Session, articles: list[Article]) -> list[StoredArticle]:
+    """The articles with their per-topic matches, read in one query (for any list of articles)."""
+    ids = [a.id for a in articles]
+    rows = session.exec(select(ArticleTopic).where(col(ArticleTopic.article_id).in_(ids))).all() if ids else []
+    by_article: dict[int, list[TopicMatch]] = {}
+    for row in rows:
+        by_article.setdefault(row.article_id, []).append(
+            TopicMatch(row.topic, row.score, row.relevant, tuple(json.loads(row.matched)))
+        )
+    return [StoredArticle(a, tuple(by_article.get(a.id or 0, ()))) for a in articles]
