@@ -151,3 +151,16 @@ def test_traditional_conversion_gives_the_same_decision(rows, matchers, conversi
         converted = learned.match(converter.convert(row["title"]), converter.convert(row["excerpt"]))
         assert converted.relevant == original.relevant, row["id"]
         assert converted.score == pytest.approx(original.score, abs=0.05), row["id"]
+
+
+def test_cross_validation_keeps_a_reprint_in_its_originals_fold():
+    from crawler.topics.learn import FOLDS, _folds
+
+    examples = load_examples(DATA)
+    groups = {}
+    for fold_number, fold in enumerate(_folds(examples, FOLDS)):
+        for index in fold:
+            groups.setdefault(examples[index].group, set()).add(fold_number)
+    assert any(e.group != e.id and e.group for e in examples)  # reprints carry their original's URL
+    assert all(len(folds) == 1 for folds in groups.values())
+    assert sum(len(f) for f in _folds(examples, FOLDS)) == len(examples)
