@@ -31,6 +31,8 @@ class Options:
     """The global options, kept on the root context for every command."""
 
     config_path: str | None
+    log_level: str = "warning"
+    log_json: bool = False
 
 
 def options(ctx: typer.Context) -> Options:

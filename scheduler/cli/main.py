@@ -23,12 +23,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from scheduler.cli import admin, crawl, daemon, digest, export, topics, web, worker
 from scheduler.cli.common import Options, err
-from scheduler.logs import LOG_LEVELS, configure_logging
+from scheduler.cli.root import RootGroup, check_log_level
+from scheduler.logs import configure_logging
 from storage.errors import ConfigError, MediawatchError
 
 PROG = "mediawatch"
 
 app = typer.Typer(
+    cls=RootGroup,  # global options may follow the command too
     help="mediawatch: follow a story across news sites and feeds, store it once, send digests.",
     no_args_is_help=True,
     add_completion=False,
@@ -49,20 +51,14 @@ def _show_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-def _check_log_level(value: str) -> str:
-    if value.lower() not in LOG_LEVELS:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
-    return value.lower()
-
-
 @app.callback()
 def main_options(
     ctx: typer.Context,
     config: Annotated[
-        str | None, typer.Option("--config", "-c", help="Configuration file (default: $MEDIAWATCH_CONFIG or ./mediawatch.toml).")
+        str | None, typer.Option("--config", "-c", metavar="FILE", help="Configuration file (default: $MEDIAWATCH_CONFIG or ./mediawatch.toml).")
     ] = None,
     log_level: Annotated[
-        str, typer.Option(help="Log level for stderr: debug, info, warning, error.", callback=_check_log_level)
+        str, typer.Option(metavar="LEVEL", help="Log level for stderr: debug, info, warning, error.", callback=check_log_level)
     ] = "warning",
     log_json: Annotated[bool, typer.Option(help="Log one JSON object per line.")] = False,
     version: Annotated[
@@ -70,7 +66,7 @@ def main_options(
     ] = False,
 ) -> None:
     configure_logging(log_level, json_lines=log_json)
-    ctx.obj = Options(config_path=config)
+    ctx.obj = Options(config_path=config, log_level=log_level, log_json=log_json)
 
 
 for module in (crawl, export, daemon, digest, topics, admin, web, worker):

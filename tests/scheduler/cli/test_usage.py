@@ -83,6 +83,14 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert "Usage" in out and "Traceback" not in err, path
 
 
+def test_help_gives_flags_no_value_type(capsys: pytest.CaptureFixture[str]) -> None:
+    # typer 0.29's rich help printed `--serve <bool>`, as if the flag wanted a value.
+    for path in command_paths():
+        status, out, _ = _run_in_process((*path, "--help"), capsys)
+        assert status == 0 and "--help" in out, path
+        assert "<bool>" not in out, (path, out)
+
+
 def test_every_usage_error_exits_2_with_at_most_two_lines_and_no_traceback(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
