@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from scheduler.cli.common import err, load_config, out, print_articles, print_crawl_table
+from scheduler.cli.common import err, invocation, load_config, out, print_articles, print_crawl_table
 from storage.durations import format_duration
 
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
@@ -102,16 +103,17 @@ def demo(
         if demo_result.digest_html:
             out.print(f"digest:   {demo_result.digest_html}", markup=False)
             out.print(f"          {demo_result.digest_text}", markup=False)
-        config = demo_result.config
-        out.print(f"next:     mediawatch --config {config} status   (or articles, digests, digest build)", markup=False)
+        # Spelt as this process was started: a venv's `mediawatch` is usually not on PATH.
+        me, config = invocation(), shlex.quote(str(demo_result.config))
+        out.print(f"next:     {me} --config {config} status   (or articles, digests, digest build)", markup=False)
         if not any(r.succeeded for r in results):
             raise typer.Exit(1)
         if serve:
             out.print(f"serving:  the demo site stays up on {site.base_url}; in another terminal run "
-                      f"`mediawatch --config {config} run`. Ctrl-C to stop.", markup=False)
+                      f"`{me} --config {config} run`. Ctrl-C to stop.", markup=False)
             _wait_for_stop()
         else:
-            out.print(f"          `mediawatch demo --serve` keeps the site up for `mediawatch --config {config} run`",
+            out.print(f"          `{me} demo --serve` keeps the site up for `{me} --config {config} run`",
                       markup=False)
 
 

@@ -6,9 +6,14 @@ stderr); nothing else in mediawatch prints.
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -56,6 +61,28 @@ def open_app(ctx: typer.Context, *, create: bool = True) -> App:
     from scheduler.app import build_app
 
     return build_app(load_config(ctx), create=create)
+
+
+def invocation(
+    argv0: str | None = None, executable: str | None = None, *, which: Callable[[str], str | None] = shutil.which
+) -> str:
+    """How to start mediawatch again the way this process was started, for hints meant to be pasted.
+
+    A bare `mediawatch` only when that name on PATH is this very program: in a venv
+    nobody activated, `.venv/bin/mediawatch` is what runs; `python -m scheduler` is
+    given back with the interpreter that ran it.
+    """
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    executable = sys.executable if executable is None else executable
+    path = Path(argv0)
+    if path.name == "__main__.py":
+        return f"{shlex.quote(executable)} -m {path.parent.name}"
+    if "/" not in argv0:
+        return argv0  # the shell found it on PATH
+    found = which(path.name)
+    if found is not None and os.path.realpath(found) == os.path.realpath(argv0):
+        return path.name
+    return shlex.quote(argv0)
 
 
 def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from scheduler.cli.common import invocation
 from scheduler.demo import DEMO_SITE
 from tests.conftest import REPO_ROOT, run_cli
 
@@ -55,6 +57,29 @@ def test_demo_config_lets_every_other_command_use_the_demo_data(tmp_path: Path) 
     articles = run_cli("articles", "--json", config=config, cwd=elsewhere)
     assert articles.returncode == 0 and len(articles.stdout.splitlines()) >= 5
     assert list(elsewhere.iterdir()) == []
+    # The "next:" line is a command that runs as printed, from where the demo ran, even
+    # with no `mediawatch` on PATH (a venv that was never activated).
+    suggested = next(line for line in result.stdout.splitlines() if line.startswith("next:"))
+    command = shlex.split(suggested.removeprefix("next:").split("   (or", 1)[0])
+    assert command[-3:] == ["--config", str(config), "status"], suggested
+    env = {**os.environ, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)}
+    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, (suggested, again.stderr)
+
+
+def test_the_suggested_command_is_the_one_that_ran() -> None:
+    venv_bin = "/home/u/proj/.venv/bin"
+    on_path = {"mediawatch": "/usr/local/bin/mediawatch"}.get
+    # Installed on PATH: the bare name.
+    assert invocation("/usr/local/bin/mediawatch", "/usr/bin/python3", which=on_path) == "mediawatch"
+    assert invocation("mediawatch", "/usr/bin/python3", which=on_path) == "mediawatch"
+    # A venv's script, not on PATH (or another one is): the path it was started by.
+    assert invocation(".venv/bin/mediawatch", f"{venv_bin}/python", which=on_path) == ".venv/bin/mediawatch"
+    assert invocation(f"{venv_bin}/mediawatch", f"{venv_bin}/python", which=lambda _: None) == f"{venv_bin}/mediawatch"
+    # `python -m scheduler`: that interpreter with -m.
+    assert invocation("/src/scheduler/__main__.py", f"{venv_bin}/python", which=on_path) == f"{venv_bin}/python -m scheduler"
+    # A path with a space still pastes as one word.
+    assert invocation("/my tools/mediawatch", "/usr/bin/python3", which=on_path) == "'/my tools/mediawatch'"
 
 
 def test_demo_serve_keeps_the_site_up_until_sigterm(tmp_path: Path) -> None:
