@@ -208,7 +208,8 @@ class SmtpMailer:
                 if attempt == self.attempts:
                     break
                 delay = self.backoff * 2 ** (attempt - 1)
-                logger.warning(
+                # Info, not a warning: the final error says how many attempts it took.
+                logger.info(
                     "smtp %s:%s attempt %d/%d failed (%s); retrying in %.1fs",
                     self.settings.host, self.settings.port, attempt, self.attempts, exc, delay,
                 )

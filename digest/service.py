@@ -173,7 +173,9 @@ class DigestOutcome:
     """What `send_digest` did for one topic."""
 
     topic: str
-    status: str  # "sent" (delivered on a channel, and archived) | "archived" (no channel) | "empty" (nothing new)
+    # "sent" (delivered on a channel, and archived) | "archived" (no channel) | "empty" (nothing new)
+    # | "failed" (no channel took it: `error` says why, its articles stay pending)
+    status: str
     digest_id: int | None = None
     article_count: int = 0
     removed_count: int = 0
@@ -188,6 +190,7 @@ class DigestOutcome:
     warnings: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()  # the Apprise channels that took this digest's summary
     retried: tuple[str, ...] = ()  # "digest 3: team-wecom": earlier deliveries completed by this run
+    error: str | None = None  # why a "failed" digest was not delivered
 
     @property
     def sent(self) -> bool:
@@ -326,21 +329,18 @@ def send_all_digests(
 ) -> list[DigestOutcome]:
     """`send_digest` for `topics` (default: every configured topic): a daemon digest job.
 
-    One topic's failure does not stop the others; after trying them all, the
-    failures are raised together as one `DeliveryError` (their articles stay pending).
+    One outcome per topic, in order. A topic no channel took is a "failed" outcome with
+    its error (its articles stay pending); it does not stop the others, and the caller
+    reports each outcome once.
     """
     now = now or context.clock()
     names = list(topics) if topics is not None else list(context.topics)
     outcomes: list[DigestOutcome] = []
-    failures: list[str] = []
     for name in names:
         try:
             outcomes.append(send_digest(context, name, sender=sender, channel_sender=channel_sender, now=now))
         except DeliveryError as exc:
-            logger.error("digest of %r not delivered: %s", name, exc)
-            failures.append(f"{name}: {exc}")
-    if failures:
-        raise DeliveryError(f"{len(failures)} of {len(names)} digest(s) not delivered: " + "; ".join(failures))
+            outcomes.append(DigestOutcome(topic=name, status="failed", error=str(exc)))
     return outcomes
 
 
@@ -551,7 +551,8 @@ def _undo(ledger: DigestLedger, archive: Archive, digest_id: int, record: Archiv
             archive.remove_page(record)
         except OSError as error:
             logger.warning("digest %s: could not remove its archive page: %s", digest_id, error)
-    logger.warning(
+    # Info: the caller reports the failure (the CLI's error line, the daemon's digest line).
+    logger.info(
         "digest %s of %r not delivered (%s); %d article(s) stay pending", digest_id, record.topic if record else "?",
         reason, released,
     )

@@ -416,6 +416,8 @@ class Daemon:
             except Exception:
                 logger.exception("digest job failed; its articles stay pending for the next digest")
                 status = "failed"
+            if isinstance(outcomes, list | tuple) and any(getattr(o, "status", "") == "failed" for o in outcomes):
+                status = "failed"
         self._log_digest(scheduled, status, outcomes)
         self.metrics.observe_digest_job(status, outcomes)
         trigger = digest_trigger(job.schedule, self.config.digest.timezone)
@@ -432,6 +434,10 @@ class Daemon:
             logger.info("digest job for %s: %s", when, status)
         for outcome in listed:
             topic, result = getattr(outcome, "topic", "?"), getattr(outcome, "status", "?")
+            if result == "failed":
+                logger.warning("digest topic=%s status=failed (due %s) error=%s; its articles stay pending",
+                               topic, when, getattr(outcome, "error", None))
+                continue
             count = getattr(outcome, "article_count", None)
             logger.info("digest topic=%s status=%s%s (due %s)", topic, result,
                         f" articles={count}" if count is not None else "", when)

@@ -79,7 +79,7 @@ def send(
     from digest.service import send_digest
 
     application = open_app(ctx)
-    failures: list[tuple[str, DeliveryError]] = []
+    failed = False
     try:
         context = application.digest_context()
         mailer = SmtpMailer(context.settings.smtp, attempts=retries + 1)
@@ -87,17 +87,16 @@ def send(
             try:
                 outcome = send_digest(context, name, sender=mailer)
             except DeliveryError as exc:
-                failures.append((name, exc))
-                err.print(f"{name}: NOT SENT: {exc}; its articles stay pending for the next send", markup=False)
+                # One line per topic that was not sent, then exit 1: nothing says it twice.
+                failed = True
+                err.print(f"mediawatch: digest for {name!r} not sent: {exc}; its articles stay pending for the next send",
+                          markup=False)
                 continue
             _print_outcome(outcome)
     finally:
         application.close()
-    if len(failures) == 1:
-        failed_topic, error = failures[0]
-        raise DeliveryError(f"digest for {failed_topic!r} not sent: {error}")
-    if failures:
-        raise DeliveryError(f"{len(failures)} digests not sent; first: {failures[0][0]!r}: {failures[0][1]}")
+    if failed:
+        raise typer.Exit(1)
 
 
 def _print_outcome(outcome: Any) -> None:

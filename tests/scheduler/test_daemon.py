@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -17,13 +18,15 @@ import pytest
 from crawler.health import assess_health, backoff_interval
 from scheduler.app import build_app
 from scheduler.config import config_from_mapping
-from scheduler.daemon import DIGEST_JOB, Daemon, digest_trigger, missed_fire_time
+from scheduler.daemon import DIGEST_JOB, Daemon, digest_trigger, missed_fire_time, send_digests_job
 from scheduler.demo import demo_sources
 from scheduler.demo.site import Route, StaticSite
 from storage.db import create_engine
 from storage.models import Source
 from storage.repository import Repository
 from tests.conftest import REPO_ROOT, run_cli, write_config
+from tests.digest.support import TOPIC as DIGEST_TOPIC
+from tests.digest.support import SmtpSink, digest_config, store
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TOPIC = {"name": "t", "keywords": ["六小龙"]}
@@ -120,6 +123,47 @@ def test_digest_missed_during_downtime_is_sent_once_on_start(database_url: str) 
     state = app.repository.get_job_state(DIGEST_JOB)
     assert state is not None and state.last_status == "ok"
     app.close()
+
+
+def test_a_digest_job_logs_one_line_per_topic_and_a_failure_does_not_hide_the_others(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = digest_config(database_url, tmp_path)
+    data["topics"].append({"name": "robots", "keywords": ["宇树"]})
+    data["sources"] = [dict(source, enabled=False) for source in data["sources"]]  # digests only
+    data["digest"]["schedule"] = "0 8 * * *"
+    now = datetime(2025, 2, 10, 9, 0, tzinfo=SHANGHAI)
+    app = build_app(config_from_mapping(data, environ={}), clock=lambda: now)
+    app.repository.save_job_state(DIGEST_JOB, last_run_at=datetime(2025, 2, 9, 8, 0, tzinfo=SHANGHAI))
+    store(app.repository, "南京六小龙之问")
+    store(app.repository, "宇树机器人上春晚", topic="robots", matched=("宇树",))
+
+    async def start_and_stop() -> None:
+        stop = asyncio.Event()
+        runner = asyncio.create_task(Daemon(app, digest_runner=send_digests_job(app)).run(stop))
+        for _ in range(200):
+            state = app.repository.get_job_state(DIGEST_JOB)
+            if state is not None and state.last_status is not None:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await runner
+
+    with SmtpSink(port=data["smtp"]["port"]) as sink, caplog.at_level(logging.INFO):
+        sink.replies.append("554 5.7.1 rejected")  # the first topic's message is refused for good
+        asyncio.run(start_and_stop())
+    app.close()
+
+    # What an operator sees at the default level: the daemon's digest lines and every warning.
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING
+             or (r.name == "scheduler.daemon" and r.getMessage().startswith("digest ") and "missed" not in r.getMessage())]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"digest topic={DIGEST_TOPIC} status=failed") and "554" in lines[0], lines
+    assert lines[1].startswith("digest topic=robots status=sent articles=1"), lines
+    assert not any(r.exc_info for r in caplog.records)
+    assert [m["X-Mediawatch-Topic"] for m in sink.messages] == ["robots"]
+    state = app.repository.get_job_state(DIGEST_JOB)
+    assert state is not None and state.last_status == "failed"
 
 
 def _runs(database_url: str) -> dict[str, list[str]]:
