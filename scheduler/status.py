@@ -10,6 +10,7 @@ from scheduler.app import App
 from scheduler.daemon import DIGEST_JOB, digest_trigger
 from storage.db import describe
 from storage.ledger import DigestLedger
+from storage.repository import process_is_gone
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,9 @@ def build_status(app: App) -> StatusReport:
         )
     daemon = repository.daemon_state()
     stale_after = config.daemon.heartbeat * 3 + timedelta(seconds=5)
-    running = daemon is not None and now - daemon.heartbeat_at <= stale_after
+    # A daemon killed on this host is known to be gone at once, not when its heartbeat goes stale.
+    running = (daemon is not None and now - daemon.heartbeat_at <= stale_after
+               and not process_is_gone(daemon.host, daemon.pid))
     last_sent = DigestLedger(app.engine).last_sent_any()
     job = repository.get_job_state(DIGEST_JOB)
     next_due = job.next_run_at if job and job.next_run_at and job.next_run_at > now else None

@@ -48,9 +48,15 @@ def holder_is_dead(owner: str, host: str | None = None) -> bool:
     only delays the takeover to the lease's expiry.
     """
     parts = owner.split(":")
-    if len(parts) < 3 or parts[0] != (host or socket.gethostname()) or not parts[1].isdigit():
+    if len(parts) < 3 or not parts[1].isdigit():
         return False
-    pid = int(parts[1])
+    return process_is_gone(parts[0], int(parts[1]), this_host=host)
+
+
+def process_is_gone(host: str, pid: int, *, this_host: str | None = None) -> bool:
+    """Whether process `pid` of `host` is known to have exited: only a process on this host can be checked."""
+    if host != (this_host or socket.gethostname()):
+        return False
     if pid == os.getpid():
         return False
     try:

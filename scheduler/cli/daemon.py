@@ -48,8 +48,9 @@ def status(
         out.print(json.dumps(report.as_dict(), ensure_ascii=False), markup=False)
     else:
         out.print(f"database: {report.database} ({report.database_origin})", markup=False)
-        daemon = (f"running (pid {report.daemon_pid}, heartbeat {report.daemon_heartbeat})"
-                  if report.daemon_running else "not running")
+        daemon = (f"running (pid {report.daemon_pid}, heartbeat {report.daemon_heartbeat})" if report.daemon_running
+                  else f"not running (pid {report.daemon_pid} last seen {report.daemon_heartbeat})"
+                  if report.daemon_heartbeat else "not running")
         out.print(f"daemon: {daemon}", markup=False)
         table = Table(title=f"sources (times in {report.timezone})")
         for column in ("source", "health", "last run", "status", "found", "new", "dup", "failed", "next run", "why"):

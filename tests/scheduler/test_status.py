@@ -7,8 +7,15 @@ every source as never crawled.
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from scheduler.app import build_app
+from scheduler.config import config_from_mapping
+from scheduler.status import build_status
 from tests.conftest import run_cli, write_config
 
 MINIMAL = {"topics": [{"name": "t", "keywords": ["六小龙"]}]}
@@ -46,3 +53,27 @@ def test_a_database_folder_that_cannot_be_created_is_one_line(tmp_path: Path) ->
     result = run_cli("crawl", config=config)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == ["mediawatch: cannot create the database folder /proc/mw: No such file or directory"]
+
+
+def test_a_daemon_killed_on_this_host_is_not_running_even_with_a_fresh_heartbeat(database_url: str) -> None:
+    # After `kill -9`, status said "running" (and `status --check` exited 0) until the
+    # heartbeat went stale, up to 95 s: the pid on this host answers sooner.
+    now = datetime(2025, 2, 10, 9, 0, tzinfo=UTC)
+    app = build_app(config_from_mapping({"database": {"url": database_url}, **MINIMAL}, environ={}), clock=lambda: now)
+    try:
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        app.repository.heartbeat("daemon", gone.pid, socket.gethostname(), now - timedelta(minutes=5))
+        assert build_status(app).daemon_running is False
+        # A live pid on this host, and any pid on another host (it cannot be checked), still count.
+        alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            app.repository.heartbeat("daemon", alive.pid, socket.gethostname(), now - timedelta(minutes=5))
+            assert build_status(app).daemon_running is True
+        finally:
+            alive.kill()
+            alive.wait()
+        app.repository.heartbeat("daemon", gone.pid, "another-host", now - timedelta(minutes=5))
+        assert build_status(app).daemon_running is True
+    finally:
+        app.close()
