@@ -15,10 +15,12 @@ class InvalidSelectorError(ExtractionError):
 
 
 def pick_links(html: str, base_url: str, *, css: str | None = None, xpath: str | None = None) -> list[str]:
-    """Absolute http(s) links matched by a CSS selector or an XPath, in page order, once each.
+    """Absolute links matched by a CSS selector or an XPath, in page order, once each.
 
     The selector may point at the `<a>` elements themselves or at their `href`
-    attributes (`a::attr(href)`, `//a/@href`).
+    attributes (`a::attr(href)`, `//a/@href`). Links in other schemes (`javascript:`,
+    `mailto:`) are returned as they are: the spider refuses and counts them, as it does
+    a feed's, rather than their vanishing here.
     """
     selector = Selector(text=html or "<html></html>", base_url=base_url)
     if not (css or xpath):
@@ -34,6 +36,6 @@ def pick_links(html: str, base_url: str, *, css: str | None = None, xpath: str |
         if not href or not isinstance(href, str):
             continue
         absolute = urljoin(base_url, href.strip())
-        if absolute.startswith(("http://", "https://")) and absolute not in links:
+        if absolute not in links:
             links.append(absolute)
     return links

@@ -32,11 +32,13 @@ def test_xpath_and_attribute_selectors_pick_the_same_links() -> None:
     assert pick_links(listing(), BASE, xpath="//ul[@class='news-list']//a") == by_css
 
 
-def test_non_http_links_and_repeats_are_left_out() -> None:
+def test_repeats_are_left_out_and_non_http_links_kept_for_the_spider_to_refuse() -> None:
+    # The spider counts javascript:/mailto: links as refused, as it does a feed's.
     html = """<ul><li><a href="javascript:void(0)">js</a></li><li><a href="mailto:a@b.example">mail</a></li>
       <li><a href="/a.html">a</a></li><li><a href="/a.html">a again</a></li><li><a>no href</a></li></ul>"""
 
-    assert pick_links(html, BASE, css="li a") == ["https://demo.example/a.html"]
+    assert pick_links(html, BASE, css="li a") == [
+        "javascript:void(0)", "mailto:a@b.example", "https://demo.example/a.html"]
 
 
 def test_a_selector_is_required() -> None:

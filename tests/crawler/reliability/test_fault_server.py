@@ -123,8 +123,8 @@ def test_every_fault_is_recorded_against_its_source_or_url_and_the_healthy_sourc
     # Article-level faults: the listing answered, so the source is partial, not failed; each URL says why.
     listing_run = recorded["faulty-listing"]
     assert listing_run.status == "partial"
-    # A listing's javascript: buttons are not entries: left out by the selector, not counted.
-    assert listing_run.refused == 0
+    # A listing's javascript: link is counted as refused, as in a feed.
+    assert listing_run.refused == 1
     failures = {row["url"]: row for row in _rows(database_url, "url_failure")}
     for path, (_, reason) in ARTICLE_FAULTS.items():
         if path == "a/loop2.html":
@@ -139,4 +139,4 @@ def test_every_fault_is_recorded_against_its_source_or_url_and_the_healthy_sourc
     hostile = articles[site.url("ok/hostile.html")].article
     assert "<" not in hostile.title and "alert" not in hostile.text
     # Found = stored + failed + deferred + refused: nothing unaccounted for.
-    assert listing_run.found == listing_run.new + listing_run.failed + 1
+    assert listing_run.found == listing_run.new + listing_run.failed + 1 + listing_run.refused

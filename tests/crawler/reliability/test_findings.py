@@ -41,6 +41,22 @@ def test_non_http_links_in_a_feed_are_refused_and_the_rest_followed(tmp_path: Pa
     assert run.error is not None and "javascript:alert(1)" in run.error
 
 
+def test_non_http_links_on_a_listing_page_are_refused_like_a_feeds(tmp_path: Path, database_url: str) -> None:
+    # The listing parser used to drop them before the spider saw them: found 2, refused 0.
+    listing = ('<ul class="news"><li><a href="/a.html">甲</a></li><li><a href="javascript:void(0)">乙</a></li>'
+               '<li><a href="mailto:editor@example.cn">丙</a></li><li><a href="/b.html">丁</a></li></ul>')
+    routes = {"index.html": Route(body=listing.encode(), content_type="text/html; charset=utf-8"),
+              "a.html": Route(body=article_html("南京甲")), "b.html": Route(body=article_html("南京丁"))}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [
+            {"name": "l", "kind": "listing", "url": site.url("index.html"), "link_selector": "ul.news a"}])
+        assert crawl(config).returncode == 0
+    assert sorted(stored(database_url)) == [site.url("a.html"), site.url("b.html")]
+    run = last_run(database_url, "l")
+    assert (run.found, run.new, run.refused) == (4, 2, 2)
+    assert run.error is not None and "javascript:void(0)" in run.error
+
+
 # 3 -------------------------------------------------------------------------------------------
 def test_page_headline_beats_the_feed_title_and_recheck_sees_no_edit(tmp_path: Path, database_url: str) -> None:
     routes = {"feed.xml": Route(body=rss([("南京追问", "{base}/a.html")]), content_type=RSS, templated=True),
