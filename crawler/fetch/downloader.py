@@ -7,15 +7,23 @@ the whole queue at once: with `CONCURRENT_REQUESTS_PER_DOMAIN = 1` and nine queu
 pages, nine requests hit the host together (measured against a loopback server).
 Here a request claims its transfer slot the moment it leaves the queue; Scrapy's
 `_download` adds it again (a set) and releases it when the response arrives.
+
+A request also leaves the queue without being sent when its host asked the crawl to
+wait (a long Retry-After) while it was queued: the RetryAfterMiddleware checks a
+request as it enters the downloader, and a host's whole queue enters at once.
 """
 
 from __future__ import annotations
 
 from time import monotonic
 
+from scrapy import Request, signals
 from scrapy.core.downloader import Downloader, Slot
+from scrapy.http import Response
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import _schedule_coro
+
+from crawler.fetch.middleware import host_waiting, note_retry_after
 
 
 class PoliteDownloader(Downloader):
@@ -38,3 +46,20 @@ class PoliteDownloader(Downloader):
             if delay:
                 self._process_queue(slot)
                 break
+
+    async def _download(self, slot: Slot, request: Request) -> Response:
+        waiting = host_waiting(self.crawler.spider, request)
+        if waiting is None:
+            response = await super()._download(slot, request)
+            # Now, before the host's next queued request starts (Scrapy's _download has just
+            # scheduled it), not when the response reaches the middleware a few steps later.
+            note_retry_after(self.crawler.spider, request, response)
+            return response
+        try:
+            raise waiting
+        finally:  # as Scrapy's _download leaves the slot after a transfer
+            slot.transferring.discard(request)
+            self._process_queue(slot)
+            self.signals.send_catch_log(
+                signal=signals.request_left_downloader, request=request, spider=self.crawler.spider
+            )

@@ -127,13 +127,51 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+def host_waiting(spider: object, request: Request) -> HostWaiting | None:
+    """The refusal for `request` when its host asked `spider`'s crawl to wait and the time has not passed."""
+    waits = getattr(spider, "host_waits", None)
+    host = (urlsplit(request.url).hostname or "").lower()
+    if isinstance(waits, dict) and host in waits:
+        until = waits[host][0]
+        if until > datetime.now(UTC):  # the edge of the crawler: wall-clock time
+            return HostWaiting(host, until)
+    return None
+
+
+def note_retry_after(spider: object, request: Request, response: Response) -> float | None:
+    """Seconds a 429/503's Retry-After asks for (None if none); a long one goes on the spider's `host_waits`.
+
+    Called as the response arrives (by the downloader, before the host's next queued
+    request may start) and again by the middleware; the wait is recorded once.
+    """
+    if response.status not in (429, 503):
+        return None
+    header = response.headers.get(b"Retry-After")
+    text = header.decode("latin-1") if header else None
+    now = datetime.now(UTC)
+    seconds = retry_after_seconds(text, now)
+    if seconds is None or seconds <= MAX_INLINE_WAIT or request.meta.get("mediawatch_host_wait_noted"):
+        return seconds
+    request.meta["mediawatch_host_wait_noted"] = True
+    waits = getattr(spider, "host_waits", None)
+    if isinstance(waits, dict):
+        host = (urlsplit(request.url).hostname or "").lower()
+        until = now + timedelta(seconds=min(seconds, 7 * 86400.0))
+        waits[host] = (max(until, waits[host][0]) if host in waits else until,
+                       f"HTTP {response.status} with Retry-After: {(text or '')[:40]}")
+        logger.warning("host=%s answered %d with Retry-After %s: leaving it alone until %s",
+                       host, response.status, text, until.isoformat())
+    return seconds
+
+
 class RetryAfterMiddleware:
     """Honour 429/503 Retry-After per host.
 
     A short wait (up to a minute) delays the retry; a longer one stops the retry and
     puts the host on the spider's `host_waits` (host → (until, reason)), so no other
-    request of the crawl reaches it and the runner stores the time for the next runs
-    (and the daemon) to respect. Enabled even when retries are off.
+    request of the crawl reaches it (`host_waiting`, checked here and again by the
+    downloader as a request leaves its host's queue) and the caller stores the time
+    for the next runs (and the daemon) to respect. Enabled even when retries are off.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -143,37 +181,18 @@ class RetryAfterMiddleware:
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
         return cls(crawler)
 
-    def _waits(self) -> dict[str, tuple[datetime, str]] | None:
-        waits = getattr(self.crawler.spider, "host_waits", None)
-        return waits if isinstance(waits, dict) else None
-
     async def process_request(self, request: Request) -> None:
-        waits = self._waits()
-        host = (urlsplit(request.url).hostname or "").lower()
-        if waits and host in waits:
-            until = waits[host][0]
-            if until > datetime.now(UTC):  # the edge of the crawler: wall-clock time
-                raise HostWaiting(host, until)
+        waiting = host_waiting(self.crawler.spider, request)
+        if waiting is not None:
+            raise waiting
         return None
 
     async def process_response(self, request: Request, response: Response) -> Response:
-        if response.status not in (429, 503):
-            return response
-        header = response.headers.get(b"Retry-After")
-        now = datetime.now(UTC)
-        seconds = retry_after_seconds(header.decode("latin-1") if header else None, now)
+        seconds = note_retry_after(self.crawler.spider, request, response)
         if seconds is None:
             return response
         if seconds <= MAX_INLINE_WAIT:
             request.meta["mediawatch_retry_after"] = seconds
-            return response
-        request.meta["dont_retry"] = True
-        waits = self._waits()
-        if waits is not None:
-            host = (urlsplit(request.url).hostname or "").lower()
-            until = now + timedelta(seconds=min(seconds, 7 * 86400.0))
-            waits[host] = (max(until, waits[host][0]) if host in waits else until,
-                           f"HTTP {response.status} with Retry-After: {header.decode('latin-1')[:40] if header else ''}")
-            logger.warning("host=%s answered %d with Retry-After %s: leaving it alone until %s",
-                           host, response.status, header, until.isoformat())
+        else:
+            request.meta["dont_retry"] = True
         return response

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import AsyncCrawlerRunner
@@ -18,9 +19,10 @@ from twisted.python.failure import Failure
 from crawler.config import CrawlerConfig, RecheckConfig, SourceConfig
 from crawler.extract.article import extract_article
 from crawler.extract.decode import decode_page
-from crawler.fetch.failures import describe_failure, failed_request
+from crawler.fetch.failures import HostWaiting, describe_failure, failed_request
 from crawler.fetch.policy import conditional_headers
 from crawler.fetch.settings import scrapy_settings
+from crawler.hostwaits import HostWaits, load_host_waits, store_host_waits
 from crawler.normalize import content_hash
 from crawler.recheck import judge_change, judge_response
 from storage.errors import MediawatchError
@@ -44,18 +46,26 @@ class RecheckSpider(scrapy.Spider):
     name = "mediawatch-recheck"
 
     def __init__(self, articles: list[Article], repository: Repository, sources: Mapping[str, SourceConfig],
-                 default_tz: tzinfo, report: RecheckReport, **kwargs: Any) -> None:
+                 default_tz: tzinfo, report: RecheckReport, host_waits: HostWaits | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.articles = articles
         self.repository = repository
         self.sources = sources
         self.default_tz = default_tz
         self.report = report
+        # Read and filled in by the RetryAfterMiddleware: a host that said "wait" gets nothing more.
+        self.host_waits: HostWaits = host_waits if host_waits is not None else {}
         # robots.txt requests carry no meta: the middleware lets them go where some source may.
         self.private_hosts = frozenset().union(*(s.private_hosts for s in sources.values()))
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        left: Counter[str] = Counter()
         for article in self.articles:
+            host = (urlsplit(article.url).hostname or "").lower()
+            if host in self.host_waits:
+                left[host] += 1  # not checked, so first in line once the wait is over
+                continue
             source = self.sources.get(article.source_name)
             yield scrapy.Request(
                 article.url, headers=conditional_headers(article.etag, article.last_modified), callback=self.parse, errback=self.failed, dont_filter=True,
@@ -63,6 +73,9 @@ class RecheckSpider(scrapy.Spider):
                 meta={"handle_httpstatus_list": [304, 404, 410], "dont_retry": False,
                       "mediawatch_private_hosts": source.private_hosts if source else frozenset()},
             )
+        for host, count in left.items():
+            self.report.outcomes["waiting"] += count
+            logger.info("recheck host=%s: %d article(s) left for later: %s", host, count, self.host_waits[host][1])
 
     def parse(self, response: Response, article: Article) -> None:
         assert article.id is not None
@@ -117,6 +130,9 @@ class RecheckSpider(scrapy.Spider):
             logger.info("recheck url=%s edited: %s", article.url, verdict.reason)
 
     def failed(self, failure: Failure) -> None:
+        if failure.check(HostWaiting):  # its host said "wait" during this recheck: not a failure of the article
+            self.report.outcomes["waiting"] += 1
+            return
         self.report.checked += 1
         self.report.outcomes["failed"] += 1
         logger.info("recheck url=%s failed: %s", failed_request(failure).url, describe_failure(failure))
@@ -139,8 +155,13 @@ async def recheck_articles(
     report = RecheckReport()
     if not articles:
         return report
+    known = load_host_waits(repository)
+    waits = dict(known)
     runner = AsyncCrawlerRunner(scrapy_settings(crawler))
-    await runner.crawl(RecheckSpider, articles=articles, repository=repository,
-                       sources={s.name: s for s in sources}, default_tz=default_tz, report=report)
+    try:
+        await runner.crawl(RecheckSpider, articles=articles, repository=repository, sources={s.name: s for s in sources},
+                           default_tz=default_tz, report=report, host_waits=waits)
+    finally:
+        store_host_waits(repository, waits, known=known)
     logger.info("recheck checked=%d %s", report.checked, dict(report.outcomes))
     return report

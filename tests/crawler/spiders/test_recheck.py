@@ -111,3 +111,44 @@ def test_recheck_reaches_private_addresses_on_the_sources_own_host_only(tmp_path
     assert secret_hits == 0
     assert "failed 1" in result.stdout
     assert "robots.txt" not in result.stderr  # the source's own robots.txt is read, not refused
+
+
+def test_recheck_honours_a_hosts_retry_after(tmp_path: Path, database_url: str) -> None:
+    # The crawl stores a host's long Retry-After (host_state) and keeps away; recheck used to
+    # fetch from that host anyway, and to keep hammering a host that said 429 mid-recheck.
+    links = "".join(f'<li><a href="/news/2025/{i}.html">{i}</a></li>' for i in range(3))
+    routes = {
+        "list.html": Route(body=f'<ul class="n">{links}</ul>'.encode()),
+        **{f"news/2025/{i}.html": Route(body=_page(f"南京六小龙之问 {i}", i)) for i in range(3)},
+    }
+    with StaticSite(routes) as site:
+        config = write_config(tmp_path / "mediawatch.toml", {
+            "database": {"url": database_url},
+            "crawler": {"autothrottle": False, "retry_times": 2, "concurrency_per_host": 1},
+            "topics": [DEMO_TOPIC],
+            "sources": [{"name": "s", "kind": "listing", "url": site.url("list.html"), "link_selector": "ul.n a",
+                         "allow_private": True}],
+        })
+        assert run_cli("crawl", config=config).returncode == 0
+        # Mid-recheck: every article now answers 429 with an hour's Retry-After.
+        for i in range(3):
+            site.routes[f"news/2025/{i}.html"] = Route(body=b"slow down", status=429, content_type="text/plain",
+                                                       headers={"Retry-After": "3600"})
+        before = len(site.requests)
+        first = run_cli("recheck", config=config)
+        asked = [path for path, _ in site.requests[before:] if path.startswith("/news/")]
+        # Stored: the next recheck sends nothing to that host, and says why.
+        before = len(site.requests)
+        second = run_cli("recheck", config=config)
+        again = len(site.requests) - before
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert len(asked) == 1, asked  # the first 429 stops the rest: no retries, no other articles
+    assert again == 0
+    assert "waiting 3" in second.stdout, second.stdout
+    engine = create_engine(database_url)
+    try:
+        assert set(Repository(engine).hosts_waiting()) == {"127.0.0.1"}
+        # Not marked checked: they come first in the next recheck after the wait.
+        assert all(a.article.last_checked_at is None for a in Repository(engine).list_articles(relevant_only=False))
+    finally:
+        engine.dispose()
