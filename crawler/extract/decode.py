@@ -24,6 +24,7 @@ import codecs
 import contextlib
 import logging
 import re
+from typing import Any
 
 from charset_normalizer import from_bytes
 
@@ -464,14 +465,45 @@ def _cjk_instead(body: bytes) -> tuple[str, str] | None:
     return (text, detected) if text is not None else None
 
 
+# How close two of charset-normalizer's guesses must be (its "chaos" and "coherence"
+# scores) to count as a tie it broke arbitrarily.
+_TIE_CHAOS = 0.005
+_TIE_COHERENCE = 0.02
+
+
 def _detect(body: bytes) -> str | None:
     """Guess the codec from the bytes themselves."""
-    best = from_bytes(body).best()
+    matches = from_bytes(body)
+    best = matches.best()
     if best is not None:
+        if _ties_with_windows_1252(matches, best):
+            return "cp1252"
         return normalise_charset(best.encoding)
     # charset-normalizer gives up on a single undecodable byte; try the
     # CJK codecs tolerantly and keep the one that reads as common characters.
     return _likeliest_cjk(body)
+
+
+def _ties_with_windows_1252(matches: Any, best: Any) -> bool:
+    """Whether windows-1252 reads the bytes as well as the detector's single-byte guess.
+
+    Western European text without a declaration fits cp1250, cp1257, cp1258 and
+    cp1252 equally well (the accented letters they share sit at the same bytes), and
+    charset-normalizer picks one of the tied guesses arbitrarily: "Simulações" came
+    out as "Simulaçőes" or "Simulaēões". On a tie the web's usual single-byte
+    charset wins (the WHATWG default for most locales); a guess the bytes really
+    support, such as cp1250 for Polish "Łódź", is not a tie.
+    """
+    if normalise_charset(best.encoding) in (*_CJK_CODECS, "utf-8", "cp1252", None):
+        return False
+    if "cp1252" in best.could_be_from_charset:
+        return True  # the same text under another name
+    return any(
+        "cp1252" in match.could_be_from_charset
+        and match.chaos <= best.chaos + _TIE_CHAOS
+        and match.coherence >= best.coherence - _TIE_COHERENCE
+        for match in matches
+    )
 
 
 def _likeliest_cjk(body: bytes) -> str | None:

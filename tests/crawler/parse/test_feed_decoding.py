@@ -13,11 +13,11 @@ TITLES = ["苏州也在问：为什么没有六小龙", "南京追问创新生�
 BIG5_TITLES = ["蘇州也在問：為什麼沒有六小龍", "南京追問創新生態", "江蘇官媒連發三問"]
 
 
-def rss(titles: list[str], *, encoding: str, declared: str | None, channel: str = "江苏") -> bytes:
+def rss(titles: list[str], *, encoding: str, declared: str | None, channel: str = "江苏", stop: str = "。") -> bytes:
     head = f'<?xml version="1.0" encoding="{declared}"?>\n' if declared else ""
     items = "".join(
         f"<item><title>{t}</title><link>https://news.example.cn/{i}.html</link>"
-        f"<description>{t}。{t}。</description></item>"
+        f"<description>{t}{stop}{t}{stop}</description></item>"
         for i, t in enumerate(titles)
     )
     return f"{head}<rss version='2.0'><channel><title>{channel}</title>{items}</channel></rss>".encode(encoding)
@@ -90,3 +90,32 @@ def test_non_ascii_only_in_summaries_is_still_read() -> None:
 def test_html_at_a_feed_url_is_not_a_feed() -> None:
     with pytest.raises(NotAFeedError):
         parse_feed("<html><body><p>首页</p></body></html>".encode(), "https://news.example.cn/rss.xml", "text/html")
+
+
+# Western European feeds in windows-1252 that declare nothing: the detector's guess is a
+# tie between cp1252 and its neighbours (cp1250, cp1257, …), and a neighbour came out
+# first, so "Simulações" read "Simulaçőes" or "Simulaēões".
+LATIN_TITLES = {
+    "pt": ["Simulações mostram avanço da inteligência artificial", "São Paulo lança programa de aceleração",
+           "População está mais conectada, diz pesquisa"],
+    "es": ["El Gobierno anuncia inversión en educación", "Año récord para las exportaciones españolas",
+           "La economía crece más de lo previsto"],
+    "fr": ["Les élèves découvrent l'intelligence artificielle", "Économie : la croissance reste fragile",
+           "Où en est la réforme des retraites ?"],
+    "de": ["Größere Förderung für Universitäten", "Bürger wählen am Sonntag", "Überraschung beim Außenhandel"],
+}
+
+
+@pytest.mark.parametrize("language", sorted(LATIN_TITLES))
+def test_undeclared_windows_1252_feed_is_read_as_windows_1252(language: str) -> None:
+    titles = LATIN_TITLES[language]
+    assert titles_of(rss(titles, encoding="cp1252", declared=None, channel="Notícias", stop=". ")) == titles
+
+
+@pytest.mark.parametrize(("encoding", "titles"), [
+    ("cp1250", ["Wybory w Łodzi: ścisła rywalizacja", "Żółta kartka dla ministra", "Świąteczne zakupy rosną"]),
+    ("cp1251", ["Правительство объявило о новых мерах", "Экономика растёт быстрее прогноза", "Выборы пройдут в марте"]),
+])
+def test_undeclared_feeds_in_other_single_byte_codecs_still_read_right(encoding: str, titles: list[str]) -> None:
+    # Preferring windows-1252 on a tie must not override a guess the bytes really support.
+    assert titles_of(rss(titles, encoding=encoding, declared=None, channel="News", stop=". ")) == titles
