@@ -204,10 +204,12 @@ def build_digest(context: DigestContext, topic_name: str, now: datetime | None =
     settings = context.settings
     topic = context.topic(topic_name)
     ledger = context.ledger
-    previous = ledger.last_sent(topic.name)
+    readers = _has_readers(settings.audience(topic.name))
+    previous = ledger.last_delivered(topic.name) if readers else ledger.last_sent(topic.name)
     since = previous.period_end if previous else None
     changes = ledger.changes(topic.name, since=since, until=now, include_pending=True)
-    view = _view(context, topic, ledger.pending(topic.name), changes, now=now, since=since)
+    owed = ledger.owed_to_readers(topic.name) if readers else []
+    view = _view(context, topic, [*owed, *ledger.pending(topic.name)], changes, now=now, since=since)
     links = DigestLinks(
         index=f"{settings.archive_url}/index.html" if settings.archive_url else None,
         unsubscribe=envelope_address(settings.smtp.sender),
@@ -242,12 +244,17 @@ def send_digest(
     for digest_id in released:
         archive.remove_digest(topic.name, digest_id)
     retried, retry_warnings = transport.retry_owed(stale_before=now - STALE_AFTER)
-    previous = ledger.last_sent(topic.name)
+    # Readers' digests count from the last one that reached someone: what was archived for
+    # nobody meanwhile is theirs too (the ledger's `adopt_archived`). The archive's own
+    # sequence counts from the last digest of any kind.
+    readers = _has_readers(audience)
+    previous = ledger.last_delivered(topic.name) if readers else ledger.last_sent(topic.name)
     since = previous.period_end if previous else None
     # Changes to articles already sent make the period worth a digest on their own,
     # unless another digest of the topic is being sent right now: it reports them.
     news = bool(ledger.changes(topic.name, since=since, until=now)) and not ledger.in_progress(topic.name)
-    digest = ledger.claim(topic.name, now=now, period_start=since, allow_empty=settings.send_empty or news)
+    digest = ledger.claim(topic.name, now=now, period_start=since, allow_empty=settings.send_empty or news,
+                          adopt_archived=readers)
     if digest is None:
         logger.info("digest of %r: nothing new since %s; nothing sent", topic.name, since)
         return DigestOutcome(topic=topic.name, status="empty", released_stale=released, retried=retried,
@@ -342,6 +349,11 @@ def send_all_digests(
         except DeliveryError as exc:
             outcomes.append(DigestOutcome(topic=name, status="failed", error=str(exc)))
     return outcomes
+
+
+def _has_readers(audience: Audience) -> bool:
+    """Whether the topic's digests go to someone (email or a channel), not to the archive alone."""
+    return bool(audience.recipients or audience.channels)
 
 
 @dataclass

@@ -15,6 +15,12 @@ Lifecycle of one digest::
 
 Every method is one short transaction; none is held open across SMTP.
 
+A digest sent to nobody (no recipients, no channels: *archive-only*) is `sent` with no
+delivery row and no Message-ID. It advances the archive, but its articles are still
+owed to readers: a claim that has someone to send to (`adopt_archived`) moves the items
+of the archive-only digests since the last *delivered* one into the new digest, so the
+readers' first digest after them holds everything they never got.
+
 Each channel a digest goes to (email, and every Apprise channel) has a
 `DigestDelivery` row: created before the first attempt, updated the moment the
 channel answers. A digest is `sent` as soon as one channel accepted it (or may have:
@@ -42,6 +48,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.db import idempotent_insert
@@ -212,6 +219,30 @@ class DigestLedger:
         with Session(self.engine) as session:
             return session.exec(query).first()
 
+    def last_delivered(self, topic: str) -> Digest | None:
+        """The topic's most recent sent digest that went to someone (not archive-only), by id."""
+        query = (
+            select(Digest)
+            .where(col(Digest.topic) == topic, col(Digest.status) == "sent", _delivered())
+            .order_by(col(Digest.id).desc())
+            .limit(1)
+        )
+        with Session(self.engine) as session:
+            return session.exec(query).first()
+
+    def owed_to_readers(self, topic: str) -> list[LedgerArticle]:
+        """Articles of the archive-only digests since the last delivered one (what `adopt_archived` takes)."""
+        query = (
+            select(Article, ArticleTopic)
+            .join(DigestItem, col(DigestItem.article_id) == col(Article.id))
+            .join(ArticleTopic, sa.and_(col(ArticleTopic.article_id) == col(Article.id),
+                                        col(ArticleTopic.topic) == col(DigestItem.topic)))
+            .where(col(DigestItem.topic) == topic, col(DigestItem.digest_id).in_(_archive_only_since_delivered(topic)))
+            .order_by(col(Article.id))
+        )
+        with Session(self.engine) as session:
+            return [_ledger_article(a, t) for a, t in session.exec(query).all()]
+
     def last_sent_any(self) -> Digest | None:
         """The most recently sent digest of any topic (for `mediawatch status`)."""
         query = select(Digest).where(col(Digest.status) == "sent").order_by(col(Digest.sent_at).desc()).limit(1)
@@ -237,10 +268,13 @@ class DigestLedger:
 
     # -- writing ---------------------------------------------------------------
     def claim(
-        self, topic: str, *, now: datetime, period_start: datetime | None, allow_empty: bool = False
+        self, topic: str, *, now: datetime, period_start: datetime | None, allow_empty: bool = False,
+        adopt_archived: bool = False,
     ) -> Digest | None:
         """Create a pending digest holding every pending article of `topic`, atomically.
 
+        With `adopt_archived` (the digest goes to someone) it also takes over the items
+        of the archive-only digests since the last delivered one (`owed_to_readers`).
         Returns None (and records nothing) when nothing is pending and `allow_empty`
         is false. `INSERT … SELECT … ON CONFLICT DO NOTHING` means a concurrent claim
         that got there first keeps its articles: on PostgreSQL the second insert waits
@@ -265,6 +299,13 @@ class DigestLedger:
                 .on_conflict_do_nothing(index_elements=["topic", "article_id"])
             )
             session.exec(statement)
+            if adopt_archived:
+                session.exec(
+                    sa.update(DigestItem)
+                    .where(col(DigestItem.topic) == topic,
+                           col(DigestItem.digest_id).in_(_archive_only_since_delivered(topic)))
+                    .values(digest_id=digest_id)
+                )
             count = int(
                 session.exec(
                     select(sa.func.count()).select_from(DigestItem).where(col(DigestItem.digest_id) == digest_id)
@@ -426,6 +467,31 @@ class DigestLedger:
                 .values(status="failed", error="interrupted: the sending process stopped")
             )
             session.commit()
+
+
+def _delivered() -> sa.ColumnElement[bool]:
+    """A digest that went to someone: a delivery row, or a Message-ID (email digests from before deliveries)."""
+    return sa.or_(
+        col(Digest.message_id).is_not(None),
+        sa.exists().where(col(DigestDelivery.digest_id) == col(Digest.id)),
+    )
+
+
+def _archive_only_since_delivered(topic: str) -> Any:
+    """Ids of the topic's sent archive-only digests claimed after its last delivered digest."""
+    last = (
+        sa.select(sa.func.coalesce(sa.func.max(Digest.id), 0))
+        .where(col(Digest.topic) == topic, col(Digest.status) == "sent", _delivered())
+        .scalar_subquery()
+    )
+    archive_only = aliased(Digest, name="archive_only")
+    return (
+        sa.select(col(archive_only.id))
+        .where(col(archive_only.topic) == topic, col(archive_only.status) == "sent")
+        .where(col(archive_only.message_id).is_(None))
+        .where(~sa.exists().where(col(DigestDelivery.digest_id) == col(archive_only.id)))
+        .where(col(archive_only.id) > last)
+    )
 
 
 def _within(column: Any, since: datetime | None, until: datetime) -> sa.ColumnElement[bool]:

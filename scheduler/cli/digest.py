@@ -110,7 +110,8 @@ def _print_outcome(outcome: Any) -> None:
             channels = f" and channel(s) {', '.join(outcome.channels)}" if outcome.channels else ""
             what = f"sent digest #{outcome.digest_id} ({counts}) to {len(outcome.recipients)} recipient(s){channels}"
         else:
-            what = f"archived digest #{outcome.digest_id} ({counts}); no recipients or channels for this topic"
+            what = (f"archived digest #{outcome.digest_id} ({counts}); no recipients or channels for this topic "
+                    "(the first ones you add get these articles too)")
         out.print(f"{outcome.topic}: {what}", markup=False)
         out.print(f"  {outcome.archive_html}", markup=False)
     for warning in outcome.warnings:
