@@ -33,10 +33,14 @@ def crawl(
         application.close()
     print_crawl_table(results)
     if results and not any(r.succeeded and r.status != "skipped" for r in results):
-        # Nothing was crawled: every source failed, or was busy in another process.
-        if any(r.status == "skipped" for r in results):
-            err.print("mediawatch: nothing crawled: the source(s) are being crawled by another process "
-                      "(see `mediawatch status`)", markup=False)
+        # Nothing was crawled: every source failed, was busy in another process, or its host asked us to wait.
+        skipped = [r for r in results if r.status == "skipped"]
+        if skipped:
+            reasons = "; ".join(dict.fromkeys(
+                "being crawled by another process" if (r.error or "").startswith("busy") else r.error or "skipped"
+                for r in skipped
+            ))
+            err.print(f"mediawatch: nothing crawled: {reasons} (see `mediawatch status`)", markup=False)
         raise typer.Exit(1)
 
 
@@ -52,7 +56,7 @@ def crawl_with_progress(application: Any, sources: list[str] | None, trigger: st
 
         def on_done(result: Any) -> None:
             done.append(result.source)
-            mark = "FAILED" if not result.succeeded else ("skipped" if result.status == "skipped" else "ok")
+            mark = "FAILED" if not result.succeeded else result.status  # ok, partial, not_modified, skipped
             err.print(f"  {result.source}: {mark}, {result.tally.new} new")
             status.update(f"crawling: {len(done)}/{len(selected)} sources done…")
 

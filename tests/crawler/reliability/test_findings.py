@@ -233,10 +233,14 @@ def test_retry_after_is_honoured_per_host(tmp_path: Path, database_url: str) -> 
         [host] = rows(database_url, "host_state")
         assert host["host"] == "127.0.0.1" and host["not_before"] is not None
         before = len(site.requests)
-        crawl(config)
+        waiting = crawl(config)
         assert len(site.requests) == before  # the host is left alone until then
     run = last_run(database_url, "f")
     assert run.status == "skipped" and "Retry-After" in (run.error or "")
+    # The operator is told why, not that another process is crawling it.
+    assert waiting.returncode == 1
+    assert "  f: skipped, 0 new" in waiting.stderr.splitlines(), waiting.stderr
+    assert "another process" not in waiting.stderr and "asked us to wait" in waiting.stderr.splitlines()[-1]
 
 
 # 11 ------------------------------------------------------------------------------------------

@@ -171,3 +171,21 @@ def test_an_unreachable_queue_is_one_line_and_exit_1(tmp_path: Path, command: tu
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("mediawatch: cannot reach the crawl queue"), lines
+
+
+def test_crawl_progress_names_each_sources_status(tmp_path: Path) -> None:
+    # A 304 used to be reported as "ok" on stderr while the table said not_modified.
+    from scheduler.demo.site import Route, StaticSite
+
+    feed = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
+    with StaticSite({"feed.xml": Route(body=feed, content_type="application/rss+xml",
+                                       headers={"ETag": '"v1"'})}) as site:
+        config = write_config(tmp_path / "mediawatch.toml", {
+            "crawler": {"autothrottle": False, "retry_times": 0},
+            "topics": [TOPIC],
+            "sources": [{"name": "f", "kind": "feed", "url": site.url("feed.xml"), "allow_private": True}],
+        })
+        run_cli("crawl", config=config, cwd=tmp_path)
+        again = run_cli("crawl", config=config, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "  f: not_modified, 0 new" in again.stderr.splitlines(), again.stderr
