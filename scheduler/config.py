@@ -249,13 +249,13 @@ def config_from_mapping(
                 f"{label}: [{section}] {key}: secrets are not read from the file; "
                 f"set {ENV_PREFIX}{section.upper()}_{key.upper()} in the environment instead"
             )
-    _apply_environment(data, environ)
+    overridden = _apply_environment(data, environ)
     if urls := channel_urls_from(data.get("digest"), environ):  # Apprise URLs carry tokens: environment only
         data["digest"] = {**data["digest"], "channel_urls": urls}
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(label, exc, data)) from None
+        raise ConfigError(_format_validation_error(label, exc, data, overridden)) from None
     config = _place_database(config.model_copy(update={"path": path}), raw, environ)
     _check_paths(config, label)
     return config
@@ -318,19 +318,24 @@ def _place_database(config: Config, raw: Mapping[str, Any], environ: Mapping[str
     return config
 
 
-def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    """Override `data` from MEDIAWATCH_<SECTION>_<KEY>; returns (section, key) -> variable name for each one used."""
+    used: dict[tuple[str, str], str] = {}
     sections = {name: Config.model_fields[name].annotation for name in ENV_SECTIONS}
     for section, model in sections.items():
         assert isinstance(model, type) and issubclass(model, BaseModel)
         _refuse_unknown_overrides(section, model, environ)
         for key, field in model.model_fields.items():
-            value = environ.get(f"{ENV_PREFIX}{section.upper()}_{key.upper()}")
+            name = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+            value = environ.get(name)
             if value is None:
                 continue
             if get_origin(field.annotation) is list or list in get_args(field.annotation):
                 data.setdefault(section, {})[key] = [v.strip() for v in value.split(",") if v.strip()]
             else:
                 data.setdefault(section, {})[key] = value
+            used[(section, key)] = name  # named, not shown: a URL's value may hold a password
+    return used
 
 
 def _refuse_unknown_overrides(section: str, model: type[BaseModel], environ: Mapping[str, str]) -> None:
@@ -347,10 +352,18 @@ def _refuse_unknown_overrides(section: str, model: type[BaseModel], environ: Map
             raise ConfigError(f"environment: {name}: no such setting in [{section}]{hint}")
 
 
-def _format_validation_error(label: str, exc: ValidationError, data: Mapping[str, Any]) -> str:
+def _format_validation_error(
+    label: str, exc: ValidationError, data: Mapping[str, Any], overridden: Mapping[tuple[str, str], str] | None = None
+) -> str:
     lines = []
     for error in exc.errors():
         location = _format_location(error["loc"], data)
+        variable = (overridden or {}).get(tuple(str(part) for part in error["loc"][:2]))  # type: ignore[arg-type]
+        if variable is not None:
+            # The value came from the environment: blame the variable, not a file that is fine.
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"environment: {variable}: {location}: {message}")
+            continue
         if error["type"] == "extra_forbidden":
             lines.append(f"{label}: {location}: unknown key{_did_you_mean(error['loc'])}")
         elif error["type"] == "missing":

@@ -81,6 +81,16 @@ def test_bad_environment_value_names_the_key() -> None:
         config_from_mapping(MINIMAL, environ={"MEDIAWATCH_SMTP_PORT": "twenty-five"})
 
 
+def test_bad_environment_value_is_blamed_on_the_variable_not_the_file(tmp_path: Path) -> None:
+    # It used to read "mediawatch.toml: smtp.port: …", sending the operator to a file that is fine.
+    path = write_config(tmp_path / "mediawatch.toml", {**MINIMAL, "smtp": {"port": 25}})
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ={"MEDIAWATCH_SMTP_PORT": "twenty-five"})
+    [line] = str(raised.value).splitlines()
+    assert line.startswith("environment: MEDIAWATCH_SMTP_PORT: smtp.port: "), line
+    assert "mediawatch.toml" not in line
+
+
 def test_password_in_file_is_refused() -> None:
     with pytest.raises(ConfigError, match="MEDIAWATCH_SMTP_PASSWORD"):
         config_from_mapping({**MINIMAL, "smtp": {"password": "oops"}}, environ={})
