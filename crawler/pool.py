@@ -16,6 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -56,11 +59,29 @@ class PageResult:
     fingerprint: Fingerprint
 
 
-def _start_worker(topics: Sequence[TopicConfig], base_dir: Path | None) -> None:
+def _start_worker(topics: Sequence[TopicConfig], base_dir: Path | None, owner: int | None = None) -> None:
     global _matchers
+    if owner is not None:
+        threading.Thread(target=_exit_with, args=(owner,), name="owner-watch", daemon=True).start()
     _matchers = build_matchers(topics, base_dir)
     for matcher in _matchers.values():
         matcher.match("", "预热")  # loads jieba now rather than on the first page
+
+
+def _exit_with(owner: int, every: float = 2.0) -> None:
+    """End this worker once its owner is gone (a daemon killed with SIGKILL cannot shut its pool down).
+
+    A worker's parent is the forkserver, not the owner, so the owner's pid is watched;
+    without this, each `kill -9` of a daemon left its workers (hundreds of MB each) for good.
+    """
+    while True:
+        time.sleep(every)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # alive, another user's (never ours, but not a reason to exit)
+            pass
 
 
 def process_page(job: PageJob) -> PageResult:
@@ -84,7 +105,7 @@ class PagePool:
             max_workers=processes,
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=_start_worker,
-            initargs=(list(topics), base_dir),
+            initargs=(list(topics), base_dir, os.getpid()),
         )
 
     async def process(self, job: PageJob) -> PageResult:

@@ -42,3 +42,52 @@ def test_a_crawl_with_worker_processes_stores_the_same_articles_matches_and_stor
         assert expected["body_snippet"] in item.article.text, expected["path"]
         assert any(m.relevant for m in item.matches) == expected["on_topic"], expected["path"]
         assert item.article.storyline_id is not None, expected["path"]
+
+
+OWNER = """
+import json, sys, time
+from crawler.pool import PagePool, process_page
+from crawler.topics.config import TopicConfig
+pool = PagePool(2, [TopicConfig(name="t", keywords=["六小龙"])])
+futures = [pool._executor.submit(time.sleep, 0.1) for _ in range(4)]  # every worker started
+for future in futures:
+    future.result()
+print(json.dumps(sorted(pool._executor._processes)), flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
+
+
+def test_worker_processes_exit_when_their_owner_is_killed() -> None:
+    # After `kill -9` of the daemon its two extraction workers (about 280 MB each) lived on for good.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO_ROOT
+
+    owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+                             env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    try:
+        assert owner.stdout is not None
+        workers = json.loads(owner.stdout.readline())
+        assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    left = [pid for pid in workers if _alive(pid)]
+    for pid in left:  # do not leave them behind when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
