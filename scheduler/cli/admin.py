@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -97,7 +98,7 @@ def demo(
             raise typer.BadParameter(str(exc), param_hint="'--dir'") from None
         results, stored = demo_result.results, demo_result.stored
         print_crawl_table(results)
-        print_articles(stored, f"stored articles ({len(stored)})")
+        print_articles(stored, f"stored articles ({len(stored)})", _timezone_of(demo_result.config))
         out.print(f"database: {demo_result.database}", markup=False)
         out.print(f"config:   {demo_result.config}", markup=False)
         if demo_result.digest_html:
@@ -115,6 +116,13 @@ def demo(
         else:
             out.print(f"          `{me} demo --serve` keeps the site up for `{me} --config {config} run`",
                       markup=False)
+
+
+def _timezone_of(config_path: Path) -> ZoneInfo:
+    """The `[digest] timezone` of the configuration the demo wrote: dates are shown in it."""
+    from scheduler.config import load_config as read_config
+
+    return ZoneInfo(read_config(config_path).digest.timezone)
 
 
 def _wait_for_stop() -> None:

@@ -12,7 +12,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -129,14 +129,14 @@ def print_crawl_table(results: list[Any]) -> None:
     out.print(table)
 
 
-def print_articles(stored: list[Any], title: str) -> None:
-    """One row per stored article, with the terms each relevant topic matched."""
+def print_articles(stored: list[Any], title: str, tz: tzinfo) -> None:
+    """One row per stored article, with the terms each relevant topic matched; dates in `tz`."""
     table = Table(title=title)
     for column in ("id", "published", "source", "language", "title", "matched", "url"):
         table.add_column(column)
     for item in stored:
         a = item.article
         matched = "; ".join(f"{m.topic}: {', '.join(m.matched)}" for m in item.matches if m.relevant) or "(off topic)"
-        published = a.published_at.date().isoformat() if a.published_at else "?"
+        published = a.published_at.astimezone(tz).date().isoformat() if a.published_at else "?"
         table.add_row(str(a.id), published, a.source_name, a.language or "?", a.title, matched, a.url)
     out.print(table)

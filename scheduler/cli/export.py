@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -69,7 +70,7 @@ def articles(
         for record in article_list_records(stored):
             out.print(json.dumps(record, ensure_ascii=False), markup=False)
         return
-    print_articles(stored, f"articles ({len(stored)})")
+    print_articles(stored, f"articles ({len(stored)})", ZoneInfo(application.config.digest.timezone))
 
 
 def export(
