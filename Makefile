@@ -23,10 +23,14 @@ demo: $(STAMP)
 	$(BIN)/mediawatch demo
 
 # ruff and the layers contract (import-linter) run with the tests; mypy runs in `make lint`.
+# PYTEST_WORKERS=N runs pytest on N pytest-xdist workers (most tests wait on subprocesses,
+# loopback servers and databases, so N above the core count may pay). 0, the default until a
+# parallel run is measured green on a quiet machine, runs serially; see README "Development".
+PYTEST_WORKERS ?= 0
 test: $(STAMP)
 	$(BIN)/ruff check $(PACKAGES) tests bench
 	$(BIN)/lint-imports --no-logo
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(PACKAGES) tests bench

@@ -3,7 +3,10 @@
 Tests that use `database_url` run against a SQLite file and, when
 MEDIAWATCH_TEST_DATABASE_URL is set, once more against PostgreSQL (each test gets its
 own freshly created database), so one run proves both backends; the summary at the end
-says how many ran on each.
+says how many ran on each. `make test` runs the suite on several pytest-xdist workers: every
+fixture here gives each test its own database, server port, temporary folder and queue
+prefix, so tests never share state, and the backend count is taken from the test reports,
+which workers send to the controller, so it covers every worker.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ TEST_DATA = Path(__file__).parent / "data"
 SHARED = REPO_ROOT.parent / "shared"
 PG_ENV = "MEDIAWATCH_TEST_DATABASE_URL"
 
+BACKEND_PROPERTY = "database_backend"
 _backend_counts: Counter[str] = Counter()
 
 
@@ -44,12 +48,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh, empty database on the backend the test is parametrised with."""
+    # Recorded on the test's report, not in a counter here: under xdist this process is a worker.
+    request.node.user_properties.append((BACKEND_PROPERTY, request.param))
     if request.param == "sqlite":
-        _backend_counts["sqlite"] += 1
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
     admin_url = os.environ[PG_ENV]
-    _backend_counts["postgresql"] += 1
     name = f"mw_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -133,6 +137,12 @@ def run_cli(*args: str, config: Path | None = None, env: dict[str, str] | None =
     return subprocess.run(
         command + list(args), capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd or REPO_ROOT
     )
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count each test whose database was set up, on the backend it got (controller or lone process)."""
+    if report.when == "setup":
+        _backend_counts.update(value for name, value in report.user_properties if name == BACKEND_PROPERTY)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
