@@ -59,7 +59,8 @@ def describe_failure(failure: Failure) -> str:
     text = str(value) or type(value).__name__
     name = type(value).__name__
     if name == "IgnoreRequest" and "robots" in text.lower():
-        return "forbidden by robots.txt"
+        # "robots.txt unavailable (HTTP 503) ..." says more than a plain refusal: kept as it is.
+        return text if text.startswith("robots.txt unavailable") else "forbidden by robots.txt"
     if "max redirections reached" in text:
         return "redirect loop (too many redirects)"
     if name in _PLAIN:
