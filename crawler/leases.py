@@ -1,7 +1,7 @@
 """Holding a source's crawl lease for as long as the crawl runs.
 
 A lease is a row in `sources` (owner, expiry) taken with one conditional UPDATE
-(`Repository.try_lease`). While the crawl runs, a heartbeat task renews it every
+(`Repository.try_leases`). While the crawl runs, a heartbeat task renews it every
 third of its time-to-live, so the time-to-live can be short (a minute by default):
 a crashed process stops blocking the source within that minute, and at once when
 it ran on the same host (its pid is gone).
@@ -33,13 +33,14 @@ async def renewing_leases(
     async def heartbeat() -> None:
         while held:
             await asyncio.sleep(interval)
-            for name in list(held):
-                try:
-                    if not repository.renew_lease(name, owner, ttl):
-                        logger.warning("source=%s lease lost: another process took it over", name)
-                        held.remove(name)
-                except Exception as exc:  # a database hiccup must not end the crawl; the next beat retries
-                    logger.warning("source=%s could not renew its lease: %s", name, exc)
+            try:
+                kept = repository.renew_leases(held, owner, ttl)  # one transaction for all of them
+            except Exception as exc:  # a database hiccup must not end the crawl; the next beat retries
+                logger.warning("could not renew the leases of %d source(s): %s", len(held), exc)
+                continue
+            for name in [name for name in held if name not in kept]:
+                logger.warning("source=%s lease lost: another process took it over", name)
+                held.remove(name)
 
     task = asyncio.create_task(heartbeat(), name="lease-heartbeat")
     try:

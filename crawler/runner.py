@@ -31,7 +31,9 @@ from crawler.spiders.source import SourceSpider
 from crawler.storylines import StorylineIndex
 from crawler.topics.matcher import TopicMatcher
 from storage.clock import Clock
+from storage.models import Source
 from storage.repository import Repository
+from storage.types import RunOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +127,7 @@ async def crawl_sources(
             on_done(result)
 
     waiting = repository.hosts_waiting()
-    leased: list[SourceConfig] = []
+    wanted: list[SourceConfig] = []
     for source in sources:
         host = (urlsplit(source.url).hostname or "").lower()
         if host in waiting:
@@ -139,20 +141,22 @@ async def crawl_sources(
             logger.info("source=%s skipped: %s", source.name, message)
             report(SourceResult(source.name, run_id, "skipped", SourceTally(), 0.0, message))
             continue
-        if repository.try_lease(source.name, owner, lease_ttl):
-            leased.append(source)
-            continue
-        holder = repository.get_source(source.name)
-        message = f"busy: being crawled by {holder.lease_owner if holder else 'another process'}"
-        logger.info("source=%s skipped: %s", source.name, message)
-        report(SourceResult(source.name, 0, "skipped", SourceTally(), 0.0, message))
+        wanted.append(source)
+    # One transaction takes every lease and one releases them: an unchanged source costs its request, not its bookkeeping.
+    won = repository.try_leases([s.name for s in wanted], owner, lease_ttl)
+    leased = [source for source in wanted if source.name in won]
+    for source in wanted:
+        if source.name not in won:
+            holder = repository.get_source(source.name)
+            message = f"busy: being crawled by {holder.lease_owner if holder else 'another process'}"
+            logger.info("source=%s skipped: %s", source.name, message)
+            report(SourceResult(source.name, 0, "skipped", SourceTally(), 0.0, message))
     try:
         if leased:
             async with renewing_leases(repository, [s.name for s in leased], owner, lease_ttl):
                 await _crawl_leased(leased, settings, matchers, repository, trigger, clock, report, discovery, pool)
     finally:
-        for source in leased:
-            repository.release_lease(source.name, owner)
+        repository.release_leases([s.name for s in leased], owner)
     return [results[s.name] for s in sources if s.name in results]
 
 
@@ -174,7 +178,7 @@ async def _crawl_leased(
     states = repository.list_source_states()
     discovery_run = DiscoveryRun.start(discovery) if discovery is not None else None
     contexts: list[CrawlContext] = []
-    run_ids: dict[str, int] = {}
+    run_ids = repository.start_runs([source.name for source in sources], trigger)
     for source in sources:
         state = states.get(source.name)
         contexts.append(
@@ -192,7 +196,6 @@ async def _crawl_leased(
                 pool=pool,
             )
         )
-        run_ids[source.name] = repository.start_run(source.name, trigger)
         logger.info("source=%s url=%s crawl started run=%d", source.name, source.url, run_ids[source.name])
     started = time.monotonic()
     scrapy_config = scrapy_settings(settings)
@@ -203,13 +206,12 @@ async def _crawl_leased(
     try:
         await runner.crawl(SourceSpider, contexts=contexts, host_waits=host_waits)
     except asyncio.CancelledError:
+        repository.finish_runs([
+            RunOutcome(run_ids[c.source.name], "interrupted", c.tally.found, c.tally.new, c.tally.duplicate,
+                       c.tally.failed, c.tally.http_status, "stopped before the crawl finished")
+            for c in contexts
+        ])
         for context in contexts:
-            tally = context.tally
-            repository.finish_run(
-                run_ids[context.source.name], status="interrupted", found=tally.found, new=tally.new,
-                duplicate=tally.duplicate, failed=tally.failed, http_status=tally.http_status,
-                error="stopped before the crawl finished",
-            )
             logger.warning("source=%s run=%d interrupted", context.source.name, run_ids[context.source.name])
         raise
     except Exception as exc:  # a crawler crash is recorded against every source it was crawling
@@ -221,37 +223,38 @@ async def _crawl_leased(
             repository.set_host_wait(host, until, reason)
             logger.warning("host=%s asked us to wait until %s: %s", host, until.isoformat(), reason)
     seconds = time.monotonic() - started
-    for context in contexts:
-        report(_finish(context, run_ids[context.source.name], settings, repository, clock, seconds))
+    for result in _finish(contexts, run_ids, settings, repository, clock, seconds):
+        report(result)
 
 
 def _finish(
-    context: CrawlContext, run_id: int, settings: CrawlerConfig, repository: Repository, clock: Clock, seconds: float
-) -> SourceResult:
-    """Record one source's run and health from its tally."""
-    source, tally = context.source, context.tally
-    status, error = run_status(tally, repository.previous_found(source.name))
-    if status in ("ok", "partial") and source.kind != "search" and (tally.etag or tally.last_modified):
-        # Remembered only after a run that used the page, so a failed one is fetched in full again.
-        repository.save_http_validators(source.name, tally.etag, tally.last_modified)
-    repository.finish_run(
-        run_id,
-        status=status,
-        found=tally.found,
-        new=tally.new,
-        duplicate=tally.duplicate,
-        failed=tally.failed,
-        http_status=tally.http_status,
-        error=error,
-        refused=tally.refused,
-    )
-    _record_health(repository, source, settings.unhealthy_after, clock())
-    result = SourceResult(source.name, run_id, status, tally, seconds, error)
-    logger.info(
-        "source=%s status=%s found=%d new=%d duplicate=%d failed=%d seconds=%.1f",
-        source.name, status, tally.found, tally.new, tally.duplicate, tally.failed, result.seconds,
-    )
-    return result
+    contexts: Sequence[CrawlContext], run_ids: Mapping[str, int], settings: CrawlerConfig, repository: Repository,
+    clock: Clock, seconds: float,
+) -> list[SourceResult]:
+    """Record every source's run and health from its tally, in one transaction (two reads besides)."""
+    previous = repository.previous_found_of([c.source.name for c in contexts])
+    outcomes, results = [], []
+    for context in contexts:
+        source, tally = context.source, context.tally
+        status, error = run_status(tally, previous.get(source.name, 0))
+        # Validators are remembered only after a run that used the page, so a failed one is fetched in full again.
+        keep = status in ("ok", "partial") and source.kind != "search" and bool(tally.etag or tally.last_modified)
+        run_id = run_ids[source.name]
+        outcomes.append(RunOutcome(run_id, status, tally.found, tally.new, tally.duplicate, tally.failed,
+                                   tally.http_status, error, tally.refused,
+                                   validators=(tally.etag, tally.last_modified) if keep else None))
+        results.append(SourceResult(source.name, run_id, status, tally, seconds, error))
+    states = repository.finish_runs(outcomes)
+    now = clock()
+    for context, result in zip(contexts, results, strict=True):
+        if (state := states.get(context.source.name)) is not None:
+            _record_health(repository, context.source, state, settings.unhealthy_after, now)
+        tally = result.tally
+        logger.info(
+            "source=%s status=%s found=%d new=%d duplicate=%d failed=%d seconds=%.1f",
+            result.source, result.status, tally.found, tally.new, tally.duplicate, tally.failed, result.seconds,
+        )
+    return results
 
 
 def lease_owner() -> str:
@@ -259,10 +262,9 @@ def lease_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def _record_health(repository: Repository, source: SourceConfig, unhealthy_after: int, now: datetime) -> None:
-    state = repository.get_source(source.name)
-    if state is None:
-        return
+def _record_health(repository: Repository, source: SourceConfig, state: Source, unhealthy_after: int,
+                   now: datetime) -> None:
+    """Judge the source from its state after the run; written only when the verdict changed."""
     healthy, reason = assess_health(source, state, now, unhealthy_after=unhealthy_after)
     if not healthy and state.healthy:
         logger.warning("source=%s is now unhealthy: %s", source.name, reason)

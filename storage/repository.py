@@ -36,7 +36,7 @@ from storage.models import (
     UrlFailure,
 )
 from storage.search import Analyzer, document_text, write_terms
-from storage.types import TopicMatch
+from storage.types import RunOutcome, TopicMatch
 
 logger = logging.getLogger(__name__)
 
@@ -143,50 +143,68 @@ class Repository:
             session.commit()
 
     def try_lease(self, name: str, owner: str, ttl: timedelta) -> bool:
-        """Take the source's crawl lock unless another live holder has it.
+        """Take one source's crawl lock unless another live holder has it (see `try_leases`)."""
+        return name in self.try_leases([name], owner, ttl)
 
-        One conditional UPDATE, so two processes racing for the lock cannot both win.
+    def try_leases(self, names: Sequence[str], owner: str, ttl: timedelta) -> set[str]:
+        """Take the crawl lock of each source in `names` that no other live holder has; the names taken.
+
+        One conditional UPDATE for all of them, in one transaction, so two processes racing
+        for a lock cannot both win and a poll of many sources costs no transaction per source.
         A holder that died stops blocking others when its lease expires (a live holder
-        renews it, see `renew_lease`), or at once when it ran on this host and its
+        renews it, see `renew_leases`), or at once when it ran on this host and its
         process is gone. Runs the previous holder left `running` are then closed as
         `interrupted`: whoever holds the lease is the only one crawling the source.
         """
+        if not names:
+            return set()
         now = self.clock()
+        wanted = col(Source.name).in_(list(names))
         with Session(self.engine) as session:
-            holder = session.exec(select(Source.lease_owner).where(Source.name == name)).first()
+            holders = {name: holder for name, holder in session.exec(select(Source.name, Source.lease_owner).where(wanted))}
+            dead = {h for h in set(holders.values()) if h and h != owner and holder_is_dead(h)}
             reclaim = [col(Source.lease_owner).is_(None), col(Source.lease_owner) == owner,
                        col(Source.lease_expires_at) < now]
-            if holder and holder != owner and holder_is_dead(holder):
-                reclaim.append(col(Source.lease_owner) == holder)
-            result = session.exec(
-                sa.update(Source)
-                .where(col(Source.name) == name)
-                .where(sa.or_(*reclaim))
-                .values(lease_owner=owner, lease_expires_at=now + ttl)
+            if dead:
+                reclaim.append(col(Source.lease_owner).in_(dead))
+            session.exec(
+                sa.update(Source).where(wanted).where(sa.or_(*reclaim)).values(lease_owner=owner, lease_expires_at=now + ttl)
             )
+            won = set(session.exec(select(Source.name).where(wanted, col(Source.lease_owner) == owner)).all())
+            taken_over = [name for name in won if holders.get(name) != owner]
+            stale = self._interrupt_stale_runs(session, taken_over) if taken_over else {}
             session.commit()
-            won = bool(result.rowcount)
-        if won and holder != owner and (closed := self.interrupt_stale_runs([name])):
+        for name, closed in stale.items():
             logger.warning("source=%s closed %d run(s) left running by %s as interrupted", name, closed,
-                           holder or "a process that ended")
+                           holders.get(name) or "a process that ended")
         return won
 
     def renew_lease(self, name: str, owner: str, ttl: timedelta) -> bool:
         """Extend a lease this owner holds; False if it was lost (taken over after expiring)."""
+        return name in self.renew_leases([name], owner, ttl)
+
+    def renew_leases(self, names: Sequence[str], owner: str, ttl: timedelta) -> set[str]:
+        """Extend the leases this owner holds on `names`, in one transaction; the names still held."""
+        if not names:
+            return set()
+        held = [col(Source.name).in_(list(names)), col(Source.lease_owner) == owner]
         with Session(self.engine) as session:
-            result = session.exec(
-                sa.update(Source)
-                .where(col(Source.name) == name, col(Source.lease_owner) == owner)
-                .values(lease_expires_at=self.clock() + ttl)
-            )
+            session.exec(sa.update(Source).where(*held).values(lease_expires_at=self.clock() + ttl))
+            kept = set(session.exec(select(Source.name).where(*held)).all())
             session.commit()
-            return bool(result.rowcount)
+            return kept
 
     def release_lease(self, name: str, owner: str) -> None:
+        self.release_leases([name], owner)
+
+    def release_leases(self, names: Sequence[str], owner: str) -> None:
+        """Let go of this owner's leases on `names`, in one transaction."""
+        if not names:
+            return
         with Session(self.engine) as session:
             session.exec(
                 sa.update(Source)
-                .where(col(Source.name) == name, col(Source.lease_owner) == owner)
+                .where(col(Source.name).in_(list(names)), col(Source.lease_owner) == owner)
                 .values(lease_owner=None, lease_expires_at=None)
             )
             session.commit()
@@ -247,13 +265,20 @@ class Repository:
     def interrupt_stale_runs(self, source_names: Iterable[str]) -> int:
         """Close runs left 'running' by a process that died, so status tells the truth."""
         with Session(self.engine) as session:
-            result = session.exec(
-                sa.update(CrawlRun)
-                .where(col(CrawlRun.status) == "running", col(CrawlRun.source_name).in_(list(source_names)))
-                .values(status="interrupted", finished_at=self.clock(), error="process ended during the crawl")
-            )
+            closed = self._interrupt_stale_runs(session, list(source_names))
             session.commit()
-            return int(result.rowcount or 0)
+            return sum(closed.values())
+
+    def _interrupt_stale_runs(self, session: Session, source_names: list[str]) -> dict[str, int]:
+        """Inside `session`'s transaction: close the sources' runs left 'running'; how many per source."""
+        running = [col(CrawlRun.status) == "running", col(CrawlRun.source_name).in_(source_names)]
+        counts = dict(session.exec(
+            select(CrawlRun.source_name, sa.func.count()).where(*running).group_by(col(CrawlRun.source_name))
+        ).all())
+        if counts:
+            session.exec(sa.update(CrawlRun).where(*running).values(
+                status="interrupted", finished_at=self.clock(), error="process ended during the crawl"))
+        return {name: int(count) for name, count in counts.items()}
 
     def interrupt_runs_since(self, source_name: str, started_since: datetime, error: str) -> int:
         """Record the runs of a source started since `started_since` as cut short by a shutdown.
@@ -434,15 +459,21 @@ class Repository:
 
     def previous_found(self, source_name: str) -> int:
         """Links found by the source's latest finished run that found any (0 if none ever did)."""
+        return self.previous_found_of([source_name]).get(source_name, 0)
+
+    def previous_found_of(self, source_names: Sequence[str]) -> dict[str, int]:
+        """`previous_found` of each source, read at once (a source whose runs never found anything is left out)."""
+        if not source_names:
+            return {}
+        latest = (
+            select(sa.func.max(CrawlRun.id))
+            .where(col(CrawlRun.source_name).in_(list(source_names)), col(CrawlRun.found) > 0,
+                   col(CrawlRun.status).in_(["ok", "partial"]))
+            .group_by(col(CrawlRun.source_name))
+        )
         with Session(self.engine) as session:
-            found = session.exec(
-                select(CrawlRun.found)
-                .where(CrawlRun.source_name == source_name, col(CrawlRun.found) > 0,
-                       col(CrawlRun.status).in_(["ok", "partial"]))
-                .order_by(col(CrawlRun.id).desc())
-                .limit(1)
-            ).first()
-            return int(found or 0)
+            rows = session.exec(select(CrawlRun.source_name, CrawlRun.found).where(col(CrawlRun.id).in_(latest))).all()
+        return {name: int(found) for name, found in rows}
 
     def fill_missing_text(self, article_id: int, *, title: str, text: str, content_hash: str,
                           published_at: datetime | None) -> None:
@@ -572,12 +603,20 @@ class Repository:
 
     # -- crawl runs ----------------------------------------------------------
     def start_run(self, source_name: str, trigger: str) -> int:
-        with Session(self.engine) as session:
-            run = CrawlRun(source_name=source_name, trigger=trigger, started_at=self.clock())
-            session.add(run)
-            session.commit()
-            assert run.id is not None
-            return run.id
+        return self.start_runs([source_name], trigger)[source_name]
+
+    def start_runs(self, source_names: Sequence[str], trigger: str) -> dict[str, int]:
+        """A `running` crawl run for each source, inserted in one transaction; their ids by source."""
+        now = self.clock()
+        table = CrawlRun.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ at runtime
+        ids: dict[str, int] = {}
+        with self.engine.begin() as connection:
+            for name in source_names:  # one short INSERT each; RETURNING-free, so any SQLite and PostgreSQL alike
+                result = connection.execute(table.insert().values(
+                    source_name=name, trigger=trigger, started_at=now, status="running", found=0, new=0,
+                    duplicate=0, failed=0, refused=0))
+                ids[name] = int(result.inserted_primary_key[0])  # type: ignore[index]  # one row: one key
+        return ids
 
     def finish_run(
         self,
@@ -592,37 +631,67 @@ class Repository:
         error: str | None,
         refused: int = 0,
     ) -> CrawlRun:
-        """Close a run and fold its outcome into the source's state.
+        """Close one run (see `finish_runs`); the run as stored."""
+        self.finish_runs([RunOutcome(run_id, status, found, new, duplicate, failed, http_status, error, refused)])
+        with Session(self.engine) as session:
+            run = session.get(CrawlRun, run_id)
+            assert run is not None
+            return run
+
+    def finish_runs(self, outcomes: Sequence[RunOutcome]) -> dict[str, Source]:
+        """Close runs and fold each outcome into its source's state, in one transaction; the sources' new states.
 
         "partial" (the source answered, some of its entries were lost) counts as a
         success of the source: its health is about the source, not each article.
         """
+        if not outcomes:
+            return {}
         now = self.clock()
-        with Session(self.engine) as session:
-            run = session.get(CrawlRun, run_id)
-            if run is None:
-                raise KeyError(run_id)
-            run.finished_at = now
-            run.status = status
-            run.found, run.new, run.duplicate, run.failed = found, new, duplicate, failed
-            run.http_status = http_status
-            run.error = error
-            run.refused = refused
-            source = session.exec(select(Source).where(Source.name == run.source_name)).first()
-            if source is not None:
-                source.last_run_at = now
-                if status in ("ok", "partial", "not_modified"):
-                    source.last_success_at = now
-                    source.consecutive_failures = 0
-                elif status == "failed":
-                    source.consecutive_failures += 1
-                if new:
-                    source.last_new_at = now
-                session.add(source)
-            session.add(run)
+        runs = CrawlRun.__table__  # type: ignore[attr-defined]
+        sources = Source.__table__  # type: ignore[attr-defined]
+        with Session(self.engine, expire_on_commit=False) as session:
+            connection = session.connection()
+            ids = [outcome.run_id for outcome in outcomes]
+            names: dict[int, str] = {
+                run_id: name
+                for run_id, name in connection.execute(sa.select(runs.c.id, runs.c.source_name).where(runs.c.id.in_(ids)))
+            }
+            if missing := set(ids) - set(names):
+                raise KeyError(sorted(missing)[0])
+            connection.execute(
+                runs.update().where(runs.c.id == sa.bindparam("run_id")).values(
+                    finished_at=now, status=sa.bindparam("run_status"), found=sa.bindparam("run_found"),
+                    new=sa.bindparam("run_new"), duplicate=sa.bindparam("run_duplicate"),
+                    failed=sa.bindparam("run_failed"), http_status=sa.bindparam("run_http_status"),
+                    error=sa.bindparam("run_error"), refused=sa.bindparam("run_refused")),
+                [{"run_id": o.run_id, "run_status": o.status, "run_found": o.found, "run_new": o.new,
+                  "run_duplicate": o.duplicate, "run_failed": o.failed, "run_http_status": o.http_status,
+                  "run_error": o.error, "run_refused": o.refused} for o in outcomes],
+            )
+            touched = sorted({names[o.run_id] for o in outcomes})
+            succeeded = sorted({names[o.run_id] for o in outcomes if o.status in ("ok", "partial", "not_modified")})
+            failed = sorted({names[o.run_id] for o in outcomes if o.status == "failed"})
+            with_new = sorted({names[o.run_id] for o in outcomes if o.new})
+            name = sources.c.name
+            connection.execute(sources.update().where(name.in_(touched)).values(last_run_at=now))
+            if succeeded:
+                connection.execute(sources.update().where(name.in_(succeeded))
+                                   .values(last_success_at=now, consecutive_failures=0))
+            if failed:
+                connection.execute(sources.update().where(name.in_(failed))
+                                   .values(consecutive_failures=sources.c.consecutive_failures + 1))
+            if with_new:
+                connection.execute(sources.update().where(name.in_(with_new)).values(last_new_at=now))
+            if validators := [o for o in outcomes if o.validators is not None]:
+                connection.execute(
+                    sources.update().where(name == sa.bindparam("source")).values(
+                        etag=sa.bindparam("new_etag"), last_modified=sa.bindparam("new_last_modified")),
+                    [{"source": names[o.run_id], "new_etag": o.validators[0], "new_last_modified": o.validators[1]}
+                     for o in validators if o.validators is not None],
+                )
+            states = {s.name: s for s in session.exec(select(Source).where(col(Source.name).in_(touched))).all()}
             session.commit()
-            session.refresh(run)
-            return run
+        return states
 
     def last_runs(self) -> dict[str, CrawlRun]:
         """The latest finished or running run of each source."""

@@ -55,3 +55,20 @@ class TopicMatch:
     score: float  # in [0, 1]
     relevant: bool
     matched: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How one crawl run ended: what `Repository.finish_runs` records for its source."""
+
+    run_id: int
+    status: str  # ok | partial | not_modified | failed | interrupted | skipped
+    found: int = 0
+    new: int = 0
+    duplicate: int = 0
+    failed: int = 0
+    http_status: int | None = None
+    error: str | None = None
+    refused: int = 0
+    # The source page's ETag and Last-Modified to send next time; None leaves the stored ones as they are.
+    validators: tuple[str | None, str | None] | None = None
