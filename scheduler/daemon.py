@@ -17,7 +17,6 @@ import random
 import signal
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -29,9 +28,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config import SourceConfig
 from crawler.health import backoff_interval
-from digest.config import cron_trigger
 from scheduler.app import App, crawl_now, recheck_now
-from scheduler.config import Config
+from scheduler.digest_jobs import DIGEST_JOB, DigestSchedule, digest_schedules, digest_trigger
 from scheduler.metrics import Metrics
 from storage.console import ConsoleQueries
 from storage.db import describe
@@ -47,34 +45,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DIGEST_JOB = "digest"  # the topics on the [digest] schedule; a topic with its own has "digest:<topic>"
 CRAWL_REQUEST_POLL_SECONDS = 3  # how soon a "crawl now" asked for by a separate web console starts
 DigestRunner = Callable[[datetime, tuple[str, ...]], object]  # (scheduled time, topics due)
-
-
-@dataclass(frozen=True)
-class DigestSchedule:
-    """One digest job: its id (also its `job_state` row), cron schedule and topics."""
-
-    job_id: str
-    schedule: str
-    topics: tuple[str, ...]
-
-
-def digest_schedules(config: Config) -> list[DigestSchedule]:
-    """The digest jobs: one for the topics on `[digest] schedule`, one per topic with its own."""
-    shared = [t.name for t in config.topics if not config.digest.audience(t.name).own_schedule]
-    jobs = [DigestSchedule(DIGEST_JOB, config.digest.schedule, tuple(shared))] if shared else []
-    for topic in config.topics:
-        audience = config.digest.audience(topic.name)
-        if audience.own_schedule:
-            jobs.append(DigestSchedule(f"{DIGEST_JOB}:{topic.name}", audience.schedule, (topic.name,)))
-    return jobs
-
-
-def digest_trigger(schedule: str, timezone: str) -> CronTrigger:
-    # Not CronTrigger.from_crontab: it reads weekday 1 as Tuesday (see digest.config.cron_trigger).
-    return cron_trigger(schedule, ZoneInfo(timezone))
 
 
 def missed_fire_time(trigger: CronTrigger, last_run: datetime | None, now: datetime, grace: timedelta) -> datetime | None:

@@ -10,7 +10,8 @@ import pytest
 
 from scheduler.app import build_app
 from scheduler.config import config_from_mapping
-from scheduler.daemon import DIGEST_JOB, Daemon, DigestSchedule, digest_schedules, digest_trigger
+from scheduler.daemon import Daemon
+from scheduler.digest_jobs import DIGEST_JOB, DigestSchedule, digest_schedules, digest_trigger
 from storage.errors import ConfigError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -18,9 +18,10 @@ import pytest
 from crawler.health import assess_health, backoff_interval
 from scheduler.app import build_app
 from scheduler.config import config_from_mapping
-from scheduler.daemon import DIGEST_JOB, Daemon, digest_trigger, missed_fire_time, send_digests_job
+from scheduler.daemon import Daemon, missed_fire_time, send_digests_job
 from scheduler.demo import demo_sources
 from scheduler.demo.site import Route, StaticSite
+from scheduler.digest_jobs import DIGEST_JOB, digest_trigger
 from storage.db import create_engine
 from storage.models import Source
 from storage.repository import Repository
