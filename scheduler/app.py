@@ -9,6 +9,7 @@ and a clock, all from here.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,6 @@ from scheduler.config import Config, find_config_file, load_config
 from storage.clock import Clock, utc_now
 from storage.db import create_engine
 from storage.migrate import ensure_schema
-from storage.repository import Repository
 
 if TYPE_CHECKING:
     from crawler.config import SourceConfig
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from crawler.spiders.recheck import RecheckReport
     from crawler.topics.matcher import TopicMatcher
     from digest.service import DigestContext
+    from storage.repository import Repository
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +39,23 @@ logger = logging.getLogger(__name__)
 class App:
     config: Config
     engine: Engine
-    repository: Repository
     clock: Clock
+    _repository: Repository | None = field(default=None, repr=False)
+    _repository_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _matchers: dict[str, TopicMatcher] | None = field(default=None, repr=False)
     _pool: PagePool | None = field(default=None, repr=False)
+
+    @property
+    def repository(self) -> Repository:
+        """The queries, built on first use: importing them loads the ORM, which `mediawatch status` does without."""
+        with self._repository_lock:  # the web console's threads: one repository, one search analyzer
+            if self._repository is None:
+                from crawler.search_terms import SearchAnalyzer
+                from storage.repository import Repository
+
+                # Articles enter the search index as they are stored, so the web console finds them at once.
+                self._repository = Repository(self.engine, self.clock, analyzer=SearchAnalyzer())
+            return self._repository
 
     @property
     def matchers(self) -> dict[str, TopicMatcher]:
@@ -95,8 +109,6 @@ def build_app(config: Config, *, clock: Clock = utc_now, migrate: bool = True, c
 
     `create=False` (read-only commands) opens only a database that already has the schema.
     """
-    from crawler.search_terms import SearchAnalyzer
-
     engine = create_engine(config.database.url, create=create)
     if migrate:
         try:
@@ -104,9 +116,7 @@ def build_app(config: Config, *, clock: Clock = utc_now, migrate: bool = True, c
         except Exception:
             engine.dispose()
             raise
-    # Articles enter the search index as they are stored, so the web console finds them at once.
-    repository = Repository(engine, clock, analyzer=SearchAnalyzer())
-    return App(config=config, engine=engine, repository=repository, clock=clock)
+    return App(config=config, engine=engine, clock=clock)
 
 
 async def crawl_now(

@@ -1,16 +1,23 @@
-"""What `mediawatch status` reports: per-source health and timing, digests, the daemon."""
+"""What `mediawatch status` reports: per-source health and timing, digests, the daemon.
+
+Read through `storage.timetable` (SQLAlchemy Core), never `app.repository`: building
+the repository imports the ORM, which `status`'s start-up does without.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from scheduler.app import App
-from scheduler.daemon import DIGEST_JOB, digest_trigger
+from scheduler.digest_jobs import DIGEST_JOB, digest_trigger
 from storage.db import describe
-from storage.ledger import DigestLedger
-from storage.repository import process_is_gone
+from storage.processes import process_is_gone
+from storage.timetable import read_timetable
+
+if TYPE_CHECKING:
+    from scheduler.app import App
 
 
 @dataclass(frozen=True)
@@ -54,11 +61,11 @@ def _local(value: datetime | None, tz: ZoneInfo) -> str | None:
 
 
 def build_status(app: App) -> StatusReport:
-    config, repository = app.config, app.repository
+    config = app.config
     tz = ZoneInfo(config.digest.timezone)
     now = app.clock()
-    states = repository.list_source_states()
-    runs = repository.last_runs()
+    timetable = read_timetable(app.engine, job_id=DIGEST_JOB)
+    states, runs = timetable.sources, timetable.last_runs
     sources = []
     for source in config.sources:
         state, run = states.get(source.name), runs.get(source.name)
@@ -81,14 +88,13 @@ def build_status(app: App) -> StatusReport:
                 consecutive_failures=state.consecutive_failures if state else 0,
             )
         )
-    daemon = repository.daemon_state()
+    daemon = timetable.daemon
     stale_after = config.daemon.heartbeat * 3 + timedelta(seconds=5)
     # A daemon killed on this host is known to be gone at once, not when its heartbeat goes stale.
     running = (daemon is not None and now - daemon.heartbeat_at <= stale_after
                and not process_is_gone(daemon.host, daemon.pid))
-    last_sent = DigestLedger(app.engine).last_sent_any()
-    job = repository.get_job_state(DIGEST_JOB)
-    next_due = job.next_run_at if job and job.next_run_at and job.next_run_at > now else None
+    last_sent = timetable.last_digest_sent
+    next_due = timetable.job_next_run if timetable.job_next_run and timetable.job_next_run > now else None
     if next_due is None:
         next_due = digest_trigger(config.digest.schedule, config.digest.timezone).get_next_fire_time(None, now)
     return StatusReport(
@@ -99,7 +105,7 @@ def build_status(app: App) -> StatusReport:
         daemon_heartbeat=_local(daemon.heartbeat_at, tz) if daemon else None,
         daemon_pid=daemon.pid if daemon else None,
         sources=sources,
-        last_digest_sent=_local(last_sent.sent_at, tz) if last_sent else None,
+        last_digest_sent=_local(last_sent, tz),
         next_digest_due=_local(next_due, tz),
         unhealthy=sum(1 for s in sources if s.enabled and not s.healthy),
     )

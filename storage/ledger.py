@@ -243,12 +243,6 @@ class DigestLedger:
         with Session(self.engine) as session:
             return [_ledger_article(a, t) for a, t in session.exec(query).all()]
 
-    def last_sent_any(self) -> Digest | None:
-        """The most recently sent digest of any topic (for `mediawatch status`)."""
-        query = select(Digest).where(col(Digest.status) == "sent").order_by(col(Digest.sent_at).desc()).limit(1)
-        with Session(self.engine) as session:
-            return session.exec(query).first()
-
     def in_progress(self, topic: str) -> bool:
         """Whether a digest of `topic` is pending: being sent right now, or left by a crashed process."""
         query = select(Digest.id).where(col(Digest.topic) == topic, col(Digest.status) == "pending").limit(1)

@@ -1,40 +1,19 @@
 """SQLModel tables: the shared vocabulary of mediawatch.
 
-Every timestamp is stored in UTC and comes back timezone-aware (see `UTCDateTime`),
-whichever backend is in use. Queries live in `storage/` only (`repository`, `ledger`, `storylines`).
+Every timestamp is stored in UTC and comes back timezone-aware (see
+`storage.columns.UTCDateTime`, imported here too because the migrations name it
+`storage.models.UTCDateTime`), whichever backend is in use. Queries live in `storage/` only (`repository`, `ledger`, `storylines`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-
-class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """A DateTime that refuses naive values and always returns aware UTC ones.
-
-    SQLite has no time zones: without this, an aware datetime written there comes
-    back naive and comparisons with `clock()` raise.
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: mediawatch stores timezone-aware times only")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from storage.columns import UTCDateTime
 
 
 def _ts(**kwargs: Any) -> Any:

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -35,10 +32,13 @@ from storage.models import (
     Source,
     UrlFailure,
 )
+from storage.processes import process_is_gone
 from storage.search import Analyzer, document_text, write_terms
+from storage.timetable import latest_run_ids
 from storage.types import RunOutcome, TopicMatch
 
 logger = logging.getLogger(__name__)
+
 
 def holder_is_dead(owner: str, host: str | None = None) -> bool:
     """Whether a lease owner ("host:pid:suffix") is a process on this host that no longer exists.
@@ -51,30 +51,6 @@ def holder_is_dead(owner: str, host: str | None = None) -> bool:
     if len(parts) < 3 or not parts[1].isdigit():
         return False
     return process_is_gone(parts[0], int(parts[1]), this_host=host)
-
-
-def process_is_gone(host: str, pid: int, *, this_host: str | None = None) -> bool:
-    """Whether process `pid` of `host` is known to have exited: only a process on this host can be checked."""
-    if host != (this_host or socket.gethostname()):
-        return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, owned by another user
-        return False
-    return _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    """A child killed but not yet reaped still answers signal 0; /proc says it is dead."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
 
 
 @dataclass(frozen=True)
@@ -695,12 +671,8 @@ class Repository:
 
     def last_runs(self) -> dict[str, CrawlRun]:
         """The latest finished or running run of each source."""
+        latest = latest_run_ids()
         with Session(self.engine) as session:
-            latest = (
-                select(CrawlRun.source_name, sa.func.max(CrawlRun.id).label("id"))
-                .group_by(CrawlRun.source_name)
-                .subquery()
-            )
             runs = session.exec(select(CrawlRun).join(latest, col(CrawlRun.id) == latest.c.id)).all()
         return {run.source_name: run for run in runs}
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+import storage.columns
 import storage.models
 ${imports if imports else ""}
 
