@@ -9,13 +9,16 @@ them without a second parser.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
-from crawler.config import SourceConfig
 from storage.durations import format_duration
-from storage.models import CrawlRun, Digest
-from storage.storylines import StorylineMember, StorylineSummary
+
+if TYPE_CHECKING:  # annotations only: importing them would load the ORM into every CLI start-up
+    from zoneinfo import ZoneInfo
+
+    from crawler.config import SourceConfig
+    from storage.models import CrawlRun, Digest
+    from storage.storylines import StorylineMember, StorylineSummary
 
 
 def _iso(value: Any) -> str | None:
