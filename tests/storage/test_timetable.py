@@ -109,7 +109,7 @@ def test_the_timetable_reads_what_the_repository_and_the_ledger_wrote(database_u
         assert state.sources["jinling"].healthy is False and state.sources["jiangnan"].next_run_at == next_crawl
         assert state.sources["jiangnan"].consecutive_failures == 1
         daemon = repository.daemon_state()
-        assert daemon is not None and state.daemon == Heartbeat(pid=4242, heartbeat_at=daemon.heartbeat_at)
+        assert daemon is not None and state.daemon == Heartbeat(pid=4242, host=daemon.host, heartbeat_at=daemon.heartbeat_at)
         assert state.job_next_run == next_digest
         assert state.last_digest_sent == sent_at["nanjing"]
         assert all(t.tzinfo is not None for t in (state.job_next_run, state.last_digest_sent, state.daemon.heartbeat_at))
