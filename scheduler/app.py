@@ -8,6 +8,7 @@ and a clock, all from here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -43,6 +44,7 @@ class App:
     _repository: Repository | None = field(default=None, repr=False)
     _repository_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _matchers: dict[str, TopicMatcher] | None = field(default=None, repr=False)
+    _matchers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _pool: PagePool | None = field(default=None, repr=False)
 
     @property
@@ -60,14 +62,26 @@ class App:
     @property
     def matchers(self) -> dict[str, TopicMatcher]:
         """One matcher per topic, built on first use and kept: building one loads jieba and the seed."""
-        if self._matchers is None:
-            from crawler.topics.matcher import build_matchers
+        with self._matchers_lock:  # built by `warm_up` on a thread while the reactor may ask for them
+            if self._matchers is None:
+                from crawler.topics.matcher import build_matchers
 
-            # With worker processes matching pages, this process needs the topics' names only:
-            # lazy matchers keep jieba and the IDF table (about 100 MB) out of the daemon.
-            lazy = self.config.crawler.extract_processes > 0
-            self._matchers = build_matchers(self.config.topics, self.config.folder, lazy=lazy)
-        return self._matchers
+                # With worker processes matching pages, this process needs the topics' names only:
+                # lazy matchers keep jieba and the IDF table (about 100 MB) out of the daemon.
+                lazy = self.config.crawler.extract_processes > 0
+                self._matchers = build_matchers(self.config.topics, self.config.folder, lazy=lazy)
+            return self._matchers
+
+    def warm_up(self) -> None:
+        """Load what storing and matching pages need (jieba's dictionary, the seed vectors) now.
+
+        About a second of CPU, several on a busy machine: a crawl calls this on a thread before it
+        starts, so the load never holds the reactor while downloads are in flight.
+        """
+        self.matchers  # noqa: B018
+        analyzer = self.repository.analyzer
+        if analyzer is not None:
+            analyzer.index_terms("南京")  # the search index's segmenter loads on first use
 
     @property
     def pool(self) -> PagePool | None:
@@ -134,6 +148,7 @@ async def crawl_now(
     from crawler.discovery.context import DiscoverySettings
     from crawler.runner import crawl_sources
 
+    await asyncio.to_thread(app.warm_up)
     return await crawl_sources(
         sources,
         settings=app.config.crawler,

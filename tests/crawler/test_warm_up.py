@@ -1,0 +1,74 @@
+"""jieba loads before a crawl downloads anything, and never on the reactor's thread.
+
+Loading jieba's dictionary and HMM tables costs about a second of CPU (several under load).
+Done lazily by the first page's matching or search indexing, it held the reactor while
+downloads were in flight, and on a busy machine they passed their timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scheduler.demo import demo_sources
+from scheduler.demo.site import StaticSite
+from tests.conftest import REPO_ROOT
+from tests.support.crawl import crawl_config
+
+# One crawl in one process, logging which thread loaded jieba and when the first page came back.
+CRAWL = """
+import json, logging, sys, threading
+from crawler.fetch.reactor import run_on_reactor
+from scheduler.app import build_app, crawl_now, load_app_config
+
+events = []
+
+class Record(logging.Handler):
+    def emit(self, record):
+        message = record.getMessage()
+        if message.startswith("jieba dictionary loaded"):
+            events.append({"event": "jieba", "thread": record.threadName})
+        elif message.startswith("Crawled ("):
+            events.append({"event": "crawled", "thread": record.threadName})
+
+for name in ("crawler.topics.segment", "scrapy.core.engine"):
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(Record())
+
+app = build_app(load_app_config(sys.argv[1]))
+
+async def main():
+    events.append({"event": "reactor", "thread": threading.current_thread().name})
+    return await crawl_now(app, app.config.select_sources(None), trigger="manual")
+
+results = run_on_reactor(main)
+app.close()
+print(json.dumps({"events": events, "statuses": [r.status for r in results]}))
+"""
+
+
+@pytest.mark.parametrize("extract_processes", [0, 1])
+def test_jieba_loads_off_the_reactor_before_the_first_download(
+    tmp_path: Path, demo_site: StaticSite, extract_processes: int
+) -> None:
+    config = crawl_config(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", demo_sources(demo_site.base_url)[:1],
+                          extract_processes=extract_processes)
+    done = subprocess.run([sys.executable, "-c", CRAWL, str(config)], capture_output=True, text=True, timeout=180,
+                          cwd=REPO_ROOT, env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    events = outcome["events"]
+    assert outcome["statuses"] == ["ok"], outcome
+    reactor = events[0]["thread"]
+    kinds = [e["event"] for e in events]
+    # This process loads jieba once (the search index, and the matchers when it matches pages itself) ...
+    assert kinds.count("jieba") == 1, events
+    # ... before the crawl fetches its first page, on a thread of its own.
+    assert kinds.index("jieba") < kinds.index("crawled"), events
+    assert events[kinds.index("jieba")]["thread"] != reactor, events
