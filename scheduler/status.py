@@ -7,13 +7,13 @@ the repository imports the ORM, which `status`'s start-up does without.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from scheduler.digest_jobs import DIGEST_JOB, digest_trigger
 from storage.db import describe
-from storage.processes import process_is_gone
+from storage.processes import heartbeat_is_alive
 from storage.timetable import read_timetable
 
 if TYPE_CHECKING:
@@ -89,10 +89,8 @@ def build_status(app: App) -> StatusReport:
             )
         )
     daemon = timetable.daemon
-    stale_after = config.daemon.heartbeat * 3 + timedelta(seconds=5)
-    # A daemon killed on this host is known to be gone at once, not when its heartbeat goes stale.
-    running = (daemon is not None and now - daemon.heartbeat_at <= stale_after
-               and not process_is_gone(daemon.host, daemon.pid))
+    running = daemon is not None and heartbeat_is_alive(daemon.host, daemon.pid, daemon.heartbeat_at, now=now,
+                                                        interval=config.daemon.heartbeat)
     last_sent = timetable.last_digest_sent
     next_due = timetable.job_next_run if timetable.job_next_run and timetable.job_next_run > now else None
     if next_due is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import datetime, timedelta
 from pathlib import Path
 
 
@@ -20,6 +21,15 @@ def process_is_gone(host: str, pid: int, *, this_host: str | None = None) -> boo
     except PermissionError:  # alive, owned by another user
         return False
     return _is_zombie(pid)
+
+
+def heartbeat_is_alive(host: str, pid: int, heartbeat_at: datetime, *, now: datetime, interval: timedelta) -> bool:
+    """Whether a process that records a heartbeat every `interval` still runs.
+
+    Alive while its last heartbeat is at most three intervals (and a few seconds) old, so one
+    slow beat is not a death; a process on this host that has exited is dead at once.
+    """
+    return now - heartbeat_at <= interval * 3 + timedelta(seconds=5) and not process_is_gone(host, pid)
 
 
 def _is_zombie(pid: int) -> bool:

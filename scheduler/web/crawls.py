@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from storage.console import ConsoleQueries
+from storage.processes import heartbeat_is_alive
 
 if TYPE_CHECKING:
     from scheduler.app import App
@@ -69,8 +69,9 @@ class StandaloneCrawls:
 
     def daemon_running(self) -> bool:
         state = self.app.repository.daemon_state()
-        stale_after = self.app.config.daemon.heartbeat * 3 + timedelta(seconds=5)
-        return state is not None and self.app.clock() - state.heartbeat_at <= stale_after
+        # A daemon killed on this host would never pick a request up: crawl here instead.
+        return state is not None and heartbeat_is_alive(state.host, state.pid, state.heartbeat_at,
+                                                        now=self.app.clock(), interval=self.app.config.daemon.heartbeat)
 
     async def crawl(self, source_name: str, user: str | None) -> str:
         if await asyncio.to_thread(self.daemon_running):

@@ -10,12 +10,16 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from scheduler.app import build_app
+import pytest
+
+from scheduler.app import App, build_app
 from scheduler.config import config_from_mapping
 from scheduler.status import build_status
+from scheduler.web.crawls import StandaloneCrawls
 from tests.conftest import run_cli, write_config
 
 MINIMAL = {"topics": [{"name": "t", "keywords": ["六小龙"]}]}
@@ -55,25 +59,43 @@ def test_a_database_folder_that_cannot_be_created_is_one_line(tmp_path: Path) ->
     assert result.stderr.strip().splitlines() == ["mediawatch: cannot create the database folder /proc/mw: No such file or directory"]
 
 
-def test_a_daemon_killed_on_this_host_is_not_running_even_with_a_fresh_heartbeat(database_url: str) -> None:
+# Both places that ask whether the daemon runs: `status`, and the web console deciding whether
+# "crawl now" becomes a request for the daemon or a crawl in its own process.
+DAEMON_RUNNING: dict[str, Callable[[App], bool]] = {
+    "status": lambda app: build_status(app).daemon_running,
+    "web console": lambda app: StandaloneCrawls(app).daemon_running(),
+}
+
+
+@pytest.mark.parametrize("asker", DAEMON_RUNNING)
+def test_a_daemon_killed_on_this_host_is_not_running_even_with_a_fresh_heartbeat(database_url: str, asker: str) -> None:
     # After `kill -9`, status said "running" (and `status --check` exited 0) until the
-    # heartbeat went stale, up to 95 s: the pid on this host answers sooner.
+    # heartbeat went stale, up to 95 s: the pid on this host answers sooner. The web console
+    # kept queueing "crawl now" requests for the dead daemon for as long.
+    daemon_running = DAEMON_RUNNING[asker]
     now = datetime(2025, 2, 10, 9, 0, tzinfo=UTC)
-    app = build_app(config_from_mapping({"database": {"url": database_url}, **MINIMAL}, environ={}), clock=lambda: now)
+    moment = [now]
+    app = build_app(config_from_mapping({"database": {"url": database_url}, **MINIMAL}, environ={}),
+                    clock=lambda: moment[0])
     try:
+        assert daemon_running(app) is False  # no heartbeat at all
         gone = subprocess.Popen([sys.executable, "-c", "pass"])
         gone.wait()
         app.repository.heartbeat("daemon", gone.pid, socket.gethostname(), now - timedelta(minutes=5))
-        assert build_status(app).daemon_running is False
-        # A live pid on this host, and any pid on another host (it cannot be checked), still count.
+        assert daemon_running(app) is False
+        # A live pid on this host, and any pid on another host (it cannot be checked), still count ...
         alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
         try:
             app.repository.heartbeat("daemon", alive.pid, socket.gethostname(), now - timedelta(minutes=5))
-            assert build_status(app).daemon_running is True
+            assert daemon_running(app) is True
+            # ... while their last heartbeat is recent (three intervals and a bit).
+            moment[0] = now + timedelta(minutes=5)
+            assert daemon_running(app) is False
+            moment[0] = now
         finally:
             alive.kill()
             alive.wait()
         app.repository.heartbeat("daemon", gone.pid, "another-host", now - timedelta(minutes=5))
-        assert build_status(app).daemon_running is True
+        assert daemon_running(app) is True
     finally:
         app.close()
