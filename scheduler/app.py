@@ -8,7 +8,6 @@ and a clock, all from here.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -145,6 +144,8 @@ async def crawl_now(
 
     `owner` names the lease holder (a worker's name, so a worker taking over a dead one's job can free it).
     """
+    import asyncio
+
     from crawler.discovery.context import DiscoverySettings
     from crawler.runner import crawl_sources
 
