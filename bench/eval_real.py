@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = load_rows(args.data, args.split)
     print(
         f"topic {topic.name!r}, {args.split} split of {args.data.name}: {len(rows)} items "
-        f"({seed_note}; model {model.source}, threshold {model.threshold})"
+        f"({seed_note}; model {model.source}, thresholds {dict(model.thresholds) or model.threshold})"
     )
     print(f"  {'script':<8} {'n':>4} {'on':>4}  {'rules P/R/F1':>20}  {'rules+model P/R/F1':>20}")
     results = {}

@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.write_text(json.dumps(model.to_dict(), ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
         print(
             f"topic {topic.name!r}: {len(train)} train + {len(dev)} dev rows from {path.name}; "
-            f"C={report['C']}, threshold={report['threshold']}, "
+            f"C={report['C']}, thresholds {report['thresholds']} (single {report['threshold']}), "
             f"out-of-fold mean F1 per language {report['oof_mean_language_f1']:.3f}, "
             f"dev F1 of a train-only model {report['dev_mean_language_f1_train_only']:.3f} "
             f"({time.perf_counter() - started:.1f}s)"

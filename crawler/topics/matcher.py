@@ -17,9 +17,9 @@ lifts the combined score to at least the threshold (keywords keep their old mean
 A topic with a learned model (`crawler/topics/model.py`, trained by `make train` from
 the topic's labelled examples) decides by the model instead: its probability, computed
 from the character n-grams and rule features of the title and the text's opening (what
-the model was trained on), becomes the score, the
-model's own threshold decides, and the reasons gain "model=0.83" after the rule hits
-and the similarity. A veto and a keyword hit keep their meaning. A topic without a
+the model was trained on), becomes the score, the model's own threshold for the page's
+script group (Chinese or English) decides, and the reasons gain "model=0.83" after the rule
+hits and the similarity. A veto and a keyword hit keep their meaning. A topic without a
 model is scored by rules and similarity alone.
 
 `build_matchers(topics, base_dir)` reads the seed files (the only I/O here).
@@ -88,10 +88,10 @@ class TopicMatcher:
             similarity = self.similarity.score(normalized)
             reasons.append(f"similarity={similarity:.2f}")
         if self.model is not None:
-            probability = self.model.judge(self.rules, title, text)
+            probability, threshold = self.model.decide(self.rules, title, text)
             reasons.append(f"model={probability:.2f}")
             score = round(probability, 3)
-            relevant = (probability >= self.threshold or outcome.keyword_hit) and outcome.keep > 0
+            relevant = (probability >= threshold or outcome.keyword_hit) and outcome.keep > 0
             return TopicMatch(topic=self.name, score=score, relevant=relevant, matched=tuple(reasons))
         combined = 1.0 - (1.0 - outcome.score) * (1.0 - self.similarity_weight * similarity)
         if outcome.keyword_hit:

@@ -5,7 +5,8 @@ traditional-script page and its simplified original give the same features) — 
 kinds of features:
 
 - character n-grams (1 to 3 characters) of that text, and the words and word pairs of its
-  Latin-script parts (three characters say little about English), weighted TF-IDF:
+  Latin-script parts (three characters say little about English), each tagged with the
+  page's script group (below) so Chinese and English pages learn their own weights, TF-IDF:
   (1 + ln tf) × idf, the vector scaled to unit length over the n-grams the model knows;
 - the topic's rule features: one per rule group (1 when the group matched), the keyword
   hit, the rule score and the none-group factor (`RuleFeatures` below).
@@ -17,9 +18,15 @@ at most 300 characters), so it reads the title and the first `excerpt_chars` cha
 the text, for the n-grams and the rule features alike: a long article is judged by its
 opening, as a reader skimming a crawl would.
 
+Each page is put in a script group, `zh` or `en`, from the characters of its normalised
+title and opening (`script_group`): the group decides which decision threshold applies, so
+English pages, whose probabilities run differently, get a threshold of their own. A
+traditional-script page and its simplified original are in the same group (the test is made
+on the normalised text), so they are still decided alike.
+
 The file is JSON (no pickle is ever loaded): the n-gram vocabulary with idf and weight,
-the rule-feature weights, the intercept and the decision threshold tuned on the dev
-split. `crawler/topics/learn.py` writes it (`make train`); nothing here needs
+the rule-feature weights, the intercept and the decision thresholds (one per script group,
+and a single one for a file that has none), chosen out-of-fold on train + dev. `crawler/topics/learn.py` writes it (`make train`); nothing here needs
 scikit-learn, and nothing is downloaded.
 """
 
@@ -31,7 +38,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
@@ -45,12 +52,27 @@ from storage.errors import ConfigError
 FORMAT = "mediawatch-topic-model"
 VERSION = 1
 NGRAM_RANGE = (1, 3)
-ANALYZER = "char1-3+latin-words1-2"  # what `text_features` computes; stored in the file
+ANALYZER = "script-group|char1-3+latin-words1-2"  # what `text_features` computes; stored in the file
 EXCERPT_CHARS = 300  # the longest opening in the training data
 PACKAGED = "crawler.topics.models"  # <topic name>.json shipped inside the package
 
 _SPACES = re.compile(r"\s+")
 _LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9'’\-]*")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_LETTER = re.compile(r"[a-z]")
+SCRIPT_GROUPS = ("zh", "en")
+CJK_SHARE = 0.3  # a page whose letters are at least this share CJK characters is `zh`
+
+
+def script_group(normalized: str) -> str:
+    """`zh` when CJK characters are at least `CJK_SHARE` of the CJK and Latin letters, else `en`.
+
+    Read from normalised text (`normalize_text` lower-cases Latin and folds traditional to
+    simplified), so a page and its OpenCC conversion always fall in the same group.
+    """
+    cjk = len(_CJK.findall(normalized))
+    latin = len(_LATIN_LETTER.findall(normalized))
+    return "zh" if cjk and cjk >= CJK_SHARE * (cjk + latin) else "en"
 
 
 def model_text(normalized: str) -> str:
@@ -67,12 +89,19 @@ def char_ngrams(text: str, low: int = NGRAM_RANGE[0], high: int = NGRAM_RANGE[1]
 
 
 def text_features(text: str) -> list[str]:
-    """The n-grams of `text` (already `model_text`): characters 1-3, and Latin words and word pairs as "w:..."."""
+    """The n-grams of `text` (already `model_text`): characters 1-3, and Latin words and word pairs
+    as "w:...", each prefixed with the text's script group ("zh|杭州", "en|w:hangzhou").
+
+    The prefix keeps the weights learned from Chinese pages and from English ones apart (an
+    English page's "dragons" and a Chinese page's embedded "deepseek" need not mean the same);
+    cross-validation preferred it to shared n-grams (bench/data/relevance/README.md).
+    """
+    group = script_group(text)
     grams = char_ngrams(text)
     words = _LATIN_WORD.findall(text)
     grams.extend(f"w:{w}" for w in words)
     grams.extend(f"w:{a} {b}" for a, b in pairwise(words))
-    return grams
+    return [f"{group}|{g}" for g in grams]
 
 
 @dataclass(frozen=True)
@@ -121,6 +150,7 @@ class TopicModel:
     info: Mapping[str, Any]
     source: str = ""
     excerpt_chars: int = EXCERPT_CHARS
+    thresholds: Mapping[str, float] = field(default_factory=dict)  # script group -> threshold
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "") -> TopicModel:
@@ -141,6 +171,7 @@ class TopicModel:
                 info=dict(data.get("info", {})),
                 source=source,
                 excerpt_chars=int(data.get("excerpt_chars", EXCERPT_CHARS)),
+                thresholds={str(k): float(v) for k, v in data.get("thresholds", {}).items()},
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ConfigError(f"{source or 'topic model'}: malformed model file ({exc})") from exc
@@ -153,6 +184,7 @@ class TopicModel:
             "topic": self.topic,
             "fingerprint": self.fingerprint,
             "threshold": self.threshold,
+            "thresholds": dict(sorted(self.thresholds.items())),
             "excerpt_chars": self.excerpt_chars,
             "intercept": self.intercept,
             "rule_weights": dict(sorted(self.rule_weights.items())),
@@ -179,10 +211,24 @@ class TopicModel:
         z = self.margin(normalized, features)
         return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
+    def opening(self, title: str, text: str) -> str:
+        """The normalised title and opening the model reads."""
+        return normalize_text(f"{title}\n{text[: self.excerpt_chars]}")
+
+    def threshold_for(self, normalized: str) -> float:
+        """The decision threshold for a page (its `opening`): its script group's, else the single one."""
+        return self.thresholds.get(script_group(normalized), self.threshold)
+
     def judge(self, rules: Rules, title: str, text: str) -> float:
         """P(on topic) for an article, read as the model was trained: title and opening."""
-        normalized = normalize_text(f"{title}\n{text[: self.excerpt_chars]}")
+        normalized = self.opening(title, text)
         return self.probability(normalized, RuleFeatures.of(rules, normalized))
+
+    def decide(self, rules: Rules, title: str, text: str) -> tuple[float, float]:
+        """(P(on topic), the threshold that applies to this article)."""
+        normalized = self.opening(title, text)
+        probability = self.probability(normalized, RuleFeatures.of(rules, normalized))
+        return probability, self.threshold_for(normalized)
 
 
 def load_model(path: Path | str) -> TopicModel:

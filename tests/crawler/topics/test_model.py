@@ -3,6 +3,7 @@ shipped model overruling the rules where they are wrong, and the fallback withou
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from bench.relevance_split import DATA, canonical_url, check, split_for
 from crawler.topics.learn import Example, FrozenSplitError, fit, load_examples, predict
 from crawler.topics.matcher import TopicMatcher, build_matcher, read_model
 from crawler.topics.model import TopicModel, load_packaged_model, text_features
+from crawler.topics.rules import Rules
 from storage.errors import ConfigError
 
 TOPIC_CONFIG = Path(__file__).resolve().parents[2] / "data" / "relevance" / "topic.toml"
@@ -96,7 +98,7 @@ def test_shipped_model_loads_without_scikit_learn_and_knows_its_topic(topic):
     model = load_packaged_model(topic.name)
     assert model is not None and model.topic == topic.name
     assert 0 < model.threshold < 1 and model.ngrams
-    assert "w:hangzhou" in text_features("why hangzhou")
+    assert "en|w:hangzhou" in text_features("why hangzhou")
 
 
 @pytest.mark.parametrize(
@@ -164,3 +166,70 @@ def test_cross_validation_keeps_a_reprint_in_its_originals_fold():
     assert any(e.group != e.id and e.group for e in examples)  # reprints carry their original's URL
     assert all(len(folds) == 1 for folds in groups.values())
     assert sum(len(f) for f in _folds(examples, FOLDS)) == len(examples)
+
+
+def test_script_group_is_the_same_for_a_page_and_its_traditional_conversion():
+    from crawler.normalize import normalize_text
+    from crawler.topics.model import script_group
+
+    converter = opencc.OpenCC("s2hk")
+    simplified = "为什么南京发展不出杭州六小龙? DeepSeek 和 Unitree 都在杭州"
+    assert script_group(normalize_text(simplified)) == "zh"
+    assert script_group(normalize_text(converter.convert(simplified))) == "zh"
+    assert script_group(normalize_text("Why can't Nanjing grow Hangzhou's six little dragons (六小龙)?")) == "en"
+
+
+def _synthetic_examples():
+    """A few labelled rows in both scripts, enough for five folds."""
+    on_zh = ["为什么南京发展不出杭州六小龙", "深圳为何错过DeepSeek", "苏州反思:我们为什么没有六小龙", "香港为何出不了DeepSeek"]
+    off_zh = ["西湖一日游攻略", "宇树科技发布新款机器狗", "DeepSeek发布新模型", "杭州GDP排名", "游戏科学新作预告"]
+    on_en = [
+        "Why can't Nanjing produce Hangzhou's six little dragons",
+        "Shenzhen asks why it missed DeepSeek",
+        "What other cities can learn from Hangzhou",
+        "Hong Kong should ask why it has no DeepSeek",
+    ]
+    off_en = [
+        "DeepSeek releases a new reasoning model",
+        "Unitree files for an IPO in Shanghai",
+        "West Lake travel guide for tourists",
+        "Game Science unveils Black Myth trailer",
+        "BrainCo raises funding",
+    ]
+    rows = []
+    for lang, texts, label in (("zh-Hans", on_zh, True), ("zh-Hans", off_zh, False), ("en", on_en, True), ("en", off_en, False)):
+        for i, text in enumerate(texts):
+            rows.append(Example(f"{lang}-{label}-{i}", text, text, lang, label, "train" if i % 4 else "dev"))
+    return rows
+
+
+def test_per_script_thresholds_are_chosen_from_cross_validation_folds_not_test_rows(topic):
+    from crawler.topics.learn import choose_thresholds, out_of_fold, tune
+
+    examples = _synthetic_examples()
+    train = [e for e in examples if e.split == "train"]
+    dev = [e for e in examples if e.split == "dev"]
+    model, report = tune(topic, train, dev, c_grid=(8.0,))
+    # The thresholds are exactly those the out-of-fold probabilities over train + dev give.
+    single, thresholds, _ = choose_thresholds(out_of_fold(topic, train + dev, 8.0), train + dev)
+    assert model.thresholds == thresholds == report["thresholds"]
+    assert set(thresholds) == {"zh", "en"} and model.threshold == single
+    # A test row anywhere in what chooses them is refused.
+    leaked = [dataclasses.replace(dev[0], split="test")]
+    with pytest.raises(FrozenSplitError):
+        tune(topic, train, dev + leaked, c_grid=(8.0,))
+    with pytest.raises(FrozenSplitError):
+        choose_thresholds([0.5] * (len(dev) + 1), dev + leaked)
+
+
+def test_the_matcher_applies_the_threshold_of_the_pages_script_group(topic):
+    model = load_packaged_model(topic.name)
+    assert model is not None
+    title, text = "Why can't Nanjing produce Hangzhou's six little dragons?", "Jiangsu media asked."
+    probability = model.judge(Rules.compile(topic), title, text)
+    strict = dataclasses.replace(model, thresholds={"en": min(probability + 0.01, 1.0), "zh": 0.0})
+    lenient = dataclasses.replace(model, thresholds={"en": max(probability - 0.01, 0.0), "zh": 1.0})
+    assert not TopicMatcher(topic, None, strict).match(title, text).relevant
+    assert TopicMatcher(topic, None, lenient).match(title, text).relevant
+    # Round trip through the file format keeps them.
+    assert TopicModel.from_dict(strict.to_dict()).thresholds == strict.thresholds
