@@ -18,7 +18,7 @@ EXPECTED = json.loads((DEMO_SITE / "expected.json").read_text(encoding="utf-8"))
 def _crawl(tmp_path: Path, database_url: str, site: StaticSite, processes: int) -> dict[str, Any]:
     config = write_config(tmp_path / f"mediawatch-{processes}.toml", {
         "database": {"url": database_url},
-        "crawler": {"autothrottle": False, "retry_times": 0, "download_timeout": 5, "extract_processes": processes},
+        "crawler": {"autothrottle": False, "retry_times": 0, "download_timeout": 20, "extract_processes": processes},
         "topics": [DEMO_TOPIC],
         "sources": demo_sources(site.base_url),
     })

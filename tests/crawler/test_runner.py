@@ -24,7 +24,7 @@ def _config(tmp_path: Path, database_url: str, sources: list[dict[str, Any]], **
         tmp_path / "mediawatch.toml",
         {
             "database": {"url": database_url},
-            "crawler": {"autothrottle": False, "retry_times": 0, "download_timeout": 5, **crawler},
+            "crawler": {"autothrottle": False, "retry_times": 0, "download_timeout": 20, **crawler},
             "topics": [DEMO_TOPIC],
             "sources": sources,
         },

@@ -18,7 +18,7 @@ TOPIC: dict[str, Any] = {"name": "six", "keywords": ["六小龙", "南京"]}
 
 def crawl_config(tmp_path: Path, database_url: str, sources: list[dict[str, Any]], **crawler: Any) -> Path:
     """A configuration for loopback sources: no AutoThrottle, no retries, short timeouts."""
-    settings = {"autothrottle": False, "retry_times": 0, "download_timeout": 5, **crawler}
+    settings = {"autothrottle": False, "retry_times": 0, "download_timeout": 20, **crawler}
     for source in sources:
         source.setdefault("allow_private", True)
     return write_config(

@@ -205,7 +205,7 @@ def test_crawl_output_shows_a_selector_that_stopped_matching(tmp_path: Path) -> 
             tmp_path / "mediawatch.toml",
             {
                 "database": {"url": f"sqlite:///{tmp_path / 'mw.db'}"},
-                "crawler": {"autothrottle": False, "retry_times": 0, "download_timeout": 5},
+                "crawler": {"autothrottle": False, "retry_times": 0, "download_timeout": 20},
                 "topics": [{"name": "roads", "keywords": ["公路"]}],
                 "sources": [source],
             },
