@@ -76,8 +76,10 @@ def cited_links(html: str | bytes, page_url: str) -> list[str]:
         href = (anchor.get("href") or "").strip()
         if not href or href.startswith("#"):
             continue
+        if not _in_prose(anchor):  # first: most links are navigation, and resolving URLs costs more
+            continue
         url = urljoin(page_url, href)
-        if not _looks_like_article(url) or not _in_prose(anchor):
+        if not _looks_like_article(url):
             continue
         canonical = canonicalize_url(url)
         if canonical == page or canonical in cued or canonical in other:

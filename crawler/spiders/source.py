@@ -433,10 +433,14 @@ class SourceSpider(scrapy.Spider):
         article = replace(article, url=final, title=title, published=published)
         cited_by = response.meta.get("mediawatch_cited_by")
         discovery = getattr(context, "discovery", None)  # None: discovery off (and in bare test contexts)
-        # Citations are followed one hop: a cited page's own links are not candidates.
+        # Citations are followed one hop: a cited page's own links are not candidates. They
+        # are followed from on-topic pages only, so a page the worker found off every topic
+        # is not searched for them (a second parse and every link resolved: the costliest
+        # step left on this thread). Unmatched pages (None) are matched by the pipeline.
+        wanted = matches is None or any(match.relevant for match in matches)
         outlinks = (
             tuple(cited_links(response.body, response.url))
-            if discovery is not None and discovery.settings.config.outlinks and cited_by is None else ()
+            if discovery is not None and discovery.settings.config.outlinks and cited_by is None and wanted else ()
         )
         yield ArticleItem(
             canonical_url=final, article=article, entry=entry, source=source.name, alias=alias,

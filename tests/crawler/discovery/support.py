@@ -77,12 +77,13 @@ def redirect(to: str, status: int = 302) -> Route:
     return Route(status=status, headers={"Location": to}, content_type="text/plain")
 
 
-def discovery_config(tmp_path: Path, database_url: str, sources: list[dict[str, Any]], **discovery: Any) -> Path:
+def discovery_config(tmp_path: Path, database_url: str, sources: list[dict[str, Any]],
+                     crawler: dict[str, Any] | None = None, **discovery: Any) -> Path:
     return write_config(
         tmp_path / "mediawatch.toml",
         {
             "database": {"url": database_url},
-            "crawler": {"autothrottle": False, "retry_times": 0, "download_timeout": 10},
+            "crawler": {"autothrottle": False, "retry_times": 0, "download_timeout": 10, **(crawler or {})},
             "topics": [TOPIC],
             "sources": sources,
             "discovery": discovery,

@@ -178,3 +178,34 @@ def test_outlinks_respect_the_deny_list_and_the_run_budget(tmp_path: Path, datab
     assert web.taizhou.requests == []  # denied wins over allowed
     # The budget of one went to the other allowed host's page.
     assert web.denied.hits("x/f.html") == 1
+
+
+@pytest.mark.parametrize("extract_processes", [0, 1])
+def test_only_an_on_topic_article_has_its_citations_followed(
+    tmp_path: Path, database_url: str, extract_processes: int
+) -> None:
+    # Both pages cite a report on another outlet; only the one about the story is followed,
+    # whether the crawl's own thread or a worker process matched the pages.
+    with StaticSite({}) as known, StaticSite({}) as cited:
+        on_topic, off_topic = known.url("on.html"), known.url("off.html")
+        cue = '<p>据<a href="{url}">日报报道</a>，各地都在讨论。</p>'
+        known.routes.update({
+            "feed.xml": rss("known outlet", [("南京之问", on_topic), ("西湖游客", off_topic)]),
+            "on.html": article("江苏官媒三问南京：为何没有六小龙", STORY_A, cue.format(url=cited.url("news/x.html"))),
+            "off.html": article("春节假期西湖游客超三百万", ["西湖景区春节假期接待游客超过三百万人次。"] * 3,
+                                cue.format(url=cited.url("news/y.html"))),
+        })
+        cited.routes.update({"news/x.html": article("六小龙之问，每座城市都该回答", STORY_E),
+                             "news/y.html": article("景区客流统计", ["客流统计。"] * 3)})
+        config = discovery_config(
+            tmp_path, database_url,
+            [{"name": "known", "kind": "feed", "url": known.url("feed.xml"), "allow_private": True}],
+            crawler={"extract_processes": extract_processes}, outlink_hosts=[outlet_of(cited.base_url)],
+        )
+        result = run_cli("crawl", config=config)
+        assert result.returncode == 0, result.stderr
+        assert cited.hits("news/x.html") == 1
+        assert cited.hits("news/y.html") == 0
+    stored = _stored(database_url)
+    assert stored[cited.url("news/x.html")].discovered_via == "cited"
+    assert {on_topic, off_topic} <= set(stored)
