@@ -21,6 +21,7 @@ from scheduler.cli.common import (
     print_articles,
 )
 from scheduler.records import article_list_records, article_records
+from storage.console import ConsoleQueries, CoverageFilter
 
 
 def register(app: typer.Typer) -> None:
@@ -49,7 +50,9 @@ def articles(
     since: Annotated[str | None, SinceOption] = None,
     fetched_since: Annotated[str | None, FetchedSinceOption] = None,
     source: Annotated[str | None, typer.Option("--source", "-s", help="Only articles from this source.")] = None,
-    search: Annotated[str | None, typer.Option("--search", "-q", help="Only articles with this text in the title or body.")] = None,
+    search: Annotated[str | None, typer.Option(
+        "--search", "-q", help="Only articles whose title or body has every word of this query (either Chinese script)."
+    )] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line, with text.")] = False,
 ) -> None:
@@ -60,10 +63,18 @@ def articles(
             application.config.topic(topic)
         if source:
             application.config.select_sources([source])
-        stored = application.repository.list_articles(
-            topic=topic, since=parse_since(fetched_since), published_since=parse_since(since), source=source,
-            search=search, limit=limit,
-        )
+        if search is not None:
+            # The console's search, so both tools answer alike: words, not a substring, and 六小龍 finds 六小龙.
+            queries = ConsoleQueries(application.engine, application.repository.analyzer, clock=application.clock)
+            stored = queries.find_articles(CoverageFilter(
+                topic=topic, relevant_only=topic is not None, source=source, published_from=parse_since(since),
+                fetched_from=parse_since(fetched_since), query=search,
+            ), limit=limit).items
+        else:
+            stored = application.repository.list_articles(
+                topic=topic, since=parse_since(fetched_since), published_since=parse_since(since), source=source,
+                limit=limit,
+            )
     finally:
         application.close()
     if json_output:

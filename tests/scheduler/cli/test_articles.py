@@ -1,10 +1,14 @@
-"""`mediawatch articles` shows dates in `[digest] timezone`, as the README promises for every time shown."""
+"""`mediawatch articles`: dates in `[digest] timezone`, as the README promises for every time shown; `-q` searches as the console does."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
+
+from crawler.search_terms import SearchAnalyzer
 from storage.repository import Repository
 from tests.conftest import run_cli, write_config
 from tests.digest.support import store
@@ -24,3 +28,29 @@ def test_articles_show_the_publication_date_in_the_configured_time_zone(
         assert listed.returncode == 0, listed.stderr
         [row] = [line for line in listed.stdout.splitlines() if "五十余所" in line]
         assert f" {shown} " in row, (timezone, row)
+
+
+def test_articles_search_finds_either_chinese_script_and_every_word_like_the_console(
+    tmp_path: Path, database_url: str, engine: sa.Engine
+) -> None:
+    # `-q` was a substring match: 六小龍 missed every simplified article, and "南京 杭州" (two words)
+    # found nothing, while the console's search found both. An analyst got different answers per tool.
+    repository = Repository(engine, analyzer=SearchAnalyzer())
+    store(repository, "南京为何养不出“六小龙”", text="南京与杭州的差距，六小龙之问。")
+    store(repository, "港人看「六小龍」之爭", text="杭州的六小龍，香港財經圈的熱門話題。")
+    store(repository, "西湖景区接待游客", text="春节假期杭州西湖游客众多。", matched=(), relevant=False, score=0.0)
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}]})
+
+    def titles(*query: str) -> list[str]:
+        listed = run_cli("articles", "--json", *query, config=config)
+        assert listed.returncode == 0, listed.stderr
+        return sorted(json.loads(line)["title"] for line in listed.stdout.splitlines())
+
+    both = sorted(["南京为何养不出“六小龙”", "港人看「六小龍」之爭"])
+    assert titles("-q", "六小龍") == both
+    assert titles("-q", "六小龙") == both
+    assert titles("-q", "南京 杭州") == ["南京为何养不出“六小龙”"]
+    assert titles("-q", "杭州") == sorted([*both, "西湖景区接待游客"])  # off-topic articles are listed, as without -q
+    assert titles("-q", "杭州", "-t", "nanjing-six-dragons") == both
+    assert titles("-q", "“”") == []  # nothing searchable: nothing found, not everything
