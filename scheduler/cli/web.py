@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from typing import Annotated
 
 import typer
 
 from scheduler.cli.common import err, open_app, out
+from storage.errors import MediawatchError
 
 
 def register(app: typer.Typer) -> None:
@@ -32,13 +35,29 @@ def web(
         out.print(make_hash(password), markup=False)
         return
     from crawler.fetch.reactor import run_on_reactor
+    from scheduler.web.auth import AuthSettings
     from scheduler.web.server import serve_standalone
 
     application = open_app(ctx)
     settings = application.config.web
     bind_host, bind_port = host or settings.host, settings.port if port is None else port
     try:
+        # Refuse before announcing an address: no way to sign in (exit 2), or a port in use (exit 1).
+        AuthSettings.from_environment(settings, os.environ)
+        listening = _listen(bind_host, bind_port)
+        bind_port = listening.getsockname()[1]
         err.print(f"mediawatch web console on http://{bind_host}:{bind_port}/ (Ctrl-C stops it)", markup=False)
-        run_on_reactor(lambda: serve_standalone(application, host=bind_host, port=bind_port, environ=os.environ))
+        run_on_reactor(lambda: serve_standalone(
+            application, host=bind_host, port=bind_port, environ=os.environ, sockets=[listening]))
     finally:
         application.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The console's listening socket, bound here so a taken port is one clear line, not uvicorn's exit 3."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise MediawatchError(f"the web console cannot listen on {host}:{port}: {reason}") from None

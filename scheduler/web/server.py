@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -64,13 +65,17 @@ async def backfill_search_index(app: App) -> int:
     return total
 
 
-async def serve_standalone(app: App, *, host: str, port: int, environ: Mapping[str, str] = os.environ) -> None:
-    """`mediawatch web`: serve until SIGTERM/SIGINT, then let crawls started here finish."""
+async def serve_standalone(
+    app: App, *, host: str, port: int, environ: Mapping[str, str] = os.environ,
+    sockets: list[socket.socket] | None = None,
+) -> None:
+    """`mediawatch web`: serve (on `sockets` when the caller bound them) until SIGTERM/SIGINT, then let
+    crawls started here finish."""
     trigger = StandaloneCrawls(app)
     server = build_server(app, trigger, host=host, port=port, environ=environ)
     backfill = asyncio.ensure_future(backfill_search_index(app))
     try:
-        await server.serve()
+        await server.serve(sockets=sockets)
     finally:
         backfill.cancel()
         await trigger.drain(app.config.daemon.shutdown_timeout.total_seconds())
