@@ -300,7 +300,7 @@ async def source(request: Request) -> Response:
     waiting = [p for p in pending if p.source_name == config.name]
     # Without JavaScript, a page that reloads itself is how "crawl now" shows its run arriving.
     refresh = bool(waiting) or any(r.status == "running" for r in runs[:3]) or request.query_params.get("message")
-    new_per_run = [(r.started_at.date(), r.new) for r in reversed(runs)]
+    new_per_run = [(r.started_at.astimezone(console.tz).date(), r.new) for r in reversed(runs)]  # the day the table shows
     chart = charts.day_bars(new_per_run, title="new articles per run") if runs else None
     return console.render(request, "source.html.j2", title=config.name, source=config, status=status, runs=runs,
                           waiting=waiting, refresh=refresh, chart=chart,

@@ -6,9 +6,13 @@ import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import httpx
 
+from scheduler.app import App
+from storage.repository import Repository
+from tests.digest.support import FixedClock
 from tests.scheduler.web.conftest import HOSTILE
 from tests.scheduler.web.support import ConsoleServer, csrf_from, sign_in
 
@@ -136,3 +140,16 @@ def test_hostile_titles_and_bodies_stay_inert(console: ConsoleServer) -> None:
         assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in pages[0]
     assert api["articles"][0]["title"] == HOSTILE  # data stays data in JSON
+
+
+def test_source_run_chart_labels_runs_with_their_local_day(coverage_app: App) -> None:
+    # A run at 07:53 in Shanghai (23:53 UTC the day before) sat in the table as the 2nd and in the
+    # chart under the 1st: the chart took the UTC date.
+    evening_utc = datetime(2025, 2, 10, 23, 53, tzinfo=UTC)
+    runs = Repository(coverage_app.engine, FixedClock(evening_utc))
+    run = runs.start_run("jiangnan", "manual")
+    runs.finish_run(run, status="ok", found=4, new=4, duplicate=0, failed=0, http_status=200, error=None)
+    with ConsoleServer(coverage_app) as console, signed_in(console) as client:
+        page = client.get("/sources/jiangnan").text
+    assert "2025-02-11 07:53:00" in page
+    assert "<title>2025-02-11: 4</title>" in page and "2025-02-10: 4" not in page
