@@ -46,6 +46,9 @@ def demo_sources(base_url: str, folder: Path = DEMO_SITE) -> list[dict[str, Any]
 
 DEMO_TOPIC: dict[str, Any] = {
     "name": "nanjing-six-dragons",
+    # What readers see in the digest (masthead, subject, footer); the name above stays a config key.
+    "title": "南京“六小龙”之问 · The Nanjing question",
+    "description": "Why Nanjing has not grown Hangzhou's “six little dragons”, and who is asking.",
     "keywords": ["六小龙", "six little dragons", "杭州六小龙", "DeepSeek", "深度求索", "宇树", "Unitree"],
     "seed": {
         "title": "江苏官媒三问南京：为什么发展不出“杭州六小龙”？",

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from scheduler.cli.common import invocation
-from scheduler.demo import DEMO_SITE
+from scheduler.demo import DEMO_SITE, DEMO_TOPIC
 from tests.conftest import REPO_ROOT, run_cli
 
 
@@ -114,3 +114,14 @@ def test_demo_serve_keeps_the_site_up_until_sigterm(tmp_path: Path) -> None:
             process.kill()
             process.wait()
     assert process.returncode == 0
+
+
+def test_demo_digest_shows_readers_a_title_not_the_topic_key(tmp_path: Path) -> None:
+    # The demo's topic had no title, so its digest's masthead, footer (and, sent, its subject) read
+    # "nanjing-six-dragons": the config key the README says readers never see.
+    result = run_cli("demo", "--dir", "demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [text] = (tmp_path / "demo" / "digests" / "nanjing-six-dragons").glob("*.txt")
+    masthead, *rest = text.read_text(encoding="utf-8").splitlines()
+    assert masthead == DEMO_TOPIC["title"]
+    assert "nanjing-six-dragons" not in "\n".join(rest)
