@@ -107,6 +107,8 @@ def demo(
         # Spelt as this process was started: a venv's `mediawatch` is usually not on PATH.
         me, config = invocation(), shlex.quote(str(demo_result.config))
         out.print(f"next:     {me} --config {config} status   (or articles, digests, digest build)", markup=False)
+        out.print(f"browse:   `{me} web --hash-password`, export MEDIAWATCH_WEB_PASSWORD_HASH='<that hash>', then "
+                  f"`{me} --config {config} web` (the web console)", markup=False)
         if not any(r.succeeded for r in results):
             raise typer.Exit(1)
         if serve:

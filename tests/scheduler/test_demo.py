@@ -125,3 +125,13 @@ def test_demo_digest_shows_readers_a_title_not_the_topic_key(tmp_path: Path) -> 
     masthead, *rest = text.read_text(encoding="utf-8").splitlines()
     assert masthead == DEMO_TOPIC["title"]
     assert "nanjing-six-dragons" not in "\n".join(rest)
+
+
+def test_demo_points_at_the_web_console_and_how_to_sign_in(tmp_path: Path) -> None:
+    # The demo named the CLI's read commands but never the console, nor that it needs a password hash.
+    result = run_cli("demo", "--dir", "demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    config = tmp_path / "demo" / "mediawatch.toml"
+    [browse] = [line for line in result.stdout.splitlines() if line.startswith("browse:")]
+    assert "web --hash-password" in browse and "MEDIAWATCH_WEB_PASSWORD_HASH" in browse
+    assert f"--config {config} web" in browse
