@@ -286,7 +286,8 @@ def find_source_problems(
             error = run.error or (f"HTTP {run.http_status}" if run.http_status else "")
             if error:
                 reasons.append(f"last error: {error}" if reasons else error)
-        detail = "; ".join(reasons)
+        # Clauses are joined with "; " and followed by "; last success": a full stop inside reads as ".;".
+        detail = "; ".join(r.strip().rstrip(".") for r in reasons)
         last_ok = state.last_success_at if state is not None else None
         problems.append(
             SourceProblem(

@@ -309,3 +309,17 @@ def test_highlighting_uses_the_matchers_rules_whole_latin_words_and_regional_chi
 
     assert [s.text for s in english if s.mark] == ["AI"]
     assert [s.text for s in taiwan if s.mark] == ["人工智慧"]
+
+
+def test_a_source_error_ending_in_a_full_stop_does_not_run_into_the_next_clause() -> None:
+    # Twisted's "… Connection refused." read "Connection refused.; last success …" in the digest.
+    states = {"down": Source(name="down", kind="feed", url="https://down.example/", healthy=False,
+                             unhealthy_reason="failed 3 runs in a row.", consecutive_failures=3)}
+    runs = {"down": CrawlRun(source_name="down", trigger="scheduled", started_at=NOW, status="failed",
+                             error="Connection was refused by other side: 111: Connection refused.")}
+
+    [problem] = find_source_problems(["down"], states, runs, tz=SHANGHAI, outlet_of=str)
+
+    assert problem.detail == (
+        "failed 3 runs in a row; last error: Connection was refused by other side: 111: Connection refused"
+    )
