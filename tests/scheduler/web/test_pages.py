@@ -153,3 +153,13 @@ def test_source_run_chart_labels_runs_with_their_local_day(coverage_app: App) ->
         page = client.get("/sources/jiangnan").text
     assert "2025-02-11 07:53:00" in page
     assert "<title>2025-02-11: 4</title>" in page and "2025-02-10: 4" not in page
+
+
+def test_topic_chart_with_only_older_coverage_says_when_the_newest_is(coverage_app: App) -> None:
+    # Over a year after the debate (the demo's data, read today) the chart was empty at every
+    # window and said only "No coverage in this period", as if nothing had ever been found.
+    coverage_app.clock.advance(days=400)  # type: ignore[attr-defined]
+    with ConsoleServer(coverage_app) as console, signed_in(console) as client:
+        chart = html.unescape(client.get("/topics/nanjing-six-dragons?days=365").text)
+    assert "0 relevant articles in the last 365 days" in chart
+    assert "the newest is from 2025-02-12" in chart
