@@ -30,8 +30,10 @@ def config_check(ctx: typer.Context) -> None:
     out.print(f"  database: {_hide_password(config.database.url)} ({config.database_origin})", markup=False)
     out.print(f"  topics: {', '.join(t.name for t in config.topics)}", markup=False)
     out.print(f"  sources: {len(config.sources)} ({sum(s.enabled for s in config.sources)} enabled)", markup=False)
+    width = max((len(s.name) for s in config.sources), default=0)
     for s in config.sources:
-        out.print(f"    {s.name:<20} {s.kind:<8} every {format_duration(s.every):<6} {s.url}", markup=False)
+        off = "" if s.enabled else "  (disabled)"
+        out.print(f"    {s.name:<{width}} {s.kind:<8} every {format_duration(s.every):<6} {s.url}{off}", markup=False)
 
 
 def _hide_password(url: str) -> str:

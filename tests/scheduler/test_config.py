@@ -252,3 +252,15 @@ def test_a_typo_in_an_environment_override_is_refused_like_one_in_the_file() -> 
               "MEDIAWATCH_CHANNEL_TEAM": "json://127.0.0.1/", "MEDIAWATCH_SMTP_PASSWORD": "s3cret",
               "MEDIAWATCH_WEB_PASSWORD_HASH": "$argon2id$x", "MEDIAWATCH_WEB_SECRET_KEY": "k" * 32}
     assert config_from_mapping(MINIMAL, environ=others).smtp.password == "s3cret"
+
+
+def test_config_check_lines_up_long_source_names_and_marks_disabled_sources(tmp_path: Path) -> None:
+    # It said "20 (16 enabled)" without saying which four were off, and a name longer than 20
+    # characters pushed its kind and URL out of the column.
+    sources = [_source(name="zaobao-realtime-rsshub"), _source(name="short", enabled=False)]
+    config = write_config(tmp_path / "mediawatch.toml", {**MINIMAL, "sources": sources})
+    result = run_cli("config", "check", config=config)
+    assert result.returncode == 0, result.stderr
+    long_row, short_row = [line for line in result.stdout.splitlines() if line.startswith("    ")]
+    assert long_row.index(" feed ") == short_row.index(" feed ")
+    assert short_row.rstrip().endswith("(disabled)") and "disabled" not in long_row
