@@ -26,9 +26,10 @@ if TYPE_CHECKING:
     from scheduler.app import App
     from scheduler.config import Config
 
-# Piped output (tests, scripts) gets wide tables instead of rich's 80-column default.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped output (tests, scripts) gets wide tables instead of rich's 80-column default. No markup:
+# table cells hold scraped headlines and server errors, where "[/]" would raise and "[b]" vanish.
+out = Console(highlight=False, soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 @dataclass

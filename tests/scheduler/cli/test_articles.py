@@ -54,3 +54,17 @@ def test_articles_search_finds_either_chinese_script_and_every_word_like_the_con
     assert titles("-q", "杭州") == sorted([*both, "西湖景区接待游客"])  # off-topic articles are listed, as without -q
     assert titles("-q", "杭州", "-t", "nanjing-six-dragons") == both
     assert titles("-q", "“”") == []  # nothing searchable: nothing found, not everything
+
+
+def test_a_headline_with_square_brackets_is_printed_as_scraped(
+    tmp_path: Path, database_url: str, repository: Repository
+) -> None:
+    # Table cells were read as rich markup: "[/]" in a scraped headline ended `articles` (and the
+    # demo's table) with a MarkupError traceback, and "[bold]…[/bold]" lost its brackets.
+    title = "[Video] Nanjing [/] asks [bold]why[/bold]"
+    store(repository, title)
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}]})
+    listed = run_cli("articles", config=config)
+    assert listed.returncode == 0, listed.stderr
+    assert title in listed.stdout
