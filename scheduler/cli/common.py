@@ -86,8 +86,9 @@ def invocation(
     return shlex.quote(argv0)
 
 
-def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
-    """A `--since` value: a duration ago ("2d"), or a date or time (naive means UTC)."""
+def parse_since(value: str | None, now: datetime | None = None, tz: tzinfo = UTC) -> datetime | None:
+    """A `--since` value: a duration ago ("2d"), or a date or time; one without an offset is in `tz`,
+    the time zone lists are shown in, so `--since 2025-02-11` starts where the list's 2025-02-11 does."""
     if not value:
         return None
     try:
@@ -98,7 +99,7 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r}: give a date (2025-02-08), a time, or a duration like 2d") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
 def check_since(value: str | None) -> str | None:

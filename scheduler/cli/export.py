@@ -58,6 +58,7 @@ def articles(
 ) -> None:
     """List stored articles, newest first, with why they matched."""
     application = open_app(ctx, create=False)
+    tz = ZoneInfo(application.config.digest.timezone)
     try:
         if topic:
             application.config.topic(topic)
@@ -67,12 +68,13 @@ def articles(
             # The console's search, so both tools answer alike: words, not a substring, and 六小龍 finds 六小龙.
             queries = ConsoleQueries(application.engine, application.repository.analyzer, clock=application.clock)
             stored = queries.find_articles(CoverageFilter(
-                topic=topic, relevant_only=topic is not None, source=source, published_from=parse_since(since),
-                fetched_from=parse_since(fetched_since), query=search,
+                topic=topic, relevant_only=topic is not None, source=source,
+                published_from=parse_since(since, tz=tz), fetched_from=parse_since(fetched_since, tz=tz), query=search,
             ), limit=limit).items
         else:
             stored = application.repository.list_articles(
-                topic=topic, since=parse_since(fetched_since), published_since=parse_since(since), source=source,
+                topic=topic, since=parse_since(fetched_since, tz=tz), published_since=parse_since(since, tz=tz),
+                source=source,
                 limit=limit,
             )
     finally:
@@ -81,7 +83,7 @@ def articles(
         for record in article_list_records(stored):
             out.print(json.dumps(record, ensure_ascii=False), markup=False)
         return
-    print_articles(stored, f"articles ({len(stored)})", ZoneInfo(application.config.digest.timezone))
+    print_articles(stored, f"articles ({len(stored)})", tz)
 
 
 def export(
@@ -94,11 +96,12 @@ def export(
 ) -> None:
     """Write stored articles (with scores, storylines and digest membership) as JSON Lines or CSV."""
     application = open_app(ctx, create=False)
+    tz = ZoneInfo(application.config.digest.timezone)
     try:
         if topic:
             application.config.topic(topic)
         stored = application.repository.list_articles(
-            topic=topic, since=parse_since(fetched_since), published_since=parse_since(since),
+            topic=topic, since=parse_since(fetched_since, tz=tz), published_since=parse_since(since, tz=tz),
             relevant_only=topic is not None, limit=None,
         )
         membership = application.repository.digest_membership([s.article.id for s in stored if s.article.id])

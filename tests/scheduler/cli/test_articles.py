@@ -68,3 +68,19 @@ def test_a_headline_with_square_brackets_is_printed_as_scraped(
     listed = run_cli("articles", config=config)
     assert listed.returncode == 0, listed.stderr
     assert title in listed.stdout
+
+
+def test_since_a_date_means_from_that_days_midnight_in_the_configured_time_zone(
+    tmp_path: Path, database_url: str, repository: Repository
+) -> None:
+    # The list shows 07:50 Shanghai on the 11th as 2025-02-11, yet `--since 2025-02-11` left it out:
+    # a bare date was read as midnight UTC, eight hours after the Shanghai day began.
+    store(repository, "早上七点五十的报道", published=datetime(2025, 2, 10, 23, 50, tzinfo=UTC))
+    store(repository, "前一天晚上的报道", published=datetime(2025, 2, 10, 12, 0, tzinfo=UTC))
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}],
+        "digest": {"timezone": "Asia/Shanghai"}})
+    for command in (("articles", "--json"), ("export", "--format", "jsonl")):
+        listed = run_cli(*command, "--since", "2025-02-11", config=config)
+        assert listed.returncode == 0, listed.stderr
+        assert [json.loads(line)["title"] for line in listed.stdout.splitlines()] == ["早上七点五十的报道"], command
