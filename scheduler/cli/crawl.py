@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -173,4 +174,13 @@ def _fetch(ctx: typer.Context, urls: list[str], allow_private: bool) -> list[Any
         crawler_config = CrawlerConfig()  # extract works without a configuration file
     else:
         crawler_config = load_config(ctx).crawler
-    return run_on_reactor(lambda: fetch_pages(urls, crawler_config, allow_private=allow_private))
+    # `extract` reports each refused URL itself, naming its flag; the fetch policy's warning would say
+    # it first and advise a config key `extract` does not read. Kept at --log-level info or debug.
+    policy_log = logging.getLogger("crawler.fetch.middleware")
+    level = policy_log.level
+    if not policy_log.isEnabledFor(logging.INFO):
+        policy_log.setLevel(logging.ERROR)
+    try:
+        return run_on_reactor(lambda: fetch_pages(urls, crawler_config, allow_private=allow_private))
+    finally:
+        policy_log.setLevel(level)
