@@ -22,6 +22,7 @@ from scheduler.cli.common import (
 )
 from scheduler.records import article_list_records, article_records
 from storage.console import ConsoleQueries, CoverageFilter
+from storage.search import SearchIndex
 
 
 def register(app: typer.Typer) -> None:
@@ -66,24 +67,31 @@ def articles(
             application.config.select_sources([source])
         if search is not None:
             # The console's search, so both tools answer alike: words, not a substring, and 六小龍 finds 六小龙.
-            queries = ConsoleQueries(application.engine, application.repository.analyzer, clock=application.clock)
-            stored = queries.find_articles(CoverageFilter(
+            analyzer = application.repository.analyzer
+            if analyzer is not None:
+                # Articles stored before the index existed (or by a process without it) are found too.
+                SearchIndex(application.engine, analyzer).backfill()
+            queries = ConsoleQueries(application.engine, analyzer, clock=application.clock)
+            page = queries.find_articles(CoverageFilter(
                 topic=topic, relevant_only=topic is not None, source=source,
                 published_from=parse_since(since, tz=tz), fetched_from=parse_since(fetched_since, tz=tz), query=search,
-            ), limit=limit).items
+            ), limit=limit)
+            stored, more = page.items, page.has_more
         else:
             stored = application.repository.list_articles(
                 topic=topic, since=parse_since(fetched_since, tz=tz), published_since=parse_since(since, tz=tz),
                 source=source,
-                limit=limit,
+                limit=limit + 1,  # one more than shown: whether the list was cut short
             )
+            stored, more = stored[:limit], len(stored) > limit
     finally:
         application.close()
     if json_output:
         for record in article_list_records(stored):
             out.print(json.dumps(record, ensure_ascii=False), markup=False)
         return
-    print_articles(stored, f"articles ({len(stored)})", tz)
+    heading = f"articles (newest {len(stored)}; more with a higher --limit)" if more else f"articles ({len(stored)})"
+    print_articles(stored, heading, tz)
 
 
 def export(

@@ -84,3 +84,20 @@ def test_since_a_date_means_from_that_days_midnight_in_the_configured_time_zone(
         listed = run_cli(*command, "--since", "2025-02-11", config=config)
         assert listed.returncode == 0, listed.stderr
         assert [json.loads(line)["title"] for line in listed.stdout.splitlines()] == ["早上七点五十的报道"], command
+
+
+def test_a_list_cut_short_by_limit_says_there_is_more(
+    tmp_path: Path, database_url: str, repository: Repository
+) -> None:
+    # "articles (2)" read as "there are two articles" when --limit had cut off the rest. These
+    # articles are stored without a search analyzer, as before the index existed: -q indexes them first.
+    for n in range(3):
+        store(repository, f"第{n}篇：南京与六小龙")
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}]})
+    for search in ((), ("-q", "南京")):
+        cut = run_cli("articles", "--limit", "2", *search, config=config)
+        assert cut.returncode == 0, cut.stderr
+        assert "articles (newest 2; more with a higher --limit)" in cut.stdout, search
+        whole = run_cli("articles", "--limit", "3", *search, config=config)
+        assert "articles (3)" in whole.stdout, search
