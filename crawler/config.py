@@ -34,6 +34,12 @@ class CrawlerConfig(Section):
     extract_processes: int = Field(
         0, ge=0, le=64, description="worker processes that extract, match and fingerprint pages (0: on the crawl's own thread)"
     )
+    store_batch: int = Field(
+        50, ge=1, le=10_000, description="articles a crawl stores per database transaction, on a thread of its own"
+    )
+    store_delay: float = Field(
+        0.5, gt=0, le=60, description="seconds a stored article waits for its batch to fill before it is written anyway"
+    )
     max_backoff: Duration = Field(timedelta(days=1), description="longest interval an unhealthy source is backed off to")
 
 

@@ -1,4 +1,8 @@
-"""Item pipeline: match topics and store each article once."""
+"""Item pipeline: match topics and store each article once.
+
+Storing goes through the crawl's `ArticleWriter` (batched, on a thread of its own), so
+`process_item` awaits it without holding up the reactor.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,11 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
-from sqlalchemy.exc import SQLAlchemyError
-
 from crawler.discovery.outlets import outlet_of
 from crawler.discovery.outlinks import follow_citations
 from crawler.normalize import content_hash
 from crawler.spiders.context import ArticleItem
+from crawler.writer import PendingArticle, Stored, write_batch
 from storage.models import Article
 
 logger = logging.getLogger(__name__)
@@ -26,7 +29,7 @@ class StoragePipeline:
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
         return cls(crawler)
 
-    def process_item(self, item: ArticleItem) -> ArticleItem:
+    async def process_item(self, item: ArticleItem) -> ArticleItem:
         spider: Any = self.crawler.spider
         context = spider.contexts[item.source] if item.source else spider.context
         extracted = item.article
@@ -52,44 +55,49 @@ class StoragePipeline:
             date_source=item.date_source,
             text_missing=item.text_missing,
         )
-        row.new_outlet = _is_new_outlet(context, row)
-        try:
-            article_id = context.repository.add_article(row, matches, alias=item.alias)
-            context.repository.clear_url_failures({item.canonical_url, item.alias or item.canonical_url})
-        except SQLAlchemyError as exc:
-            context.tally.failed += 1
-            context.tally.note_error(f"{item.canonical_url}: database error: {exc}")
-            logger.error("source=%s url=%s could not store: %s", context.source.name, item.canonical_url, exc)
-            raise DropItem(f"could not store {item.canonical_url}") from exc
-        if article_id is None:
-            context.tally.duplicate += 1
+        pending = PendingArticle(
+            row, matches, alias=item.alias, fingerprint=item.fingerprint,
+            check_outlet=_may_be_new_outlet(context, row),
+            clear_urls=tuple(dict.fromkeys((item.canonical_url, item.alias or item.canonical_url))),
+            # Counted as the batch is settled, on the event loop: a crawl that is cancelled counts it too.
+            on_stored=lambda stored: _count(context, item, stored),
+        )
+        writer = getattr(context, "writer", None)  # None: stored here and now (bare test contexts)
+        if writer is None:
+            [stored] = write_batch(context.repository, context.storylines, [pending])
+            _count(context, item, stored)
+        else:
+            stored = await writer.store(pending)
+        if stored.error is not None:
+            raise DropItem(f"could not store {item.canonical_url}")
+        if stored.article_id is None:
             return item
-        context.tally.new += 1
-        if item.text_missing:
-            context.tally.text_missing += 1
-        storyline_id = None
-        try:
-            storyline_id = context.storylines.assign(
-                article_id, title=row.title, text=row.text, content_hash=row.content_hash,
-                precomputed=item.fingerprint,
-            ).storyline_id
-        except SQLAlchemyError as exc:  # stored anyway; the next crawl's assign_pending() places it
-            logger.error("source=%s url=%s id=%s storyline not assigned: %s",
-                         context.source.name, item.canonical_url, article_id, exc)
         relevant = [m.topic for m in matches if m.relevant]
         if relevant and item.outlinks and context.discovery is not None:
-            follow_citations(self.crawler, spider, context, article_id, item.outlinks)
+            follow_citations(self.crawler, spider, context, stored.article_id, item.outlinks)
         logger.info(
             "source=%s url=%s stored id=%s storyline=%s topics=%s", context.source.name, item.canonical_url,
-            article_id, storyline_id, ",".join(relevant) or "-",
+            stored.article_id, stored.storyline_id, ",".join(relevant) or "-",
         )
         return item
 
 
-def _is_new_outlet(context: Any, row: Article) -> bool:
-    """An outlet no listed source covers and no stored article came from: something discovery found."""
+def _count(context: Any, item: ArticleItem, stored: Stored) -> None:
+    tally = context.tally
+    if stored.error is not None:
+        tally.failed += 1
+        tally.note_error(f"{item.canonical_url}: {stored.error}")
+        logger.error("source=%s url=%s could not store: %s", context.source.name, item.canonical_url, stored.error)
+    elif stored.article_id is None:
+        tally.duplicate += 1
+    else:
+        tally.new += 1
+        if item.text_missing:
+            tally.text_missing += 1
+
+
+def _may_be_new_outlet(context: Any, row: Article) -> bool:
+    """Whether the row's outlet could be one no listed source covers (the writer checks the stored articles)."""
     if row.discovered_via == "listed" or not row.outlet or context.discovery is None:
         return False
-    if row.outlet in context.discovery.settings.listed_outlets:
-        return False
-    return not context.repository.known_outlets([row.outlet])
+    return row.outlet not in context.discovery.settings.listed_outlets

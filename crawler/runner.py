@@ -12,6 +12,7 @@ import os
 import socket
 import time
 import uuid
+from functools import partial
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from crawler.spiders.context import CrawlContext, SourceTally
 from crawler.spiders.source import SourceSpider
 from crawler.storylines import StorylineIndex
 from crawler.topics.matcher import TopicMatcher
+from crawler.writer import ArticleWriter, write_batch
 from storage.clock import Clock
 from storage.models import Source
 from storage.repository import Repository
@@ -178,6 +180,8 @@ async def _crawl_leased(
     states = repository.list_source_states()
     discovery_run = DiscoveryRun.start(discovery) if discovery is not None else None
     contexts: list[CrawlContext] = []
+    writer = ArticleWriter(partial(write_batch, repository, storylines), batch=settings.store_batch,
+                           delay=settings.store_delay)
     run_ids = repository.start_runs([source.name for source in sources], trigger)
     for source in sources:
         state = states.get(source.name)
@@ -194,6 +198,7 @@ async def _crawl_leased(
                 last_modified=state.last_modified if state else None,
                 discovery=discovery_run,
                 pool=pool,
+                writer=writer,
             )
         )
         logger.info("source=%s url=%s crawl started run=%d", source.name, source.url, run_ids[source.name])
@@ -204,7 +209,12 @@ async def _crawl_leased(
     runner = AsyncCrawlerRunner(scrapy_config)
     host_waits: dict[str, tuple[datetime, str]] = {}
     try:
-        await runner.crawl(SourceSpider, contexts=contexts, host_waits=host_waits)
+        try:
+            await runner.crawl(SourceSpider, contexts=contexts, host_waits=host_waits)
+        finally:
+            # Whatever the pipeline handed the writer is stored before the runs are recorded,
+            # also when a daemon's drain cancels the crawl.
+            await writer.close()
     except asyncio.CancelledError:
         repository.finish_runs([
             RunOutcome(run_ids[c.source.name], "interrupted", c.tally.found, c.tally.new, c.tally.duplicate,

@@ -32,6 +32,7 @@ from typing import Literal
 
 import numpy as np
 from datasketch import MinHash
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from crawler.normalize import normalize_text
@@ -283,18 +284,21 @@ class StorylineIndex:
         return cls(StorylineStore(engine, clock), params)
 
     def assign(
-        self, article_id: int, *, title: str, text: str, content_hash: str, precomputed: Fingerprint | None = None
+        self, article_id: int, *, title: str, text: str, content_hash: str, precomputed: Fingerprint | None = None,
+        connection: sa.Connection | None = None,
     ) -> StorylineAssignment:
         """Put the stored article `article_id` into a storyline (idempotent).
 
         The signature is computed before the transaction; lookup and write then run
         in one transaction serialised across processes, so two near duplicates
         stored at the same moment by two processes still share a storyline.
+        `connection`: assign inside that transaction (a batch of stored articles, see
+        `Repository.article_batch`), not in one of its own.
         """
         # `precomputed`: the signature a crawl's worker process computed off the reactor thread.
         print_ = precomputed or fingerprint(title, text, self.params)
         keys = band_keys(print_, self.params)
-        with self.store.assignment(article_id) as tx:
+        with self.store.assignment(article_id, connection) as tx:
             if tx.current_storyline_id is not None:
                 return StorylineAssignment(tx.current_storyline_id, False, None, 0.0, "existing")
             duplicate = tx.find_exact_duplicate(content_hash)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,10 +35,15 @@ from storage.models import (
 )
 from storage.processes import process_is_gone
 from storage.search import Analyzer, document_text, write_terms
+from storage.storylines import lock_storyline_assignment
 from storage.timetable import latest_run_ids
 from storage.types import RunOutcome, TopicMatch
 
 logger = logging.getLogger(__name__)
+
+# SQLModel sets __table__ at runtime; its stubs do not declare it.
+_article_table: sa.Table = Article.__table__  # type: ignore[attr-defined]
+_topic_table: sa.Table = ArticleTopic.__table__  # type: ignore[attr-defined]
 
 
 def holder_is_dead(owner: str, host: str | None = None) -> bool:
@@ -51,6 +57,71 @@ def holder_is_dead(owner: str, host: str | None = None) -> bool:
     if len(parts) < 3 or not parts[1].isdigit():
         return False
     return process_is_gone(parts[0], int(parts[1]), this_host=host)
+
+
+class ArticleBatch:
+    """The article writes of one transaction (see `Repository.article_batch`)."""
+
+    def __init__(self, repository: Repository, connection: sa.Connection) -> None:
+        self.connection = connection
+        self._engine = repository.engine
+        self._clock = repository.clock
+
+    def add(
+        self, article: Article, matches: Sequence[TopicMatch], *, alias: str | None = None,
+        terms: Sequence[str] | None = None,
+    ) -> int | None:
+        """Insert the article, its topic matches, alias and search terms; None if its URL is stored already.
+
+        An article stored earlier in the same transaction counts as stored: a URL twice in one batch is stored once.
+        """
+        values = article.model_dump(exclude={"id"})
+        statement = (
+            idempotent_insert(self._engine, Article)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["url"])
+            .returning(_article_table.c.id)
+        )
+        article_id = self.connection.execute(statement).scalar()
+        if article_id is None:
+            if alias is not None and alias != article.url:
+                self._add_alias(alias, article.url)
+            return None
+        if matches:
+            self.connection.execute(sa.insert(_topic_table), [
+                {"article_id": article_id, "topic": match.topic, "score": match.score, "relevant": match.relevant,
+                 "matched": json.dumps(list(match.matched), ensure_ascii=False)}
+                for match in matches
+            ])
+        if alias is not None and alias != article.url:
+            self._insert_alias(alias, int(article_id))
+        if terms is not None:
+            write_terms(self.connection, int(article_id), terms)
+        return int(article_id)
+
+    def _add_alias(self, alias: str, url: str) -> None:
+        article_id = self.connection.execute(sa.select(_article_table.c.id).where(_article_table.c.url == url)).scalar()
+        if article_id is not None:
+            self._insert_alias(alias, int(article_id))
+
+    def _insert_alias(self, alias: str, article_id: int) -> None:
+        self.connection.execute(
+            idempotent_insert(self._engine, ArticleAlias)
+            .values(url=alias, article_id=article_id, created_at=self._clock())
+            .on_conflict_do_nothing(index_elements=["url"])
+        )
+
+    def outlet_known(self, outlet: str) -> bool:
+        """Whether an article from `outlet` is stored (including earlier in this transaction)."""
+        return self.connection.execute(
+            sa.select(_article_table.c.id).where(_article_table.c.outlet == outlet).limit(1)
+        ).first() is not None
+
+    def clear_url_failures(self, urls: Iterable[str]) -> None:
+        """Forget the failures of URLs stored in this transaction."""
+        wanted = list(dict.fromkeys(urls))
+        if wanted:
+            self.connection.execute(sa.delete(UrlFailure).where(col(UrlFailure.url).in_(wanted)))
 
 
 @dataclass(frozen=True)
@@ -302,6 +373,10 @@ class Repository:
                 found.update(session.exec(select(ArticleAlias.url).where(col(ArticleAlias.url).in_(chunk))).all())
         return found
 
+    def search_terms(self, title: str, text: str) -> list[str] | None:
+        """The article's search-index terms (None without an analyzer); computed outside any transaction."""
+        return self._search_terms(title, text)
+
     def add_article(self, article: Article, matches: Sequence[TopicMatch], *, alias: str | None = None) -> int | None:
         """Store an article once. Returns its id, or None if its URL was already stored.
 
@@ -310,41 +385,22 @@ class Repository:
         `alias` is a URL that redirected to this one: it is remembered (for the new
         article, or for the one already stored under the URL) so it dedups next time.
         """
-        values = article.model_dump(exclude={"id"})
         terms = self._search_terms(article.title, article.text)
-        with Session(self.engine) as session:
-            statement = (
-                idempotent_insert(self.engine, Article)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["url"])
-                .returning(Article.__table__.c.id)  # type: ignore[attr-defined]  # SQLModel sets __table__ at runtime
-            )
-            article_id = session.exec(statement).scalar()
-            if article_id is None:
-                session.rollback()
-                if alias is not None and alias != article.url:
-                    self.add_alias(alias, article.url)
-                return None
-            for match in matches:
-                session.add(
-                    ArticleTopic(
-                        article_id=article_id,
-                        topic=match.topic,
-                        score=match.score,
-                        relevant=match.relevant,
-                        matched=json.dumps(list(match.matched), ensure_ascii=False),
-                    )
-                )
-            if alias is not None and alias != article.url:
-                session.exec(
-                    idempotent_insert(self.engine, ArticleAlias)
-                    .values(url=alias, article_id=article_id, created_at=self.clock())
-                    .on_conflict_do_nothing(index_elements=["url"])
-                )
-            if terms is not None:
-                write_terms(session.connection(), int(article_id), terms)
-            session.commit()
-            return int(article_id)
+        with self.engine.begin() as connection:
+            return ArticleBatch(self, connection).add(article, matches, alias=alias, terms=terms)
+
+    @contextmanager
+    def article_batch(self) -> Iterator[ArticleBatch]:
+        """One write transaction for many articles (a crawl's batched storing); committed when the block ends.
+
+        On PostgreSQL it takes storyline assignment's lock first, so a batch that assigns
+        storylines inside it holds that lock (which serialises assignment across processes)
+        from its first statement: taken after the inserts, two processes' batches could each
+        wait on the other's uncommitted rows. On SQLite `BEGIN IMMEDIATE` already holds the write lock.
+        """
+        with self.engine.begin() as connection:
+            lock_storyline_assignment(connection)
+            yield ArticleBatch(self, connection)
 
     def add_alias(self, alias: str, url: str) -> bool:
         """Remember that `alias` leads to the article stored under `url`; False if there is none."""

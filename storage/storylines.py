@@ -40,6 +40,16 @@ _band = StorylineBand.__table__  # type: ignore[attr-defined]
 _PG_LOCK_KEY = 0x6D77_5354_4F52_59  # "mwSTORY"
 
 
+def lock_storyline_assignment(connection: sa.Connection) -> None:
+    """Serialise storyline assignment across processes for the rest of this transaction.
+
+    A transaction-scoped advisory lock on PostgreSQL; on SQLite the engine's `BEGIN
+    IMMEDIATE` already holds the write lock, so there is nothing to take.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+
+
 @dataclass(frozen=True)
 class ExactDuplicate:
     article_id: int
@@ -249,29 +259,35 @@ class StorylineStore:
         self.clock = clock
 
     @contextmanager
-    def assignment(self, article_id: int) -> Iterator[AssignmentTransaction]:
+    def assignment(self, article_id: int, connection: sa.Connection | None = None) -> Iterator[AssignmentTransaction]:
         """A transaction for assigning one stored article, exclusive across processes.
 
-        Committed when the block ends, rolled back if it raises.
+        Committed when the block ends, rolled back if it raises. With `connection`, the
+        assignment is part of that connection's transaction instead (a batch of articles
+        stored together), which must hold the lock already (`lock_storyline_assignment`).
         """
-        with self.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
-            # On SQLite the engine's BEGIN IMMEDIATE already holds the write lock.
-            article = connection.execute(
-                sa.select(
-                    _article.c.id,
-                    _article.c.storyline_id,
-                    _article.c.source_name,
-                    _article.c.published_at,
-                    _article.c.fetched_at,
-                ).where(_article.c.id == article_id)
-            ).first()
-            if article is None:
-                raise StorageError(
-                    f"article {article_id} is not stored: store it before assigning a storyline"
-                )
-            yield AssignmentTransaction(connection, article, self.clock())
+        if connection is not None:
+            yield self._assignment(connection, article_id)
+            return
+        with self.engine.begin() as own:
+            lock_storyline_assignment(own)
+            yield self._assignment(own, article_id)
+
+    def _assignment(self, connection: sa.Connection, article_id: int) -> AssignmentTransaction:
+        article = connection.execute(
+            sa.select(
+                _article.c.id,
+                _article.c.storyline_id,
+                _article.c.source_name,
+                _article.c.published_at,
+                _article.c.fetched_at,
+            ).where(_article.c.id == article_id)
+        ).first()
+        if article is None:
+            raise StorageError(
+                f"article {article_id} is not stored: store it before assigning a storyline"
+            )
+        return AssignmentTransaction(connection, article, self.clock())
 
     def pending_articles(self, limit: int | None = None, batch: int = 200) -> Iterator[PendingArticle]:
         """Articles without a storyline, oldest first, read in short batches."""

@@ -16,6 +16,7 @@ from storage.types import ExtractedArticle, FeedEntry, TopicMatch
 
 if TYPE_CHECKING:
     from crawler.pool import PagePool
+    from crawler.writer import ArticleWriter
 
 
 @dataclass
@@ -59,6 +60,7 @@ class CrawlContext:
     tally: SourceTally = field(default_factory=SourceTally)
     discovery: DiscoveryRun | None = None  # shared by every source of one crawl; None: no discovery
     pool: PagePool | None = None  # extraction, matching and fingerprints in worker processes
+    writer: ArticleWriter | None = None  # stores articles in batches off the reactor; None: one at a time, here
 
     @property
     def private_hosts(self) -> frozenset[str]:

@@ -1,0 +1,125 @@
+"""Batched storing: one transaction per batch, off the event loop, nothing lost or stored twice."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from crawler.search_terms import SearchAnalyzer
+from crawler.storylines import StorylineIndex
+from crawler.writer import ArticleWriter, PendingArticle, Stored, write_batch
+from storage.models import Article, ArticleTopic, UrlFailure
+from storage.repository import Repository
+from storage.types import TopicMatch
+
+TEXT = "南京追问六小龙。杭州六小龙引发南京反思，江苏官媒连发三问，讨论创新环境与产业生态。" * 4
+
+
+def _article(n: int, *, text: str | None = None, url: str | None = None, cited_by: int | None = None) -> Article:
+    body = text if text is not None else f"第{n}篇：" + "".join(f"{n}号新闻第{k}段，内容各不相同。" for k in range(12))
+    return Article(
+        url=url or f"https://news.example/{n}.html", source_name="s", title=f"标题{n}", text=body,
+        fetched_at=datetime(2025, 2, 9, tzinfo=UTC), content_hash=f"hash-{text or n}", outlet="news.example",
+        cited_by_id=cited_by,
+    )
+
+
+def _pending(article: Article, **kwargs: object) -> PendingArticle:
+    match = TopicMatch(topic="six", score=1.0, relevant=True, matched=("六小龙",))
+    return PendingArticle(article, [match], **kwargs)  # type: ignore[arg-type]
+
+
+def _rows(engine: sa.Engine) -> list[Article]:
+    with Session(engine) as session:
+        return list(session.exec(select(Article).order_by(Article.id)).all())  # type: ignore[arg-type]
+
+
+def test_a_batch_stores_each_article_once_with_its_matches_storyline_and_terms(engine: sa.Engine) -> None:
+    repository = Repository(engine, analyzer=SearchAnalyzer())
+    storylines = StorylineIndex.from_engine(engine)
+    first, same_url = _article(1), _article(1)
+    copy_a, copy_b = _article(2, text=TEXT), _article(3, text=TEXT)  # same content hash, two URLs
+    results = write_batch(repository, storylines, [_pending(a) for a in (first, same_url, copy_a, copy_b)])
+    assert [r.is_new for r in results] == [True, False, True, True]
+    assert all(r.error is None for r in results)
+    rows = _rows(engine)
+    assert [row.url for row in rows] == [first.url, copy_a.url, copy_b.url]
+    assert all(row.storyline_id is not None for row in rows)
+    assert rows[1].storyline_id == rows[2].storyline_id != rows[0].storyline_id  # the copy joined by its hash
+    with Session(engine) as session:
+        assert len(session.exec(select(ArticleTopic)).all()) == 3
+    found = repository.list_articles(search="六小龙", relevant_only=False)  # indexed in the same transaction
+    assert sorted(item.article.url for item in found) == [copy_a.url, copy_b.url]
+
+
+def test_a_failing_batch_is_stored_one_article_at_a_time_so_the_bad_one_costs_only_itself(
+    engine: sa.Engine,
+) -> None:
+    repository = Repository(engine)
+    storylines = StorylineIndex.from_engine(engine)
+    good = [_article(n) for n in range(4)]
+    bad = _article(9, cited_by=999_999)  # cites an article that does not exist: an integrity error
+    results = write_batch(repository, storylines, [_pending(a) for a in (*good[:2], bad, *good[2:])])
+    assert [r.error is not None for r in results] == [False, False, True, False, False]
+    assert "database error" in (results[2].error or "")
+    rows = _rows(engine)
+    assert sorted(row.url for row in rows) == sorted(a.url for a in good)
+    assert all(row.storyline_id is not None for row in rows)
+
+
+def test_storing_forgets_the_urls_failures(engine: sa.Engine) -> None:
+    repository = Repository(engine)
+    repository.record_url_failure("https://news.example/1.html", "s", "timeout", retry_at=lambda n, now: now)
+    write_batch(repository, StorylineIndex.from_engine(engine),
+                [_pending(_article(1), clear_urls=("https://news.example/1.html",))])
+    with Session(engine) as session:
+        assert session.exec(select(UrlFailure)).all() == []
+
+
+def test_writer_stores_in_batches_of_the_set_size_off_the_event_loop(engine: sa.Engine) -> None:
+    repository = Repository(engine)
+    storylines = StorylineIndex.from_engine(engine)
+    batches: list[tuple[int, str]] = []
+
+    def write(items: Sequence[PendingArticle]) -> list[Stored]:
+        batches.append((len(items), threading.current_thread().name))
+        return write_batch(repository, storylines, items)
+
+    async def crawl() -> list[Stored]:
+        writer = ArticleWriter(write, batch=3, delay=60)
+        stored = [asyncio.ensure_future(writer.store(_pending(_article(n)))) for n in range(7)]
+        await asyncio.sleep(0)
+        await asyncio.wait(stored[:6])  # two full batches are written without waiting for the delay
+        assert not stored[6].done()
+        await writer.close()  # the last, partial batch is written at the end
+        return [task.result() for task in stored]
+
+    results = asyncio.run(crawl())
+    assert [size for size, _ in batches] == [3, 3, 1]
+    assert all(name.startswith("article-writer") for _, name in batches)
+    assert all(r.is_new for r in results)
+    assert len(_rows(engine)) == 7
+
+
+def test_writer_writes_a_partial_batch_after_the_delay(engine: sa.Engine) -> None:
+    repository = Repository(engine)
+    storylines = StorylineIndex.from_engine(engine)
+    counted: list[Stored] = []
+
+    async def crawl() -> float:
+        writer = ArticleWriter(lambda items: write_batch(repository, storylines, items), batch=50, delay=0.2)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.gather(*(writer.store(_pending(_article(n), on_stored=counted.append)) for n in range(2)))
+        took = loop.time() - started
+        await writer.close()
+        return took
+
+    took = asyncio.run(crawl())
+    assert 0.15 <= took < 5
+    assert len(counted) == 2 and len(_rows(engine)) == 2
