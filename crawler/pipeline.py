@@ -11,6 +11,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+
 from crawler.discovery.outlets import outlet_of
 from crawler.discovery.outlinks import follow_citations
 from crawler.normalize import content_hash

@@ -12,10 +12,10 @@ import os
 import socket
 import time
 import uuid
-from functools import partial
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 from scrapy.crawler import AsyncCrawlerRunner

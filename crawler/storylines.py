@@ -31,8 +31,8 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
-from datasketch import MinHash
 import sqlalchemy as sa
+from datasketch import MinHash
 from sqlalchemy.engine import Engine
 
 from crawler.normalize import normalize_text

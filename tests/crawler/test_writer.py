@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -13,9 +18,13 @@ from sqlmodel import Session, select
 from crawler.search_terms import SearchAnalyzer
 from crawler.storylines import StorylineIndex
 from crawler.writer import ArticleWriter, PendingArticle, Stored, write_batch
+from scheduler.demo.site import StaticSite
 from storage.models import Article, ArticleTopic, UrlFailure
 from storage.repository import Repository
 from storage.types import TopicMatch
+from tests.conftest import REPO_ROOT, run_cli
+from tests.scheduler.test_leases import slow_site
+from tests.support.crawl import crawl, crawl_config, stored
 
 TEXT = "南京追问六小龙。杭州六小龙引发南京反思，江苏官媒连发三问，讨论创新环境与产业生态。" * 4
 
@@ -123,3 +132,29 @@ def test_writer_writes_a_partial_batch_after_the_delay(engine: sa.Engine) -> Non
     took = asyncio.run(crawl())
     assert 0.15 <= took < 5
     assert len(counted) == 2 and len(_rows(engine)) == 2
+
+
+def test_a_crash_loses_only_the_unwritten_batch_and_its_pages_are_fetched_again(
+    tmp_path: Path, database_url: str
+) -> None:
+    routes = slow_site(articles=4, delay=0)
+    routes["a/3.html"] = replace(routes["a/3.html"], delay=60)  # keeps the crawl running until it is killed
+    with StaticSite(routes) as site:
+        sources = [{"name": "slow", "kind": "feed", "url": site.url("feed.xml")}]
+        config = crawl_config(tmp_path, database_url, sources, store_delay=60, download_timeout=90)
+        assert run_cli("db", "upgrade", config=config).returncode == 0
+        process = subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config), "crawl"],
+                                   cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not all(site.hits(f"a/{n}.html") for n in range(4)) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(2)  # the three fast pages are extracted and wait in the writer's batch
+        finally:
+            process.kill()
+            process.communicate()
+        assert stored(database_url) == {}  # nothing half-written, and no URL marked as seen
+        again = crawl(crawl_config(tmp_path, database_url, sources, download_timeout=1))
+        assert again.returncode == 0, again.stderr
+        assert sorted(stored(database_url)) == sorted(site.url(f"a/{n}.html") for n in range(3))
+        assert [site.hits(f"a/{n}.html") for n in range(3)] == [2, 2, 2]  # fetched again, not skipped as known

@@ -149,6 +149,9 @@ def test_config_file_can_come_from_environment(tmp_path: Path) -> None:
         ({"database": {"url": "mysql://db/x"}}, "database.url: 'mysql://db/x': only sqlite"),
         ({"smtp": {"port": 70000}}, "smtp.port: Input should be less than or equal to 65535"),
         ({"daemon": {"metrics_port": -1}}, "daemon.metrics_port"),
+        ({"crawler": {"store_batch": 0}}, "crawler.store_batch: Input should be greater than or equal to 1"),
+        ({"crawler": {"store_delay": 0}}, "crawler.store_delay: Input should be greater than 0"),
+        ({"crawler": {"store_delay": "soon"}}, "crawler.store_delay"),
     ],
 )
 def test_values_that_would_fail_later_are_refused_at_load(extra: dict[str, object], expected: str) -> None:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from scheduler.demo.site import StaticSite
@@ -22,10 +23,12 @@ from tests.conftest import REPO_ROOT, run_cli, write_config
 from tests.scheduler.test_leases import TOPIC, slow_site
 
 
-def _start_daemon(tmp_path: Path, database_url: str, site: StaticSite, **daemon: object) -> tuple[subprocess.Popen[str], Path]:
+def _start_daemon(
+    tmp_path: Path, database_url: str, site: StaticSite, crawler: dict[str, object] | None = None, **daemon: object
+) -> tuple[subprocess.Popen[str], Path]:
     config = write_config(tmp_path / "mediawatch.toml", {
         "database": {"url": database_url},
-        "crawler": {"autothrottle": False, "retry_times": 0, "concurrency_per_host": 2},
+        "crawler": {"autothrottle": False, "retry_times": 0, "concurrency_per_host": 2, **(crawler or {})},
         "daemon": {"jitter": "1s", "heartbeat": "1s", **daemon},
         "topics": [TOPIC],
         "sources": [{"name": "slow", "kind": "feed", "url": site.url("feed.xml"), "allow_private": True}],
@@ -82,6 +85,28 @@ def test_sigterm_past_the_timeout_records_the_cut_crawl_as_interrupted(tmp_path:
     statuses, _ = _statuses(database_url)
     assert statuses == ["interrupted"]
     assert "Traceback" not in stderr and "CancelledError" not in stderr
+
+
+def test_sigterm_past_the_timeout_still_stores_the_articles_fetched_before_the_cut(
+    tmp_path: Path, database_url: str
+) -> None:
+    routes = slow_site(articles=6, delay=0)
+    routes["a/5.html"] = replace(routes["a/5.html"], delay=60)  # holds the crawl past the drain's timeout
+    with StaticSite(routes) as site:
+        # Batches wait a minute to fill: only the drain's flush can have written the five fast articles.
+        process, _ = _start_daemon(tmp_path, database_url, site, crawler={"store_delay": 60, "download_timeout": 90},
+                                   shutdown_timeout="8s")
+        _, stderr = _stop(process, site, timeout=60)
+    assert process.returncode == 0, stderr
+    engine = create_engine(database_url)
+    try:
+        [run] = Repository(engine).runs_for("slow")
+        stored = Repository(engine).count_articles()
+    finally:
+        engine.dispose()
+    assert run.status == "interrupted"
+    assert stored == 5 and run.new == 5
+    assert "Traceback" not in stderr
 
 
 def test_daemon_says_one_line_per_event_at_the_default_level(tmp_path: Path, database_url: str) -> None:
