@@ -57,7 +57,7 @@ class StoragePipeline:
             text_missing=item.text_missing,
         )
         pending = PendingArticle(
-            row, matches, alias=item.alias, fingerprint=item.fingerprint,
+            row, matches, alias=item.alias, fingerprint=item.fingerprint, search_terms=item.search_terms,
             check_outlet=_may_be_new_outlet(context, row),
             clear_urls=tuple(dict.fromkeys((item.canonical_url, item.alias or item.canonical_url))),
             # Counted as the batch is settled, on the event loop: a crawl that is cancelled counts it too.

@@ -27,14 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from crawler.extract.article import Extraction, extract_with_overrides
+from crawler.search_terms import SearchAnalyzer
 from crawler.storylines import Fingerprint, StorylineParams, fingerprint
 from crawler.topics.config import TopicConfig
 from crawler.topics.matcher import TopicMatcher, build_matchers
+from storage.search import document_text
 from storage.types import TopicMatch
 
 logger = logging.getLogger(__name__)
 
 _matchers: dict[str, TopicMatcher] = {}
+_analyzer = SearchAnalyzer()  # the search index's terms: the analyzer the storing process would use
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class PageResult:
     extraction: Extraction
     matches: list[TopicMatch]
     fingerprint: Fingerprint
+    search_terms: tuple[str, ...]  # of the extracted title and text, for the search index
 
 
 def _start_worker(topics: Sequence[TopicConfig], base_dir: Path | None, owner: int | None = None) -> None:
@@ -66,6 +70,7 @@ def _start_worker(topics: Sequence[TopicConfig], base_dir: Path | None, owner: i
     _matchers = build_matchers(topics, base_dir)
     for matcher in _matchers.values():
         matcher.match("", "预热")  # loads jieba now rather than on the first page
+    _analyzer.index_terms("预热")
 
 
 def _exit_with(owner: int, every: float = 2.0) -> None:
@@ -93,7 +98,10 @@ def process_page(job: PageJob) -> PageResult:
     extraction = extract_with_overrides(job.body, job.url, job.content_type, **kwargs)
     article = extraction.article
     matches = [_matchers[name].match(article.title, article.text) for name in job.topics if name in _matchers]
-    return PageResult(extraction, matches, fingerprint(article.title, article.text, job.storyline_params))
+    # Segmenting the page for the search index (jieba, a few ms a page) here rather than in
+    # the storing process, whose one thread (reactor and writer) is the crawl's bottleneck.
+    terms = tuple(_analyzer.index_terms(document_text(article.title, article.text)))
+    return PageResult(extraction, matches, fingerprint(article.title, article.text, job.storyline_params), terms)
 
 
 class PagePool:
@@ -109,7 +117,7 @@ class PagePool:
         )
 
     async def process(self, job: PageJob) -> PageResult:
-        """The page's extraction, topic matches and storyline fingerprint, computed in a worker."""
+        """The page's extraction, topic matches, storyline fingerprint and search terms, computed in a worker."""
         return await asyncio.wrap_future(self._executor.submit(process_page, job))
 
     def close(self) -> None:

@@ -40,6 +40,7 @@ class PendingArticle:
     matches: Sequence[TopicMatch]
     alias: str | None = None
     fingerprint: Fingerprint | None = None  # computed in a worker process, or here when None
+    search_terms: Sequence[str] | None = None  # likewise
     check_outlet: bool = False  # set `row.new_outlet` if no stored article is from its outlet
     clear_urls: tuple[str, ...] = ()  # their failures are forgotten once it is stored
     on_stored: Callable[[Stored], None] | None = field(default=None, repr=False)  # called on the event loop
@@ -65,8 +66,8 @@ def write_batch(repository: Repository, storylines: StorylineIndex, items: Seque
     SQLite's write lock (and on PostgreSQL the storyline lock) while it runs.
     """
     prepared = [
-        (item, repository.search_terms(item.row.title, item.row.text),
-         item.fingerprint or fingerprint(item.row.title, item.row.text, storylines.params))
+        (item, _search_terms(repository, item), item.fingerprint or fingerprint(item.row.title, item.row.text,
+                                                                               storylines.params))
         for item in items
     ]
     try:
@@ -77,6 +78,13 @@ def write_batch(repository: Repository, storylines: StorylineIndex, items: Seque
             return [_store_alone(repository, storylines, items[0], prepared[0][2])]
         logger.warning("batch of %d article(s) failed (%s); storing them one at a time", len(items), exc)
     return [_store_alone(repository, storylines, item, print_) for item, _, print_ in prepared]
+
+
+def _search_terms(repository: Repository, item: PendingArticle) -> Sequence[str] | None:
+    """The worker's terms when it computed them (and this repository keeps an index), else the repository's."""
+    if item.search_terms is not None and repository.analyzer is not None:
+        return item.search_terms
+    return repository.search_terms(item.row.title, item.row.text)
 
 
 def _store(

@@ -370,7 +370,7 @@ class SourceSpider(scrapy.Spider):
             return
         # The feed's date is a hint unless it is a bare day: a page's exact time beats that.
         exact_hint = entry.published if entry.date_source != "sitemap-day" else None
-        matches, print_ = None, None
+        matches, print_, terms = None, None, None
         try:
             pool = getattr(context, "pool", None)  # None: on this thread (and in bare test contexts)
             if pool is not None:
@@ -382,6 +382,7 @@ class SourceSpider(scrapy.Spider):
                     selectors=source.selectors,
                 ))
                 extraction, matches, print_ = result.extraction, result.matches, result.fingerprint
+                terms = result.search_terms
             else:
                 extraction = extract_with_overrides(
                     response.body,
@@ -429,7 +430,8 @@ class SourceSpider(scrapy.Spider):
         elif published is None:
             date_source = None
         if title != article.title:
-            matches, print_ = None, None  # the worker matched the page's headline: the pipeline redoes it
+            # The worker matched and indexed the page's headline: the pipeline redoes both.
+            matches, print_, terms = None, None, None
         article = replace(article, url=final, title=title, published=published)
         cited_by = response.meta.get("mediawatch_cited_by")
         discovery = getattr(context, "discovery", None)  # None: discovery off (and in bare test contexts)
@@ -446,7 +448,7 @@ class SourceSpider(scrapy.Spider):
             canonical_url=final, article=article, entry=entry, source=source.name, alias=alias,
             title_source=title_source, date_source=date_source,
             discovered_via="cited" if cited_by is not None else source.discovery_path,
-            cited_by=cited_by, outlinks=outlinks, matches=matches, fingerprint=print_,
+            cited_by=cited_by, outlinks=outlinks, matches=matches, fingerprint=print_, search_terms=terms,
         )
 
     def _without_text(

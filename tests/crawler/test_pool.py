@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from crawler.search_terms import SearchAnalyzer
 from scheduler.demo import DEMO_SITE, DEMO_TOPIC, demo_sources
 from scheduler.demo.site import StaticSite
 from storage.db import create_engine
@@ -31,17 +32,36 @@ def _crawl(tmp_path: Path, database_url: str, site: StaticSite, processes: int) 
         engine.dispose()
 
 
-def test_a_crawl_with_worker_processes_stores_the_same_articles_matches_and_storylines(
+def _indexed_terms(database_url: str) -> dict[int, list[str]]:
+    """Each article's terms in the search index, as stored (SQLite's FTS5 table or PostgreSQL's array)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                rows = connection.exec_driver_sql("SELECT rowid, terms FROM article_fts").all()
+                return {row[0]: row[1].split(" ") for row in rows}
+            rows = connection.exec_driver_sql("SELECT article_id, terms FROM article_search").all()
+            return {row[0]: list(row[1]) for row in rows}
+    finally:
+        engine.dispose()
+
+
+def test_a_crawl_with_worker_processes_stores_the_same_articles_matches_storylines_and_search_terms(
     tmp_path: Path, database_url: str, demo_site: StaticSite
 ) -> None:
     stored = _crawl(tmp_path, database_url, demo_site, processes=2)
     assert len(stored) == len(EXPECTED["articles"])
+    # The workers segment pages for the search index: the terms must be what storing computes itself.
+    indexed, repository = _indexed_terms(database_url), Repository(create_engine(database_url), analyzer=SearchAnalyzer())
     for expected in EXPECTED["articles"]:
         item = stored[demo_site.url(expected["path"])]
         assert item.article.title == expected["title"], expected["path"]
         assert expected["body_snippet"] in item.article.text, expected["path"]
         assert any(m.relevant for m in item.matches) == expected["on_topic"], expected["path"]
         assert item.article.storyline_id is not None, expected["path"]
+        assert item.article.id is not None
+        assert indexed[item.article.id] == repository.search_terms(item.article.title, item.article.text)
+    repository.engine.dispose()
 
 
 OWNER = """
