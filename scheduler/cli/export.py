@@ -21,8 +21,6 @@ from scheduler.cli.common import (
     print_articles,
 )
 from scheduler.records import article_list_records, article_records
-from storage.console import ConsoleQueries, CoverageFilter
-from storage.search import SearchIndex
 
 
 def register(app: typer.Typer) -> None:
@@ -66,6 +64,10 @@ def articles(
         if source:
             application.config.select_sources([source])
         if search is not None:
+            # Imported here: the ORM queries would load with every command (status's start-up, --help).
+            from storage.console import ConsoleQueries, CoverageFilter
+            from storage.search import SearchIndex
+
             # The console's search, so both tools answer alike: words, not a substring, and 六小龍 finds 六小龙.
             analyzer = application.repository.analyzer
             if analyzer is not None:
