@@ -292,7 +292,7 @@ def _decode_page(body: bytes, content_type: str | None) -> DecodedPage:
 
     utf8 = _mostly_utf8(body)
     for reason, label, codec in candidates:
-        if codec != "utf-8" and utf8 is not None:
+        if codec != "utf-8" and utf8 is not None and _utf8_despite(body, codec, utf8):
             # Multibyte GBK/Big5 text or Latin-1 accents that happen to form
             # valid UTF-8 are vanishingly rare, while pages re-saved as UTF-8
             # that keep their old gb2312 meta are common: the bytes win.
@@ -333,6 +333,27 @@ def _decode_page(body: bytes, content_type: str | None) -> DecodedPage:
         key=lambda reading: len(_SUSPICIOUS.findall(reading[0])),
     )
     return DecodedPage(text, codec, declared_default, "fallback")
+
+
+# Non-ASCII characters a UTF-8 reading needs before it overrides a declared codec that reads
+# the bytes cleanly: a GBK character is valid UTF-8 by chance about one time in ten.
+_UTF8_EVIDENCE = 4
+
+
+def _utf8_despite(body: bytes, codec: str, utf8: str) -> bool:
+    """Whether a body that reads as UTF-8 is UTF-8 although it declares ``codec``.
+
+    Pages re-saved as UTF-8 under their old gb2312 meta are common, so valid UTF-8 wins;
+    but a few characters can be valid both ways (諃 in GB18030 is D5 80, UTF-8 for Հ):
+    with less than ``_UTF8_EVIDENCE`` of them, the declaration stands if it reads them cleanly.
+    """
+    if sum(1 for char in utf8 if char >= "\x80") >= _UTF8_EVIDENCE:
+        return True
+    try:
+        declared = _decode(body, codec)
+    except LookupError:
+        return True
+    return _SUSPICIOUS.search(declared) is not None
 
 
 def _cleaner_reading(body: bytes, page: DecodedPage) -> DecodedPage | None:

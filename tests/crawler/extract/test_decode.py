@@ -275,3 +275,21 @@ def test_replacement_characters_give_way_to_a_clean_reading() -> None:
     decoded = decode_page(body)
     assert decoded.encoding == "gb18030"
     assert "植树造林" in decoded.text
+
+
+def test_a_few_declared_gbk_characters_that_also_form_utf8_keep_their_declaration() -> None:
+    # 諃 in GB18030 is the bytes D5 80, which are also UTF-8 for Հ: a title of one such
+    # character in a feed declaring gb18030 came out Armenian. UTF-8 overrides a declared
+    # codec only with enough non-ASCII text for the coincidence to be negligible.
+    for title in ("諃", "諃諃", "讈諃"):
+        body = f"<html><head><title>{title}</title></head><body><p>x</p></body></html>".encode("gb18030")
+        assert body.decode("utf-8")  # valid UTF-8 too
+        page = decode_page(body, "text/html; charset=gb18030")
+        assert title in page.text, title
+        assert page.encoding == "gb18030"
+
+
+def test_a_page_resaved_as_utf8_under_an_old_gb2312_meta_still_reads_as_utf8() -> None:
+    body = '<html><head><meta charset="gb2312"></head><body><p>南京为何没有六小龙</p></body></html>'.encode()
+    page = decode_page(body, "text/html")
+    assert page.encoding == "utf-8" and "南京为何没有六小龙" in page.text
