@@ -87,6 +87,8 @@ class Console:
             csrf_token=csrf_token(request),
             read_only=self.read_only,
             topics=[t.name for t in self.app.config.topics],
+            # Shown as digests show them: `[[topics]] title`, else the key (which stays in URLs and forms).
+            topic_titles={t.name: t.title or t.name for t in self.app.config.topics},
             path=request.url.path,
             **context,
         )

@@ -12,7 +12,7 @@ import httpx
 
 from scheduler.app import App
 from storage.repository import Repository
-from tests.digest.support import FixedClock
+from tests.digest.support import TITLE, FixedClock
 from tests.scheduler.web.conftest import HOSTILE
 from tests.scheduler.web.support import ConsoleServer, csrf_from, sign_in
 
@@ -124,7 +124,11 @@ def test_digest_preview_and_topic_charts(console: ConsoleServer) -> None:
         digests = client.get("/digests").text
         preview = client.get("/digests/preview/nanjing-six-dragons/page")
         chart = client.get("/topics/nanjing-six-dragons").text
-    assert "Preview the next digest of nanjing-six-dragons" in digests
+    # The topic is shown by its display title, as digests show it; its key stays in the URLs.
+    title = html.escape(TITLE, quote=False)
+    assert f"Preview the next digest of {title}" in digests
+    assert f">Chart: {title}</a>" in chart and f"<h1>Coverage of {title}</h1>" in chart
+    assert 'href="/topics/nanjing-six-dragons"' in chart
     assert preview.status_code == 200 and "sandbox" in preview.headers["content-security-policy"]
     assert "江苏官媒三问南京" in preview.text and "<script>alert" not in preview.text
     assert chart.count("<svg") == 2 and "江南日报" in chart
