@@ -28,6 +28,7 @@ def canonicalize_url(url: str) -> str:
         netloc = f"{parts.username}@{netloc}"
     path = re.sub(r"/{2,}", "/", parts.path or "/")
     if len(path) > 1 and path.endswith("/"):
-        path = path.rstrip("/")
+        # Spaces left at the end would be stripped from the URL next time: one spelling needs them gone now.
+        path = re.sub(r"[/\s]+$", "", path) or "/"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)]
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query), doseq=True), ""))

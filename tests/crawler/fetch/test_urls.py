@@ -48,3 +48,12 @@ def test_private_address_refused_unless_allowed() -> None:
     with pytest.raises(ForbiddenURLError, match="allow_private"):
         check_addresses("http://intranet/", ["10.0.0.5"], allow_private=False)
     check_addresses("http://intranet/", ["10.0.0.5"], allow_private=True)
+
+
+def test_whitespace_left_behind_a_stripped_trailing_slash_goes_too() -> None:
+    # "…/a /" lost its slash and kept the space, so canonicalising twice gave two spellings
+    # (found by the property test in tests/test_properties.py).
+    for url in ("http://example.com/a /", "http://example.com/a / /", "0 /"):
+        once = canonicalize_url(url)
+        assert canonicalize_url(once) == once, url
+    assert canonicalize_url("http://example.com/a /") == "http://example.com/a"
