@@ -234,16 +234,24 @@ def test_headline_counts_articles_and_distinct_outlets_since_the_previous_digest
     assert {s.lead.outlet for s in view.storylines.items} == {"江南日报", "donghai"}
 
 
-def test_an_unhealthy_source_whose_last_crawl_failed_shows_the_reason_then_the_error() -> None:
+@pytest.mark.parametrize(("reason", "error", "detail"), [
+    ("failed 3 runs in a row", "HTTP 503 from https://sick.example/",
+     "failed 3 runs in a row; last error: HTTP 503 from https://sick.example/"),
+    # Twisted's "… Connection refused." read "Connection refused.; last success …" in the digest.
+    ("failed 3 runs in a row.", "Connection was refused by other side: 111: Connection refused.",
+     "failed 3 runs in a row; last error: Connection was refused by other side: 111: Connection refused"),
+])
+def test_an_unhealthy_source_whose_last_crawl_failed_shows_the_reason_then_the_error(
+    reason: str, error: str, detail: str
+) -> None:
     states = {"sick": Source(name="sick", kind="feed", url="https://sick.example/", healthy=False,
-                             unhealthy_reason="failed 3 runs in a row", consecutive_failures=3)}
-    runs = {"sick": CrawlRun(source_name="sick", trigger="scheduled", started_at=NOW, status="failed",
-                             error="HTTP 503 from https://sick.example/")}
+                             unhealthy_reason=reason, consecutive_failures=3)}
+    runs = {"sick": CrawlRun(source_name="sick", trigger="scheduled", started_at=NOW, status="failed", error=error)}
 
     [problem] = find_source_problems(["sick"], states, runs, tz=SHANGHAI, outlet_of=str)
 
     assert problem.problem == "unhealthy"
-    assert problem.detail == "failed 3 runs in a row; last error: HTTP 503 from https://sick.example/"
+    assert problem.detail == detail  # a full stop ending either part does not run into the next clause
 
 
 def test_only_the_named_sources_are_considered() -> None:
@@ -309,17 +317,3 @@ def test_highlighting_uses_the_matchers_rules_whole_latin_words_and_regional_chi
 
     assert [s.text for s in english if s.mark] == ["AI"]
     assert [s.text for s in taiwan if s.mark] == ["人工智慧"]
-
-
-def test_a_source_error_ending_in_a_full_stop_does_not_run_into_the_next_clause() -> None:
-    # Twisted's "… Connection refused." read "Connection refused.; last success …" in the digest.
-    states = {"down": Source(name="down", kind="feed", url="https://down.example/", healthy=False,
-                             unhealthy_reason="failed 3 runs in a row.", consecutive_failures=3)}
-    runs = {"down": CrawlRun(source_name="down", trigger="scheduled", started_at=NOW, status="failed",
-                             error="Connection was refused by other side: 111: Connection refused.")}
-
-    [problem] = find_source_problems(["down"], states, runs, tz=SHANGHAI, outlet_of=str)
-
-    assert problem.detail == (
-        "failed 3 runs in a row; last error: Connection was refused by other side: 111: Connection refused"
-    )
