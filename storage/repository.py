@@ -537,10 +537,9 @@ class Repository:
         limit: int | None = None,
         published_since: datetime | None = None,
         source: str | None = None,
-        search: str | None = None,
     ) -> list[StoredArticle]:
         """Articles newest first, optionally only those relevant to `topic`, fetched since `since`,
-        published since `published_since`, from `source`, or with `search` in the title or text."""
+        published since `published_since`, or from `source` (searching is `storage.console`'s)."""
         with Session(self.engine) as session:
             query = select(Article)
             if topic is not None:
@@ -555,9 +554,6 @@ class Repository:
                 query = query.where(col(Article.published_at) >= published_since)
             if source is not None:
                 query = query.where(col(Article.source_name) == source)
-            if search:
-                pattern = f"%{search}%"
-                query = query.where(sa.or_(col(Article.title).ilike(pattern), col(Article.text).ilike(pattern)))
             query = query.order_by(col(Article.fetched_at).desc(), col(Article.id).desc())
             if limit:
                 query = query.limit(limit)

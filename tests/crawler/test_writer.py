@@ -19,6 +19,7 @@ from crawler.search_terms import SearchAnalyzer
 from crawler.storylines import StorylineIndex
 from crawler.writer import ArticleWriter, PendingArticle, Stored, write_batch
 from scheduler.demo.site import StaticSite
+from storage.console import ConsoleQueries, CoverageFilter
 from storage.models import Article, ArticleTopic, UrlFailure
 from storage.repository import Repository
 from storage.types import TopicMatch
@@ -62,8 +63,10 @@ def test_a_batch_stores_each_article_once_with_its_matches_storyline_and_terms(e
     assert rows[1].storyline_id == rows[2].storyline_id != rows[0].storyline_id  # the copy joined by its hash
     with Session(engine) as session:
         assert len(session.exec(select(ArticleTopic)).all()) == 3
-    found = repository.list_articles(search="六小龙", relevant_only=False)  # indexed in the same transaction
-    assert sorted(item.article.url for item in found) == [copy_a.url, copy_b.url]
+    # Indexed for search in the same transaction (the console's search reads the index alone).
+    found = ConsoleQueries(engine, repository.analyzer).find_articles(CoverageFilter(relevant_only=False,
+                                                                                     query="六小龙"), limit=10)
+    assert sorted(item.article.url for item in found.items) == [copy_a.url, copy_b.url]
 
 
 def test_a_failing_batch_is_stored_one_article_at_a_time_so_the_bad_one_costs_only_itself(
