@@ -338,6 +338,7 @@ def _decode_page(body: bytes, content_type: str | None) -> DecodedPage:
 # Non-ASCII characters a UTF-8 reading needs before it overrides a declared codec that reads
 # the bytes cleanly: a GBK character is valid UTF-8 by chance about one time in ten.
 _UTF8_EVIDENCE = 4
+_ENOUGH_NON_ASCII = re.compile(r"[^\x00-\x7f](?:[\x00-\x7f]*[^\x00-\x7f]){" + str(_UTF8_EVIDENCE - 1) + "}")
 
 
 def _utf8_despite(body: bytes, codec: str, utf8: str) -> bool:
@@ -347,7 +348,7 @@ def _utf8_despite(body: bytes, codec: str, utf8: str) -> bool:
     but a few characters can be valid both ways (諃 in GB18030 is D5 80, UTF-8 for Հ):
     with less than ``_UTF8_EVIDENCE`` of them, the declaration stands if it reads them cleanly.
     """
-    if sum(1 for char in utf8 if char >= "\x80") >= _UTF8_EVIDENCE:
+    if _ENOUGH_NON_ASCII.search(utf8):  # stops at the fourth, where counting read the whole page
         return True
     try:
         declared = _decode(body, codec)
