@@ -104,17 +104,35 @@ def process_page(job: PageJob) -> PageResult:
     return PageResult(extraction, matches, fingerprint(article.title, article.text, job.storyline_params), terms)
 
 
+def _worker_pid() -> int:
+    time.sleep(0.05)  # long enough for another idle worker to take the next call
+    return os.getpid()
+
+
 class PagePool:
     """`processes` workers, each with the matchers for `topics` built once."""
 
     def __init__(self, processes: int, topics: Sequence[TopicConfig], base_dir: Path | None = None) -> None:
         self.processes = processes
+        self._ready: set[int] = set()
         self._executor = ProcessPoolExecutor(
             max_workers=processes,
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=_start_worker,
             initargs=(list(topics), base_dir, os.getpid()),
         )
+
+    def start(self, timeout: float = 300) -> None:
+        """Start every worker now and return once each has built its matchers (seconds of CPU each).
+
+        Otherwise workers start on a crawl's first pages: their imports and jieba compete
+        with the downloads for the CPU, and those pages wait. Blocking: call it off the reactor.
+        """
+        deadline = time.monotonic() + timeout
+        while len(self._ready) < self.processes and time.monotonic() < deadline:
+            # A worker answers only once its initializer has run; a fast one may answer twice.
+            calls = [self._executor.submit(_worker_pid) for _ in range(self.processes)]
+            self._ready.update(call.result(timeout=max(1.0, deadline - time.monotonic())) for call in calls)
 
     async def process(self, job: PageJob) -> PageResult:
         """The page's extraction, topic matches, storyline fingerprint and search terms, computed in a worker."""

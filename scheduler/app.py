@@ -74,13 +74,16 @@ class App:
     def warm_up(self) -> None:
         """Load what storing and matching pages need (jieba's dictionary, the seed vectors) now.
 
-        About a second of CPU, several on a busy machine: a crawl calls this on a thread before it
-        starts, so the load never holds the reactor while downloads are in flight.
+        About a second of CPU, several on a busy machine, and as much again in each page
+        worker: a crawl calls this on a thread before it starts, so the load never holds the
+        reactor, nor competes with the first pages, while downloads are in flight.
         """
         self.matchers  # noqa: B018
         analyzer = self.repository.analyzer
         if analyzer is not None:
             analyzer.index_terms("南京")  # the search index's segmenter loads on first use
+        if self.pool is not None:
+            self.pool.start()
 
     @property
     def pool(self) -> PagePool | None:

@@ -17,6 +17,7 @@ Pure: bytes and hints in, a value out.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
@@ -46,6 +47,9 @@ class Extraction:
 
     article: ExtractedArticle
     missed_selectors: tuple[str, ...] = ()
+    # False when the page's <title> or <h1> held bytes its codec could not read (U+FFFD once
+    # decoded): the title has been tidied of them, so a caller that has a better one (a feed's) uses it.
+    headline_clean: bool = True
 
 
 def extract_article(
@@ -128,7 +132,17 @@ def extract_with_overrides(
         language=language,
         encoding=page.encoding,
     )
-    return Extraction(article, overrides.missed)
+    return Extraction(article, overrides.missed, headline_clean=_headline_decoded_cleanly(page.text))
+
+
+_HEADLINE = re.compile(r"<(title|h1)\b[^>]*>(.*?)</\1>", re.S | re.I)
+
+
+def _headline_decoded_cleanly(page_text: str) -> bool:
+    """False when the page's <title> or <h1> holds replacement marks once decoded."""
+    if "\ufffd" not in page_text:  # the usual case, found without a regular expression
+        return True
+    return not any("\ufffd" in match.group(2) for match in _HEADLINE.finditer(page_text, 0, 200_000))
 
 
 def _htmldate(tree: lxml.html.HtmlElement, page_text: str, url: str, local_tz: tzinfo) -> datetime | None:

@@ -32,6 +32,9 @@ def scrapy_settings(config: CrawlerConfig) -> dict[str, Any]:
         # Scrapy 2.19's own downloader lets a host's whole queue through at once.
         "DOWNLOADER": "crawler.fetch.downloader.PoliteDownloader",
         "CONCURRENT_REQUESTS": 16,
+        # Items a response's output is processed with at once: Scrapy starts that many tasks for every
+        # response (100 by default), and an article page yields one item.
+        "CONCURRENT_ITEMS": 8,
         "CONCURRENT_REQUESTS_PER_DOMAIN": config.concurrency_per_host,
         "AUTOTHROTTLE_ENABLED": config.autothrottle,
         "AUTOTHROTTLE_START_DELAY": 0.5,
@@ -61,6 +64,9 @@ def scrapy_settings(config: CrawlerConfig) -> dict[str, Any]:
             # robots.txt kept per host for a day across crawls, not fetched again every run.
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawler.fetch.robots.CachedRobotsTxtMiddleware": 100,
+            # Scrapy's, without charset detection run over compressed bytes (see the class).
+            "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+            "crawler.fetch.middleware.DecompressionMiddleware": 590,
         },
         "EXTENSIONS": {"scrapy.extensions.logstats.LogStats": None},
     }

@@ -418,9 +418,8 @@ class SourceSpider(scrapy.Spider):
             if not any(error.startswith(note) for error in context.tally.errors):
                 context.tally.note_error(f"{note}, first on {response.url}")
         article = extraction.article
-        # The extractor tidies replacement marks away, so look at the headline as decoded.
-        title, title_source = choose_title(article.title, entry.title, headline_clean=_headline_decoded_cleanly(
-            response.body, content_type))
+        # The extractor tidies replacement marks away and says whether the headline held any.
+        title, title_source = choose_title(article.title, entry.title, headline_clean=extraction.headline_clean)
         date_source: str | None = "page"
         published = article.published
         if exact_hint is not None and published == exact_hint:
@@ -514,15 +513,6 @@ def choose_title(page_title: str, feed_title: str | None, *, headline_clean: boo
     if feed_title:
         return feed_title, "feed"
     return page_title.replace("\ufffd", ""), "page"
-
-
-_HEADLINE = re.compile(r"<(title|h1)\b[^>]*>(.*?)</\1>", re.S | re.I)
-
-
-def _headline_decoded_cleanly(body: bytes, content_type: str | None) -> bool:
-    """False when the page's <title> or <h1> holds replacement marks once decoded (bytes the codec could not read)."""
-    text = decode_page(body, content_type).text
-    return not any("\ufffd" in match.group(2) for match in _HEADLINE.finditer(text, 0, 200_000))
 
 
 def _plain(markup: str) -> str:

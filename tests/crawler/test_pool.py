@@ -111,3 +111,17 @@ def test_worker_processes_exit_when_their_owner_is_killed() -> None:
     for pid in left:  # do not leave them behind when the test fails
         os.kill(pid, signal.SIGKILL)
     assert left == []
+
+
+def test_start_returns_once_every_worker_has_built_its_matchers() -> None:
+    # A crawl's first pages used to wait for the workers' imports and jieba, competing with them for the CPU.
+    from crawler.pool import PagePool
+    from crawler.topics.config import TopicConfig
+
+    pool = PagePool(2, [TopicConfig(name="t", keywords=["六小龙"])])
+    try:
+        pool.start()
+        # Each pid answered from a worker whose initializer had run; both workers did.
+        assert pool._ready == set(pool._executor._processes) and len(pool._ready) == 2
+    finally:
+        pool.close()

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.extract.article import extract_article
+from crawler.extract.article import extract_article, extract_with_overrides
 from crawler.extract.dates import parse_datetime
 from crawler.extract.language import guess_language, normalise_language
 from crawler.extract.metadata import byline_author, strip_site_suffix
@@ -306,3 +306,15 @@ def test_lang_attributes_are_normalised(tag: str, text: str, language: str | Non
 )
 def test_language_is_guessed_from_the_text(text: str, language: str | None) -> None:
     assert guess_language(text) == language
+
+
+@pytest.mark.parametrize(("headline", "clean"), [("南京追问六小龙".encode("gbk"), True),
+                                                 ("南京追问六小龙".encode("gbk")[:-1] + b"\xff", False)])
+def test_extraction_says_whether_the_headline_decoded_cleanly(headline: bytes, clean: bool) -> None:
+    # The title comes back tidied of U+FFFD either way; the flag lets a crawl prefer the feed's title.
+    paragraphs = "".join(f"<p>{'杭州六小龙引发南京反思，本报记者连日走访创新企业与高校。' * 3}{i}</p>" for i in range(6))
+    page = (b"<html><head><meta charset='gbk'><title>" + headline + b"</title></head><body><article><h1>"
+            + headline + b"</h1>" + paragraphs.encode("gbk") + b"</article></body></html>")
+    extraction = extract_with_overrides(page, "https://news.example.cn/a", "text/html")
+    assert extraction.headline_clean is clean
+    assert "\ufffd" not in extraction.article.title
