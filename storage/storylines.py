@@ -202,8 +202,10 @@ class AssignmentTransaction:
         )
         rows = [{"band_key": key, "article_id": self.article_id} for key in dict.fromkeys(band_keys)]
         if rows:
-            # One multi-row INSERT: one round trip instead of one per band.
-            self._connection.execute(sa.insert(_band).values(rows))
+            # One statement with many parameter sets: compiled once and cached, sent as one batch
+            # (psycopg pipelines it). A multi-row VALUES was compiled anew for every article:
+            # about a quarter of the storing thread's time in a crawl.
+            self._connection.execute(sa.insert(_band), rows)
 
     def create(self) -> int:
         """Start a new storyline with this article as its first member; returns its id."""
