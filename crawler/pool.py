@@ -129,10 +129,13 @@ class PagePool:
         with the downloads for the CPU, and those pages wait. Blocking: call it off the reactor.
         """
         deadline = time.monotonic() + timeout
-        while len(self._ready) < self.processes and time.monotonic() < deadline:
-            # A worker answers only once its initializer has run; a fast one may answer twice.
-            calls = [self._executor.submit(_worker_pid) for _ in range(self.processes)]
-            self._ready.update(call.result(timeout=max(1.0, deadline - time.monotonic())) for call in calls)
+        try:
+            while len(self._ready) < self.processes and time.monotonic() < deadline:
+                # A worker answers only once its initializer has run; a fast one may answer twice.
+                calls = [self._executor.submit(_worker_pid) for _ in range(self.processes)]
+                self._ready.update(call.result(timeout=max(1.0, deadline - time.monotonic())) for call in calls)
+        except Exception as exc:  # a pool that cannot start fails each page with the reason, as before
+            logger.warning("page workers did not start: %r", exc)
 
     async def process(self, job: PageJob) -> PageResult:
         """The page's extraction, topic matches, storyline fingerprint and search terms, computed in a worker."""

@@ -125,3 +125,20 @@ def test_start_returns_once_every_worker_has_built_its_matchers() -> None:
         assert pool._ready == set(pool._executor._processes) and len(pool._ready) == 2
     finally:
         pool.close()
+
+
+def test_start_of_workers_that_cannot_build_their_matchers_warns_and_returns(caplog: Any) -> None:
+    # The crawl then goes on, and each page reports the broken pool, as when workers started on demand.
+    from crawler.pool import PagePool
+    from crawler.topics.config import TopicConfig
+
+    topic = TopicConfig.model_validate({"name": "t", "keywords": ["六小龙"], "seed": {
+        "title": "t", "publisher": "p", "published": "2025-02-10", "url": "https://example.org/seed",
+        "text_file": "/nonexistent/seed.txt"}})
+    pool = PagePool(1, [topic])
+    try:
+        pool.start(timeout=60)
+    finally:
+        pool.close()
+    assert pool._ready == set()
+    assert any("page workers did not start" in record.getMessage() for record in caplog.records)
