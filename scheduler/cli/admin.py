@@ -86,9 +86,9 @@ def db_current(ctx: typer.Context) -> None:
 
 
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where the demo database, config and files go.")] = Path("demo"),
+    directory: Annotated[Path, typer.Option("--dir", metavar="DIR", help="Where the demo database, config and files go.")] = Path("demo"),
     serve: Annotated[bool, typer.Option("--serve", help="Keep the demo site up afterwards (for `mediawatch run`).")] = False,
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port for the demo site (0: any free one).")] = 0,
+    port: Annotated[int, typer.Option(min=0, max=65535, metavar="PORT", help="Port for the demo site (0: any free one).")] = 0,
 ) -> None:
     """Serve the bundled demo site on 127.0.0.1, crawl it into a fresh database, show the result."""
     from scheduler.demo import DemoFolderError, open_demo_site, run_demo

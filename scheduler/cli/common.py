@@ -109,12 +109,12 @@ def check_since(value: str | None) -> str | None:
 
 
 SinceOption = typer.Option(
-    help="Published since a date/time or a duration ago (e.g. 2d, 2025-02-08).", callback=check_since
+    metavar="WHEN", help="Published since a date/time or a duration ago (e.g. 2d, 2025-02-08).", callback=check_since
 )
 FetchedSinceOption = typer.Option(
-    help="Fetched since a date/time or a duration ago (e.g. 2d).", callback=check_since
+    metavar="WHEN", help="Fetched since a date/time or a duration ago (e.g. 2d).", callback=check_since
 )
-TopicOption = typer.Option("--topic", "-t", help="Only articles relevant to this topic.")
+TopicOption = typer.Option("--topic", "-t", metavar="TOPIC", help="Only articles relevant to this topic.")
 
 
 def print_crawl_table(results: list[Any]) -> None:

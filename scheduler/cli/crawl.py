@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
 
 def crawl(
     ctx: typer.Context,
-    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Crawl only this source (repeatable).")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", metavar="NAME", help="Crawl only this source (repeatable).")] = None,
 ) -> None:
     """Crawl sources now and print what each one yielded."""
     application = open_app(ctx)
@@ -111,8 +111,8 @@ def sources(ctx: typer.Context, json_output: Annotated[bool, typer.Option("--jso
 def extract(
     ctx: typer.Context,
     targets: Annotated[list[str], typer.Argument(help="Files or http(s) URLs.", metavar="FILE_OR_URL...")],
-    url: Annotated[str | None, typer.Option(help="The page's URL when extracting a file (for links and dates).")] = None,
-    content_type: Annotated[str | None, typer.Option(help="Content-Type header to assume for a file.")] = None,
+    url: Annotated[str | None, typer.Option(metavar="URL", help="The page's URL when extracting a file (for links and dates).")] = None,
+    content_type: Annotated[str | None, typer.Option(metavar="TYPE", help="Content-Type header to assume for a file.")] = None,
     allow_private: Annotated[bool, typer.Option(help="Allow fetching private/loopback addresses.")] = False,
 ) -> None:
     """Print what the extractor gets from pages, as JSON (one object per line)."""

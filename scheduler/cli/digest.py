@@ -21,7 +21,7 @@ from storage.errors import DeliveryError
 digest_app = typer.Typer(help="Preview and send digests.", no_args_is_help=True)
 
 TopicOption = Annotated[
-    str | None, typer.Option("--topic", "-t", help="Only this topic (default: every configured topic).")
+    str | None, typer.Option("--topic", "-t", metavar="TOPIC", help="Only this topic (default: every configured topic).")
 ]
 
 
@@ -41,7 +41,7 @@ def _topics(application: Any, topic: str | None) -> list[str]:
 def build(
     ctx: typer.Context,
     topic: TopicOption = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the preview files.")] = Path("digest-preview"),
+    out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for the preview files.")] = Path("digest-preview"),
 ) -> None:
     """Render the next digest to HTML and text files without sending or recording anything."""
     from digest.archive import topic_slug
@@ -72,7 +72,7 @@ def build(
 def send(
     ctx: typer.Context,
     topic: TopicOption = None,
-    retries: Annotated[int, typer.Option(min=0, max=10, help="Retries after a temporary SMTP failure.")] = 2,
+    retries: Annotated[int, typer.Option(min=0, max=10, metavar="N", help="Retries after a temporary SMTP failure.")] = 2,
 ) -> None:
     """Build, send, archive and record the next digest of each topic."""
     from digest.deliver import SmtpMailer
@@ -130,7 +130,7 @@ def _change_counts(removed: int, edited: int) -> str:
 def digests(
     ctx: typer.Context,
     topic: TopicOption = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many.")] = 50,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List past digests, newest first."""

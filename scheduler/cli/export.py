@@ -48,11 +48,11 @@ def articles(
     topic: Annotated[str | None, TopicOption] = None,
     since: Annotated[str | None, SinceOption] = None,
     fetched_since: Annotated[str | None, FetchedSinceOption] = None,
-    source: Annotated[str | None, typer.Option("--source", "-s", help="Only articles from this source.")] = None,
+    source: Annotated[str | None, typer.Option("--source", "-s", metavar="NAME", help="Only articles from this source.")] = None,
     search: Annotated[str | None, typer.Option(
-        "--search", "-q", help="Only articles whose title or body has every word of this query (either Chinese script)."
+        "--search", "-q", metavar="WORDS", help="Only articles whose title or body has every word of this query (either Chinese script)."
     )] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many.")] = 50,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line, with text.")] = False,
 ) -> None:
     """List stored articles, newest first, with why they matched."""
@@ -98,11 +98,11 @@ def articles(
 
 def export(
     ctx: typer.Context,
-    fmt: Annotated[Literal["jsonl", "csv"], typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    fmt: Annotated[Literal["jsonl", "csv"], typer.Option("--format", metavar="jsonl|csv", help="jsonl or csv.")] = "jsonl",
     topic: Annotated[str | None, TopicOption] = None,
     since: Annotated[str | None, SinceOption] = None,
     fetched_since: Annotated[str | None, FetchedSinceOption] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to a file instead of stdout.")] = None,
 ) -> None:
     """Write stored articles (with scores, storylines and digest membership) as JSON Lines or CSV."""
     application = open_app(ctx, create=False)

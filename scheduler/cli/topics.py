@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = "-",
         topic: Annotated[
-            str | None, typer.Option("--topic", "-t", help="Topic to score against (default: the first).")
+            str | None, typer.Option("--topic", "-t", metavar="TOPIC", help="Topic to score against (default: the first).")
         ] = None,
     ) -> None:
         """Score articles (JSON Lines) against a topic: one JSON line out per article in."""

@@ -19,8 +19,8 @@ def register(app: typer.Typer) -> None:
 
 def web(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(help="Address to bind (default: [web] host, 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default: [web] port, 8080).", min=0, max=65535)] = None,
+    host: Annotated[str | None, typer.Option(metavar="HOST", help="Address to bind (default: web.host in the configuration, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(metavar="PORT", help="Port (default: web.port in the configuration, 8080).", min=0, max=65535)] = None,
     hash_password: Annotated[
         bool, typer.Option("--hash-password", help="Read a password from the terminal, print its hash for MEDIAWATCH_WEB_PASSWORD_HASH, exit.")
     ] = False,

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
 def worker(
     ctx: typer.Context,
-    name: Annotated[str | None, typer.Option(help="This worker's name (default: host:pid:random).")] = None,
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="This worker's name (default: host:pid:random).")] = None,
 ) -> None:
     """Crawl sources queued by the daemon, sharing the work with other workers. Stop with SIGTERM/Ctrl-C."""
     import asyncio

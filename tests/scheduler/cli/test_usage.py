@@ -8,6 +8,7 @@ which is how every one of these once printed a 40-line traceback and exited 1.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,33 @@ def test_help_gives_flags_no_value_type(capsys: pytest.CaptureFixture[str]) -> N
         status, out, _ = _run_in_process((*path, "--help"), capsys)
         assert status == 0 and "--help" in out, path
         assert "<bool>" not in out, (path, out)
+
+
+def test_every_option_that_takes_a_value_names_it() -> None:
+    # Without a metavar typer 0.29's help shows the Python type: `--source -s <list[str]>`, `--since <str>`.
+    unnamed = []
+    for path in command_paths():
+        command = typer.main.get_command(app)
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        unnamed += [(path, param.opts[0]) for param in command.params
+                    if param.param_type_name == "option" and not getattr(param, "is_flag", False) and not param.metavar]
+    assert unnamed == []
+
+
+def test_help_prints_every_option_help_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    # Help is rich markup: "(default: [web] port, 8080)" came out as "(default:  port, 8080)".
+    for path in command_paths():
+        command = typer.main.get_command(app)
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        status, out, _ = _run_in_process((*path, "--help"), capsys)
+        assert status == 0, path
+        printed = re.sub(r"[\s│]+", "", out)
+        for param in command.params:
+            help_text = getattr(param, "help", None)
+            if help_text:
+                assert re.sub(r"\s+", "", help_text) in printed, (path, help_text)
 
 
 def test_every_usage_error_exits_2_with_at_most_two_lines_and_no_traceback(
