@@ -15,6 +15,7 @@ from scrapy.exceptions import DropItem
 from crawler.discovery.outlets import outlet_of
 from crawler.discovery.outlinks import follow_citations
 from crawler.normalize import content_hash
+from crawler.pool import TextJob
 from crawler.spiders.context import ArticleItem
 from crawler.writer import PendingArticle, Stored, write_batch
 from storage.models import Article
@@ -34,8 +35,15 @@ class StoragePipeline:
         spider: Any = self.crawler.spider
         context = spider.contexts[item.source] if item.source else spider.context
         extracted = item.article
-        matches = item.matches
-        if matches is None:
+        matches, print_, terms = item.matches, item.fingerprint, item.search_terms
+        pool = getattr(context, "pool", None)  # None: matched here (and in bare test contexts)
+        if matches is None and pool is not None:
+            # Stored from its feed entry, or under the feed's title: matched and segmented in a
+            # worker like every page, so this process never loads jieba and the seed.
+            analysed = await pool.analyse(TextJob(extracted.title, extracted.text,
+                                                  tuple(m.name for m in context.matchers), context.storylines.params))
+            matches, print_, terms = analysed.matches, analysed.fingerprint, analysed.search_terms
+        elif matches is None:
             matches = [matcher.match(extracted.title, extracted.text) for matcher in context.matchers]
         row = Article(
             url=item.canonical_url,
@@ -57,7 +65,7 @@ class StoragePipeline:
             text_missing=item.text_missing,
         )
         pending = PendingArticle(
-            row, matches, alias=item.alias, fingerprint=item.fingerprint, search_terms=item.search_terms,
+            row, matches, alias=item.alias, fingerprint=print_, search_terms=terms,
             check_outlet=_may_be_new_outlet(context, row),
             clear_urls=tuple(dict.fromkeys((item.canonical_url, item.alias or item.canonical_url))),
             # Counted as the batch is settled, on the event loop: a crawl that is cancelled counts it too.

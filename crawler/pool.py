@@ -89,6 +89,32 @@ def _exit_with(owner: int, every: float = 2.0) -> None:
             pass
 
 
+@dataclass(frozen=True)
+class TextJob:
+    """An article's title and text, without a page: one stored from its feed entry, or retitled."""
+
+    title: str
+    text: str
+    topics: tuple[str, ...]
+    storyline_params: StorylineParams
+
+
+@dataclass(frozen=True)
+class TextResult:
+    matches: list[TopicMatch]
+    fingerprint: Fingerprint
+    search_terms: tuple[str, ...]
+
+
+def analyse_text(job: TextJob) -> TextResult:
+    """Topic matches, storyline fingerprint and search terms of a title and text (runs in a worker)."""
+    matches = [_matchers[name].match(job.title, job.text) for name in job.topics if name in _matchers]
+    # Segmenting the page for the search index (jieba, a few ms a page) here rather than in
+    # the storing process, whose one thread (reactor and writer) is the crawl's bottleneck.
+    terms = tuple(_analyzer.index_terms(document_text(job.title, job.text)))
+    return TextResult(matches, fingerprint(job.title, job.text, job.storyline_params), terms)
+
+
 def process_page(job: PageJob) -> PageResult:
     """Everything CPU-bound between a downloaded page and the database (runs in a worker)."""
     kwargs: dict[str, Any] = {"published_hint": job.published_hint, "title_hint": job.title_hint,
@@ -97,11 +123,8 @@ def process_page(job: PageJob) -> PageResult:
         kwargs["local_tz"] = job.local_tz
     extraction = extract_with_overrides(job.body, job.url, job.content_type, **kwargs)
     article = extraction.article
-    matches = [_matchers[name].match(article.title, article.text) for name in job.topics if name in _matchers]
-    # Segmenting the page for the search index (jieba, a few ms a page) here rather than in
-    # the storing process, whose one thread (reactor and writer) is the crawl's bottleneck.
-    terms = tuple(_analyzer.index_terms(document_text(article.title, article.text)))
-    return PageResult(extraction, matches, fingerprint(article.title, article.text, job.storyline_params), terms)
+    analysed = analyse_text(TextJob(article.title, article.text, job.topics, job.storyline_params))
+    return PageResult(extraction, analysed.matches, analysed.fingerprint, analysed.search_terms)
 
 
 def _worker_pid() -> int:
@@ -140,6 +163,14 @@ class PagePool:
     async def process(self, job: PageJob) -> PageResult:
         """The page's extraction, topic matches, storyline fingerprint and search terms, computed in a worker."""
         return await asyncio.wrap_future(self._executor.submit(process_page, job))
+
+    async def analyse(self, job: TextJob) -> TextResult:
+        """A title and text's topic matches, storyline fingerprint and search terms, computed in a worker.
+
+        With workers, the process that crawls and stores never loads jieba, the seed vectors or
+        the model (about 100 MB): every text is matched and segmented here, not only pages'.
+        """
+        return await asyncio.wrap_future(self._executor.submit(analyse_text, job))
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -79,11 +79,13 @@ class App:
         reactor, nor competes with the first pages, while downloads are in flight.
         """
         self.matchers  # noqa: B018
+        if self.pool is not None:
+            # The workers match and segment every text: this process needs neither jieba nor the seed.
+            self.pool.start()
+            return
         analyzer = self.repository.analyzer
         if analyzer is not None:
             analyzer.index_terms("南京")  # the search index's segmenter loads on first use
-        if self.pool is not None:
-            self.pool.start()
 
     @property
     def pool(self) -> PagePool | None:
@@ -174,7 +176,8 @@ async def recheck_now(app: App) -> RecheckReport:
 
     config = app.config
     return await recheck_articles(
-        config.recheck, config.crawler, config.sources, app.repository, default_tz=ZoneInfo(config.digest.timezone)
+        config.recheck, config.crawler, config.sources, app.repository, default_tz=ZoneInfo(config.digest.timezone),
+        pool=app.pool,
     )
 
 

@@ -508,9 +508,13 @@ class Repository:
         return {name: int(found) for name, found in rows}
 
     def fill_missing_text(self, article_id: int, *, title: str, text: str, content_hash: str,
-                          published_at: datetime | None) -> None:
-        """A text-missing article whose page now has text: store it (not an edit: there was nothing to edit)."""
+                          published_at: datetime | None, terms: Sequence[str] | None = None) -> None:
+        """A text-missing article whose page now has text: store it (not an edit: there was nothing to edit).
+
+        `terms` are the new text's search-index terms when a page worker computed them already.
+        """
         now = self.clock()
+        terms = terms if terms is not None else self._search_terms(title, text)
         with Session(self.engine) as session:
             article = session.get(Article, article_id)
             if article is None:
@@ -522,6 +526,8 @@ class Repository:
                 article.published_at, article.date_source = published_at, "page"
             article.last_checked_at = now
             session.add(article)
+            if terms is not None:
+                write_terms(session.connection(), article_id, terms)
             session.commit()
 
     def count_articles(self) -> int:
@@ -605,10 +611,11 @@ class Repository:
             )
             session.commit()
 
-    def record_edit(self, article_id: int, *, title: str, text: str, content_hash: str) -> None:
-        """Keep the current version, then store the new title and text."""
+    def record_edit(self, article_id: int, *, title: str, text: str, content_hash: str,
+                    terms: Sequence[str] | None = None) -> None:
+        """Keep the current version, then store the new title and text (and `terms`, as `fill_missing_text`)."""
         now = self.clock()
-        terms = self._search_terms(title, text)
+        terms = terms if terms is not None else self._search_terms(title, text)
         with Session(self.engine) as session:
             article = session.get(Article, article_id)
             if article is None:

@@ -24,7 +24,9 @@ from crawler.fetch.policy import conditional_headers
 from crawler.fetch.settings import scrapy_settings
 from crawler.hostwaits import HostWaits, load_host_waits, store_host_waits
 from crawler.normalize import content_hash
+from crawler.pool import PageJob, PagePool
 from crawler.recheck import judge_change, judge_response
+from crawler.storylines import DEFAULT_PARAMS
 from storage.errors import MediawatchError
 from storage.models import Article
 from storage.repository import Repository
@@ -47,9 +49,10 @@ class RecheckSpider(scrapy.Spider):
 
     def __init__(self, articles: list[Article], repository: Repository, sources: Mapping[str, SourceConfig],
                  default_tz: tzinfo, report: RecheckReport, host_waits: HostWaits | None = None,
-                 **kwargs: Any) -> None:
+                 pool: PagePool | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.articles = articles
+        self.pool = pool  # extraction and search terms in worker processes, as a crawl's
         self.repository = repository
         self.sources = sources
         self.default_tz = default_tz
@@ -77,7 +80,7 @@ class RecheckSpider(scrapy.Spider):
             self.report.outcomes["waiting"] += count
             logger.info("recheck host=%s: %d article(s) left for later: %s", host, count, self.host_waits[host][1])
 
-    def parse(self, response: Response, article: Article) -> None:
+    async def parse(self, response: Response, article: Article) -> None:
         assert article.id is not None
         self.report.checked += 1
         requested = (response.meta.get("redirect_urls") or [response.url])[0]
@@ -89,9 +92,15 @@ class RecheckSpider(scrapy.Spider):
         verdict = judge_response(response.status, requested, response.url, page_text)
         if verdict is None:
             source = self.sources.get(article.source_name)
+            terms: tuple[str, ...] | None = None  # None: the repository segments the text itself
             try:
                 local_tz = source.tz if source else self.default_tz
-                fresh = extract_article(response.body, response.url, content_type, local_tz=local_tz)
+                if self.pool is not None:
+                    result = await self.pool.process(PageJob(response.body, response.url, content_type, topics=(),
+                                                             storyline_params=DEFAULT_PARAMS, local_tz=local_tz))
+                    fresh, terms = result.extraction.article, result.search_terms
+                else:
+                    fresh = extract_article(response.body, response.url, content_type, local_tz=local_tz)
             except MediawatchError as exc:
                 self.report.outcomes["still without text" if article.text_missing else "failed"] += 1
                 logger.info("recheck url=%s could not extract: %s", article.url, exc)
@@ -101,7 +110,7 @@ class RecheckSpider(scrapy.Spider):
                 # Stored from its feed entry because the page had no text; now it has: fill it in.
                 self.repository.fill_missing_text(
                     article.id, title=fresh.title, text=fresh.text, content_hash=content_hash(fresh.title, fresh.text),
-                    published_at=fresh.published,
+                    published_at=fresh.published, terms=terms,
                 )
                 self.report.outcomes["filled"] += 1
                 logger.info("recheck url=%s text filled in", article.url)
@@ -111,7 +120,7 @@ class RecheckSpider(scrapy.Spider):
             verdict = judge_change(old_title, article.text, fresh.title, fresh.text)
             if verdict.outcome == "edited":
                 self.repository.record_edit(article.id, title=fresh.title, text=fresh.text,
-                                            content_hash=content_hash(fresh.title, fresh.text))
+                                            content_hash=content_hash(fresh.title, fresh.text), terms=terms)
                 self.report.edited.append(article.url)
         self.report.outcomes[verdict.outcome] += 1
         if verdict.outcome == "removed":
@@ -145,10 +154,12 @@ async def recheck_articles(
     repository: Repository,
     *,
     default_tz: tzinfo,
+    pool: PagePool | None = None,
 ) -> RecheckReport:
     """Re-check recent articles once (must run on the asyncio reactor).
 
-    `default_tz` reads dates on pages of sources no longer configured.
+    `default_tz` reads dates on pages of sources no longer configured; `pool` extracts
+    pages in worker processes, as a crawl's does.
     """
     since = repository.clock() - timedelta(days=recheck.days)
     articles = repository.articles_to_recheck(since, recheck.max_per_run)
@@ -160,7 +171,7 @@ async def recheck_articles(
     runner = AsyncCrawlerRunner(scrapy_settings(crawler))
     try:
         await runner.crawl(RecheckSpider, articles=articles, repository=repository, sources={s.name: s for s in sources},
-                           default_tz=default_tz, report=report, host_waits=waits)
+                           default_tz=default_tz, report=report, host_waits=waits, pool=pool)
     finally:
         store_host_waits(repository, waits, known=known)
     logger.info("recheck checked=%d %s", report.checked, dict(report.outcomes))

@@ -15,8 +15,11 @@ from typing import Any
 
 import pytest
 
+from crawler.search_terms import SearchAnalyzer
 from scheduler.demo import demo_sources
-from scheduler.demo.site import StaticSite
+from scheduler.demo.site import Route, StaticSite
+from storage.console import ConsoleQueries, CoverageFilter
+from storage.db import create_engine
 from tests.conftest import REPO_ROOT
 from tests.support.crawl import crawl_config
 
@@ -67,8 +70,46 @@ def test_jieba_loads_off_the_reactor_before_the_first_download(
     assert outcome["statuses"] == ["ok"], outcome
     reactor = events[0]["thread"]
     kinds = [e["event"] for e in events]
-    # This process loads jieba once (the search index, and the matchers when it matches pages itself) ...
+    if extract_processes:
+        # The workers match and segment every page: this process never loads jieba (about 100 MB with the seed).
+        assert "jieba" not in kinds, events
+        return
+    # This process loads jieba once (the search index and the matchers) ...
     assert kinds.count("jieba") == 1, events
     # ... before the crawl fetches its first page, on a thread of its own.
     assert kinds.index("jieba") < kinds.index("crawled"), events
     assert events[kinds.index("jieba")]["thread"] != reactor, events
+
+
+def test_with_workers_texts_without_a_page_are_matched_and_indexed_there_too(tmp_path: Path) -> None:
+    # A page without text (stored from its feed entry) and a garbled headline (stored under the
+    # feed's title) were matched and segmented by the crawling process: jieba and the seed in the daemon.
+    from tests.support.crawl import stored
+    from tests.support.faults import FaultServer, article_html, rss
+
+    garbled = article_html("南京追问六小龙").replace("南京追问六小龙".encode(), "南京追问六小龙".encode("gbk")[:-1] + b"\xff")
+    video = b"<html><head><title>v</title></head><body><video src='v.mp4'></video></body></html>"
+    feed = rss([("南京追问六小龙", "{base}/a.html"), ("南京六小龙视频", "{base}/v.html")]).replace(
+        b"</title><link>{base}/v.html", "</title><description>南京追问六小龙的视频报道</description><link>{base}/v.html".encode())
+    routes = {"feed.xml": Route(body=feed, content_type="application/rss+xml; charset=utf-8", templated=True),
+              "a.html": Route(body=garbled), "v.html": Route(body=video)}
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}],
+                              extract_processes=1)
+        done = subprocess.run([sys.executable, "-c", CRAWL, str(config)], capture_output=True, text=True, timeout=180,
+                              cwd=REPO_ROOT, env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["statuses"] == ["ok"], outcome
+    assert "jieba" not in [e["event"] for e in outcome["events"]], outcome
+    articles = stored(database_url)
+    garbled_item, video_item = articles[site.url("a.html")], articles[site.url("v.html")]
+    assert garbled_item.article.title_source == "feed" and video_item.article.text_missing
+    assert all(any(m.relevant for m in item.matches) for item in (garbled_item, video_item))
+    engine = create_engine(database_url)
+    try:
+        found = ConsoleQueries(engine, SearchAnalyzer()).find_articles(CoverageFilter(query="视频报道", relevant_only=False))
+        assert [item.article.url for item in found.items] == [site.url("v.html")]
+    finally:
+        engine.dispose()

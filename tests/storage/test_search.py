@@ -11,7 +11,7 @@ from crawler.search_terms import SearchAnalyzer
 from storage.console import ConsoleQueries, CoverageFilter
 from storage.models import Article
 from storage.repository import Repository
-from storage.search import SearchIndex, fts5_query
+from storage.search import SearchIndex, document_text, fts5_query
 
 NOW = datetime(2025, 2, 12, tzinfo=UTC)
 
@@ -46,6 +46,32 @@ def test_an_edit_replaces_the_indexed_text(engine: sa.Engine) -> None:
     repository.record_edit(article_id, title="更新", text="上海回应。", content_hash="v2")
     assert _found(engine, "南京") == []
     assert _found(engine, "上海") == ["u:1"]
+
+
+def test_text_filled_in_later_is_indexed(engine: sa.Engine) -> None:
+    # A page without text is stored from its feed entry; recheck fills the text in. The index kept the entry's words only.
+    repository = Repository(engine, analyzer=SearchAnalyzer())
+    article_id = repository.add_article(_article("u:1", "视频：南京之问", "南京之问的视频报道"), [])
+    assert article_id is not None
+    repository.fill_missing_text(article_id, title="南京之问", text="宇树科技创始人谈杭州的创业环境。", content_hash="v2",
+                                 published_at=None)
+    assert _found(engine, "宇树科技") == ["u:1"]
+    assert _found(engine, "视频报道") == []
+
+
+def test_terms_computed_elsewhere_are_indexed_as_given(engine: sa.Engine) -> None:
+    # Page workers segment edited and filled-in texts: the storing process then needs no jieba.
+    repository = Repository(engine, analyzer=SearchAnalyzer())
+    first = repository.add_article(_article("u:1", "初稿", "南京回应。"), [])
+    second = repository.add_article(_article("u:2", "视频", "视频"), [])
+    assert first is not None and second is not None
+    analyzer = SearchAnalyzer()
+    repository.record_edit(first, title="更新", text="上海回应。", content_hash="v2",
+                           terms=analyzer.index_terms(document_text("更新", "上海回应。")))
+    repository.fill_missing_text(second, title="杭州", text="杭州的机器人。", content_hash="v2", published_at=None,
+                                 terms=analyzer.index_terms(document_text("杭州", "杭州的机器人。")))
+    assert _found(engine, "上海") == ["u:1"]
+    assert _found(engine, "机器人") == ["u:2"]
 
 
 def test_backfill_indexes_articles_stored_without_an_analyzer(engine: sa.Engine) -> None:

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from crawler.recheck import judge_change, judge_response
+from crawler.search_terms import SearchAnalyzer
 from scheduler.demo import DEMO_TOPIC
 from scheduler.demo.site import Route, StaticSite
+from storage.console import ConsoleQueries, CoverageFilter
 from storage.db import create_engine
 from storage.repository import Repository
 from tests.conftest import run_cli, write_config
@@ -46,7 +48,9 @@ def test_small_edits_are_not_substantive_but_rewrites_are() -> None:
     assert judge_change("标题", text, "标题", text[: len(text) // 2]).outcome == "edited"
 
 
-def test_recheck_marks_removed_and_keeps_edited_versions(tmp_path: Path, database_url: str) -> None:
+@pytest.mark.parametrize("extract_processes", [0, 1])
+def test_recheck_marks_removed_and_keeps_edited_versions(tmp_path: Path, database_url: str,
+                                                         extract_processes: int) -> None:
     links = "".join(f'<li><a href="/news/2025/{i}.html">{i}</a></li>' for i in range(4))
     routes = {
         "": Route(body=b"<html><body>front page</body></html>"),
@@ -56,7 +60,7 @@ def test_recheck_marks_removed_and_keeps_edited_versions(tmp_path: Path, databas
     with StaticSite(routes) as site:
         config = write_config(tmp_path / "mediawatch.toml", {
             "database": {"url": database_url},
-            "crawler": {"autothrottle": False, "retry_times": 0},
+            "crawler": {"autothrottle": False, "retry_times": 0, "extract_processes": extract_processes},
             "topics": [DEMO_TOPIC],
             "sources": [{"name": "s", "kind": "listing", "url": site.url("list.html"), "link_selector": "ul.n a",
                          "allow_private": True}],
@@ -80,6 +84,9 @@ def test_recheck_marks_removed_and_keeps_edited_versions(tmp_path: Path, databas
         assert edited.title == "南京六小龙之问（更新）" and edited.edited_at is not None
         [old] = repository.article_versions(edited.id or 0)
         assert old.title == "南京六小龙之问 2"
+        # The edit's new words are searchable (segmented by a page worker when there are workers).
+        found = ConsoleQueries(engine, SearchAnalyzer()).find_articles(CoverageFilter(query="编者按", relevant_only=False))
+        assert [item.article.url for item in found.items] == [edited.url]
         unchanged = by_url[site.url("news/2025/3.html")]
         assert unchanged.removed_at is None and unchanged.edited_at is None and unchanged.last_checked_at is not None
     finally:
