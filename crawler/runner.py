@@ -215,6 +215,11 @@ async def _crawl_leased(
             # Whatever the pipeline handed the writer is stored before the runs are recorded,
             # also when a daemon's drain cancels the crawl.
             await writer.close()
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # Scrapy ends a cancelled crawl as if it had finished: recorded as such, the cut run
+            # counted as a success and reset the source's failure count and backoff.
+            raise asyncio.CancelledError
     except asyncio.CancelledError:
         repository.finish_runs([
             RunOutcome(run_ids[c.source.name], "interrupted", c.tally.found, c.tally.new, c.tally.duplicate,

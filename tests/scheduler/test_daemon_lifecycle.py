@@ -20,6 +20,7 @@ from scheduler.demo.site import StaticSite
 from storage.db import create_engine
 from storage.repository import Repository
 from tests.conftest import REPO_ROOT, run_cli, write_config
+from tests.support.crawl import source_state
 from tests.scheduler.test_leases import TOPIC, slow_site
 
 
@@ -85,6 +86,10 @@ def test_sigterm_past_the_timeout_records_the_cut_crawl_as_interrupted(tmp_path:
     statuses, _ = _statuses(database_url)
     assert statuses == ["interrupted"]
     assert "Traceback" not in stderr and "CancelledError" not in stderr
+    # The cut crawl is no success: it was logged "status=ok" and reset the source's failure count and last success.
+    assert "status=ok" not in stderr, stderr
+    state = source_state(database_url, "slow")
+    assert state.last_success_at is None and state.consecutive_failures == 0
 
 
 def test_sigterm_past_the_timeout_still_stores_the_articles_fetched_before_the_cut(
