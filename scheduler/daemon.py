@@ -33,11 +33,13 @@ from scheduler.digest_jobs import DIGEST_JOB, DigestSchedule, digest_schedules, 
 from scheduler.metrics import Metrics
 from storage.console import ConsoleQueries
 from storage.db import describe
-from storage.errors import MediawatchError
+from storage.errors import DaemonRunningError, MediawatchError
+from storage.processes import heartbeat_is_alive
 from storage.repository import holder_is_dead
 
 if TYPE_CHECKING:
     from crawler.runner import SourceResult
+    from storage.models import DaemonState
 
 if TYPE_CHECKING:
     from scheduler.queue import CrawlQueue
@@ -105,7 +107,12 @@ class Daemon:
 
     # -- life cycle ------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
-        """Schedule everything, wait for `stop`, then shut down gracefully."""
+        """Schedule everything, wait for `stop`, then shut down gracefully.
+
+        Raises DaemonRunningError when another daemon is alive on the same database: two
+        would crawl every source twice and race each other to every digest.
+        """
+        self._claim()
         sources = self.config.select_sources(None)
         self.repository.sync_sources((s.name, s.kind, s.url) for s in sources)
         self._close_orphaned_runs(sources)
@@ -415,6 +422,22 @@ class Daemon:
                         f" articles={count}" if count is not None else "", when)
 
     # -- heartbeat -------------------------------------------------------------
+    def _claim(self) -> None:
+        interval = self.config.daemon.heartbeat
+
+        def alive(state: DaemonState) -> bool:
+            return heartbeat_is_alive(state.host, state.pid, state.heartbeat_at, now=self.app.clock(), interval=interval)
+
+        holder = self.repository.claim_daemon(self.name, os.getpid(), socket.gethostname(), self.started_at,
+                                              is_alive=alive)
+        if holder is not None:
+            tz = ZoneInfo(self.config.digest.timezone)
+            raise DaemonRunningError(
+                f"another daemon is running on this database (pid {holder.pid} on {holder.host}, last heartbeat "
+                f"{holder.heartbeat_at.astimezone(tz).isoformat(timespec='seconds')}): stop it first; one that was "
+                f"killed is taken over {int((interval * 3).total_seconds()) + 5} s after its last heartbeat"
+            )
+
     async def _heartbeat(self) -> None:
         try:
             self.repository.heartbeat(self.name, os.getpid(), socket.gethostname(), self.started_at)

@@ -38,6 +38,10 @@ class SchemaOutOfDateError(StorageError):
     """The database schema is older than this version of mediawatch."""
 
 
+class DaemonRunningError(StorageError):
+    """Another live daemon already schedules this database's crawls and digests."""
+
+
 class QueueError(MediawatchError):
     """The shared crawl queue (`[queue] url`, Redis) cannot be reached."""
 

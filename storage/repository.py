@@ -298,6 +298,32 @@ class Repository:
             session.add(state)
             session.commit()
 
+    def claim_daemon(self, name: str, pid: int, host: str, started_at: datetime,
+                     *, is_alive: Callable[[DaemonState], bool]) -> DaemonState | None:
+        """Record this process as the daemon `name`, unless another one that `is_alive` holds it.
+
+        Returns that other daemon's state (nothing is written then), or None once claimed.
+        The read and the write are one transaction (SQLite's are `BEGIN IMMEDIATE`, the row
+        is locked on PostgreSQL), so of two daemons started at once one claims and one is refused.
+        """
+        for attempt in range(2):
+            try:
+                with Session(self.engine) as session:
+                    state = session.exec(select(DaemonState).where(col(DaemonState.name) == name).with_for_update()).first()
+                    if state is not None and (state.pid, state.host) != (pid, host) and is_alive(state):
+                        session.expunge(state)
+                        return state
+                    now = self.clock()
+                    state = state or DaemonState(name=name, pid=pid, host=host, started_at=started_at, heartbeat_at=now)
+                    state.pid, state.host, state.started_at, state.heartbeat_at = pid, host, started_at, now
+                    session.add(state)
+                    session.commit()
+                    return None
+            except sa.exc.IntegrityError:  # PostgreSQL: another daemon inserted the row first; read it
+                if attempt:
+                    raise
+        return None  # pragma: no cover - the loop returns or raises
+
     def daemon_state(self, name: str = "daemon") -> DaemonState | None:
         with Session(self.engine) as session:
             return session.get(DaemonState, name)

@@ -152,3 +152,51 @@ def test_metrics_port_in_use_is_one_line_and_exit_1(tmp_path: Path, database_url
     assert result.stderr.strip().splitlines() == [
         f"mediawatch: [daemon] metrics_port: cannot listen on 127.0.0.1:{port}: Address already in use"
     ]
+
+
+def test_a_second_daemon_on_the_same_database_is_refused_in_one_line(tmp_path: Path, database_url: str) -> None:
+    # Two ran side by side: every source crawled twice an interval, both racing to every digest.
+    with StaticSite(slow_site(articles=2, delay=0)) as site:
+        first, config = _start_daemon(tmp_path, database_url, site, shutdown_timeout="10s")
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                engine = create_engine(database_url)
+                try:
+                    state = Repository(engine).daemon_state()
+                finally:
+                    engine.dispose()
+                if state is not None:
+                    break
+                time.sleep(0.2)
+            assert state is not None and state.pid == first.pid
+            second = run_cli("run", "--no-digests", config=config, timeout=60)
+            assert first.poll() is None  # the first one is untouched
+        finally:
+            first.send_signal(signal.SIGTERM)
+            _, stderr = first.communicate(timeout=60)
+    assert second.returncode == 1
+    [line] = second.stderr.strip().splitlines()
+    assert line.startswith("mediawatch: another daemon is running on this database") and f"pid {first.pid} " in line
+    assert first.returncode == 0, stderr
+
+
+def test_a_daemon_killed_with_sigkill_does_not_stop_the_next_one(tmp_path: Path, database_url: str) -> None:
+    with StaticSite(slow_site(articles=2, delay=0)) as site:
+        first, config = _start_daemon(tmp_path, database_url, site)
+        try:
+            deadline = time.monotonic() + 90
+            while site.hits("a/0.html") == 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            first.kill()
+            first.communicate()
+        second, _ = _start_daemon(tmp_path, database_url, site, shutdown_timeout="10s")
+        try:
+            time.sleep(3)
+            assert second.poll() is None, second.communicate()[1]
+        finally:
+            second.send_signal(signal.SIGTERM)
+            _, stderr = second.communicate(timeout=60)
+    assert second.returncode == 0, stderr
+    assert "another daemon" not in stderr
