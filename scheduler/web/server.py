@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
+from scheduler.logs import EVENTS_LOGGER
 from scheduler.web.app import create_app
 from scheduler.web.crawls import CrawlTrigger, DaemonCrawls, DaemonLike, StandaloneCrawls
 from storage.search import SearchIndex
@@ -109,12 +110,21 @@ class EmbeddedConsole:
 
     async def _serve(self) -> None:
         backfill = asyncio.ensure_future(backfill_search_index(self.app))
+        announce = asyncio.ensure_future(self._announce())
         try:
             await self.server.serve()
         except SystemExit:  # uvicorn exits when it cannot bind; the daemon's crawls go on without a console
             logger.error("web console could not listen on %s; the daemon runs without it", self.address)
         finally:
             backfill.cancel()
+            announce.cancel()
+
+    async def _announce(self) -> None:
+        """Say where the console is once it listens (uvicorn's own lines are off), as `mediawatch web` does."""
+        while not self.server.started:
+            await asyncio.sleep(0.05)
+        # On the daemon's events logger: one of its lines at the default level, like its start line.
+        logging.getLogger(EVENTS_LOGGER).info("web console at http://%s/", self.address)
 
     async def stop(self) -> None:
         self.server.should_exit = True

@@ -139,3 +139,4 @@ def test_with_the_daemon_running_both_consoles_crawl_through_the_daemon(
         daemon.send_signal(signal.SIGTERM)
         _, stderr = daemon.communicate(timeout=20)
     assert daemon.returncode == 0, stderr[-3000:]
+    assert f"web console at {daemon_url}/" in stderr  # the operator is told where it is
