@@ -59,7 +59,8 @@ def main_options(
         str | None, typer.Option("--config", "-c", metavar="FILE", help="Configuration file (default: $MEDIAWATCH_CONFIG or ./mediawatch.toml).")
     ] = None,
     log_level: Annotated[
-        str, typer.Option(metavar="LEVEL", help="Log level for stderr: debug, info, warning, error.", callback=check_log_level)
+        str, typer.Option(metavar="LEVEL", help="Log level for stderr: debug, info, warning, error (the daemon's own one-line events show unless it is error).",
+            callback=check_log_level)
     ] = "warning",
     log_json: Annotated[bool, typer.Option(help="Log one JSON object per line.")] = False,
     version: Annotated[
