@@ -47,11 +47,23 @@ def _json(data: Any, status_code: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status_code)
 
 
+class BadQuery(Exception):
+    """A query parameter that cannot be read: a 400 with what is wrong, as the CLI refuses the same mistake."""
+
+
+async def bad_query(request: Request, exc: Exception) -> Response:
+    return _json({"error": str(exc)}, 400)
+
+
 def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    try:
-        return max(low, min(int(request.query_params.get(name, default)), high))
-    except ValueError:
+    """The whole number `name` (default when absent), brought into [low, high]; BadQuery when it is not one."""
+    value = request.query_params.get(name)
+    if value is None or not value.strip():
         return default
+    try:
+        return max(low, min(int(value), high))
+    except ValueError:
+        raise BadQuery(f"{name}: not a whole number: {value!r}") from None
 
 
 async def articles(request: Request) -> Response:

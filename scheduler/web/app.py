@@ -259,7 +259,7 @@ def create_app(app: App, trigger: CrawlTrigger, environ: Mapping[str, str], *, a
             ),
             Middleware(RequireLogin, console=console),
         ],
-        exception_handlers={404: pages.not_found},
+        exception_handlers={404: pages.not_found, api.BadQuery: api.bad_query},
     )
     starlette.state.console = console
     return starlette

@@ -20,8 +20,8 @@ from scheduler.demo.site import StaticSite
 from storage.db import create_engine
 from storage.repository import Repository
 from tests.conftest import REPO_ROOT, run_cli, write_config
-from tests.support.crawl import source_state
 from tests.scheduler.test_leases import TOPIC, slow_site
+from tests.support.crawl import source_state
 
 
 def _start_daemon(
@@ -183,7 +183,7 @@ def test_a_second_daemon_on_the_same_database_is_refused_in_one_line(tmp_path: P
 
 def test_a_daemon_killed_with_sigkill_does_not_stop_the_next_one(tmp_path: Path, database_url: str) -> None:
     with StaticSite(slow_site(articles=2, delay=0)) as site:
-        first, config = _start_daemon(tmp_path, database_url, site)
+        first, _ = _start_daemon(tmp_path, database_url, site)
         try:
             deadline = time.monotonic() + 90
             while site.hits("a/0.html") == 0 and time.monotonic() < deadline:

@@ -36,6 +36,10 @@ def test_api_search_article_storyline_and_runs(console: ConsoleServer) -> None:
         storylines = client.get("/api/storylines").json()
         runs = client.get("/api/runs", params={"source": "donghai"}).json()
         bad = client.get("/api/articles", params={"published_from": "soon"})
+        # An unreadable number was ignored (the default page size came back); the CLI refuses it.
+        bad_limit = client.get("/api/articles", params={"limit": "abc"})
+        bad_runs = client.get("/api/runs", params={"limit": "1.5"})
+        clamped = client.get("/api/articles", params={"limit": "100000"}).json()
         missing = client.get("/api/storylines/999999")
     assert [a["id"] for a in found["articles"]] == [ids["removed"], ids["report"]]
     assert found["terms"] == ["六", "小龙"]
@@ -45,4 +49,7 @@ def test_api_search_article_storyline_and_runs(console: ConsoleServer) -> None:
     assert storyline_id in [s["id"] for s in storylines["storylines"]]
     assert runs["runs"][0]["status"] == "failed" and runs["runs"][0]["http_status"] == 503
     assert bad.status_code == 400 and "not a date" in bad.json()["error"]
+    assert bad_limit.status_code == 400 and bad_limit.json()["error"] == "limit: not a whole number: 'abc'"
+    assert bad_runs.status_code == 400
+    assert clamped["limit"] == 500
     assert missing.status_code == 404
