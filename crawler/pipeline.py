@@ -93,6 +93,7 @@ class StoragePipeline:
 
 def _count(context: Any, item: ArticleItem, stored: Stored) -> None:
     tally = context.tally
+    tally.touch()
     if stored.error is not None:
         tally.failed += 1
         tally.note_error(f"{item.canonical_url}: {stored.error}")

@@ -237,14 +237,13 @@ async def _crawl_leased(
         for host, (until, reason) in host_waits.items():
             repository.set_host_wait(host, until, reason)
             logger.warning("host=%s asked us to wait until %s: %s", host, until.isoformat(), reason)
-    seconds = time.monotonic() - started
-    for result in _finish(contexts, run_ids, settings, repository, clock, seconds):
+    for result in _finish(contexts, run_ids, settings, repository, clock, started):
         report(result)
 
 
 def _finish(
     contexts: Sequence[CrawlContext], run_ids: Mapping[str, int], settings: CrawlerConfig, repository: Repository,
-    clock: Clock, seconds: float,
+    clock: Clock, started: float,
 ) -> list[SourceResult]:
     """Record every source's run and health from its tally, in one transaction (two reads besides)."""
     previous = repository.previous_found_of([c.source.name for c in contexts])
@@ -258,7 +257,9 @@ def _finish(
         outcomes.append(RunOutcome(run_id, status, tally.found, tally.new, tally.duplicate, tally.failed,
                                    tally.http_status, error, tally.refused,
                                    validators=(tally.etag, tally.last_modified) if keep else None))
-        results.append(SourceResult(source.name, run_id, status, tally, seconds, error))
+        # Its own time, up to its last response or stored article: sources share one crawl.
+        seconds = (tally.last_activity or time.monotonic()) - started
+        results.append(SourceResult(source.name, run_id, status, tally, max(0.0, seconds), error))
     states = repository.finish_runs(outcomes)
     now = clock()
     for context, result in zip(contexts, results, strict=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -38,10 +39,16 @@ class SourceTally:
     etag: str | None = None
     last_modified: str | None = None
     errors: list[str] = field(default_factory=list)
+    # When this source's last response or stored article was handled (time.monotonic()): sources
+    # share one crawl, and each one's time is measured up to here rather than to the crawl's end.
+    last_activity: float | None = None
 
     def note_error(self, message: str, *, limit: int = 20) -> None:
         if len(self.errors) < limit:
             self.errors.append(message)
+
+    def touch(self) -> None:
+        self.last_activity = time.monotonic()
 
 
 @dataclass

@@ -101,7 +101,9 @@ class SourceSpider(scrapy.Spider):
     def context_of(self, request: scrapy.Request | None) -> CrawlContext:
         """The context of the source a request was made for."""
         name = request.meta.get("mediawatch_source") if request is not None else None
-        return self.contexts[name] if name is not None else self.context
+        context = self.contexts[name] if name is not None else self.context
+        context.tally.touch()  # called for every response and failure of the source
+        return context
 
     def request(self, context: CrawlContext, url: str, *, role: str, **kwargs: Any) -> scrapy.Request:
         """A request on behalf of `context`'s source (its name and fetch policy ride in meta)."""

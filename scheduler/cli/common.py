@@ -117,6 +117,9 @@ FetchedSinceOption = typer.Option(
 TopicOption = typer.Option("--topic", "-t", metavar="TOPIC", help="Only articles relevant to this topic.")
 
 
+NOTE_CHARS = 300
+
+
 def print_crawl_table(results: list[Any]) -> None:
     """One row per source crawled: what it found, stored and failed."""
     table = Table(title="crawl results")
@@ -125,8 +128,10 @@ def print_crawl_table(results: list[Any]) -> None:
     for r in results:
         t = r.tally
         note = r.error or (t.errors[0] if t.errors else "")
+        if len(note) > NOTE_CHARS:  # the table wraps the rest; only a runaway message is cut, and says so
+            note = note[: NOTE_CHARS - 1] + "…"
         table.add_row(
-            r.source, r.status, str(t.found), str(t.new), str(t.duplicate), str(t.failed), f"{r.seconds:.1f}", note[:80]
+            r.source, r.status, str(t.found), str(t.new), str(t.duplicate), str(t.failed), f"{r.seconds:.1f}", note
         )
     out.print(table)
 

@@ -204,3 +204,30 @@ def test_syndicated_copy_joins_the_original_storyline(tmp_path: Path, database_u
             assert storyline[article["path"]] == storyline[article["syndicated_with"]]
     # Everything else is a story of its own, although all share the topic's keywords.
     assert len(set(storyline.values())) == len(EXPECTED["articles"]) - 1
+
+
+def test_each_source_reports_its_own_time_and_its_whole_note(tmp_path: Path, database_url: str) -> None:
+    # Sources share one crawl: every row showed the whole crawl's time (a 404 in 0.3 s read 13.1), and
+    # the note was cut at 80 characters, hiding the fix a refusal suggests.
+    from scheduler.demo.site import Route
+    from tests.support.crawl import crawl, crawl_config
+    from tests.support.faults import FaultServer, article_html, rss
+
+    routes = {"slow.xml": Route(body=rss([("南京一", "{base}/a1.html"), ("南京二", "{base}/a2.html")]),
+                                content_type="application/rss+xml", templated=True),
+              "a1.html": Route(body=article_html("南京追问六小龙一"), delay=2),
+              "a2.html": Route(body=article_html("南京追问六小龙二"), delay=2),
+              "gone.xml": Route(body=b"gone", status=404, content_type="text/plain")}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [
+            {"name": "slow", "kind": "feed", "url": site.url("slow.xml")},
+            {"name": "gone", "kind": "feed", "url": site.url("gone.xml")},
+            {"name": "private", "kind": "feed", "url": site.url("slow.xml").replace("127.0.0.1", "localhost"),
+             "allow_private": False},
+        ], concurrency_per_host=1)
+        result = crawl(config)
+    rows = {cells[0]: cells for line in result.stdout.splitlines()
+            if len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 8 and cells[0]}
+    slow, gone = float(rows["slow"][6]), float(rows["gone"][6])
+    assert slow >= 4 and gone < slow - 2, result.stdout
+    assert "allow_private" in result.stdout.replace("\n", " ").replace("│", " "), result.stdout
