@@ -176,7 +176,7 @@ class Daemon:
             fires = [job.next_run_time for job in self.scheduler.get_jobs()
                      if job.id.split(":")[0] == DIGEST_JOB and job.next_run_time is not None]
             if fires:
-                next_digest = min(fires).astimezone(ZoneInfo(self.config.digest.timezone)).isoformat(timespec="minutes")
+                next_digest = self._local(min(fires))
         logger.info(
             "daemon started: pid %d, config %s, database %s, %d source(s), next digest %s",
             os.getpid(), self.config.path or "(built in)", describe(self.app.engine), len(sources), next_digest,
@@ -365,7 +365,7 @@ class Daemon:
             self.repository.save_job_state(job.job_id, last_run_at=now)
         elif missed := missed_fire_time(trigger, state.last_run_at, now, grace):
             logger.info("digest of %s due at %s was missed while the daemon was down: sending now",
-                        ", ".join(job.topics), missed.isoformat())
+                        ", ".join(job.topics), self._local(missed))
             # DateTrigger() fires at the scheduler's own "now": the injected clock decides
             # *whether* a digest was missed, APScheduler's real clock decides *when* to run.
             self.scheduler.add_job(self._track(self._digest_job), DateTrigger(), args=[job, missed],
@@ -385,7 +385,7 @@ class Daemon:
     async def _digest_job(self, job: DigestSchedule, scheduled: datetime) -> None:
         status, outcomes = "ok", None
         if self.digest_runner is None:
-            logger.info("digest due at %s: no digest delivery configured", scheduled.isoformat())
+            logger.info("digest due at %s: no digest delivery configured", self._local(scheduled))
             status = "skipped"
         else:
             try:
@@ -405,9 +405,13 @@ class Daemon:
             next_run_at=trigger.get_next_fire_time(None, self.app.clock()),
         )
 
+    def _local(self, moment: datetime) -> str:
+        """A time for the log, in `[digest] timezone` as the start line's next digest is."""
+        return moment.astimezone(ZoneInfo(self.config.digest.timezone)).isoformat(timespec="minutes")
+
     def _log_digest(self, scheduled: datetime, status: str, outcomes: object) -> None:
         """One line per digest the job produced (or one saying why there was none)."""
-        when = scheduled.isoformat(timespec="minutes")
+        when = self._local(scheduled)
         listed = list(outcomes) if isinstance(outcomes, list | tuple) else []
         if not listed and status != "skipped":
             logger.info("digest job for %s: %s", when, status)

@@ -21,7 +21,7 @@ from scheduler.config import config_from_mapping
 from scheduler.daemon import Daemon, missed_fire_time, send_digests_job
 from scheduler.demo import demo_sources
 from scheduler.demo.site import Route, StaticSite
-from scheduler.digest_jobs import DIGEST_JOB, digest_trigger
+from scheduler.digest_jobs import DIGEST_JOB, digest_schedules, digest_trigger
 from storage.db import create_engine
 from storage.models import Source
 from storage.repository import Repository
@@ -165,6 +165,22 @@ def test_a_digest_job_logs_one_line_per_topic_and_a_failure_does_not_hide_the_ot
     assert [m["X-Mediawatch-Topic"] for m in sink.messages] == ["robots"]
     state = app.repository.get_job_state(DIGEST_JOB)
     assert state is not None and state.last_status == "failed"
+
+
+def test_a_scheduled_digest_is_logged_in_the_digest_time_zone(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The daemon's clock is UTC: its start line said "next digest …T12:15+08:00", the digest line "(due …T04:15+00:00)".
+    data = digest_config(database_url, tmp_path)
+    now = datetime(2025, 2, 10, 0, 0, tzinfo=UTC)
+    app = build_app(config_from_mapping(data, environ={}), clock=lambda: now)
+    [job] = digest_schedules(app.config)
+    daemon = Daemon(app, digest_runner=lambda scheduled, topics: [])
+    with caplog.at_level(logging.INFO):
+        asyncio.run(daemon._digest_job_now(job))
+    app.close()
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("digest job for")] == [
+        "digest job for 2025-02-10T08:00+08:00: ok"]
 
 
 def _runs(database_url: str) -> dict[str, list[str]]:
