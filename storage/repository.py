@@ -289,14 +289,17 @@ class Repository:
             session.commit()
 
     def heartbeat(self, name: str, pid: int, host: str, started_at: datetime) -> None:
-        now = self.clock()
         with Session(self.engine) as session:
-            state = session.get(DaemonState, name) or DaemonState(
-                name=name, pid=pid, host=host, started_at=started_at, heartbeat_at=now
-            )
-            state.pid, state.host, state.started_at, state.heartbeat_at = pid, host, started_at, now
-            session.add(state)
-            session.commit()
+            self._beat(session, session.get(DaemonState, name), name, pid, host, started_at)
+
+    def _beat(self, session: Session, state: DaemonState | None, name: str, pid: int, host: str,
+              started_at: datetime) -> None:
+        """Write the daemon's row (`state`, or a new one) as alive now, and commit."""
+        now = self.clock()
+        state = state or DaemonState(name=name, pid=pid, host=host, started_at=started_at, heartbeat_at=now)
+        state.pid, state.host, state.started_at, state.heartbeat_at = pid, host, started_at, now
+        session.add(state)
+        session.commit()
 
     def claim_daemon(self, name: str, pid: int, host: str, started_at: datetime,
                      *, is_alive: Callable[[DaemonState], bool]) -> DaemonState | None:
@@ -313,11 +316,7 @@ class Repository:
                     if state is not None and (state.pid, state.host) != (pid, host) and is_alive(state):
                         session.expunge(state)
                         return state
-                    now = self.clock()
-                    state = state or DaemonState(name=name, pid=pid, host=host, started_at=started_at, heartbeat_at=now)
-                    state.pid, state.host, state.started_at, state.heartbeat_at = pid, host, started_at, now
-                    session.add(state)
-                    session.commit()
+                    self._beat(session, state, name, pid, host, started_at)
                     return None
             except sa.exc.IntegrityError:  # PostgreSQL: another daemon inserted the row first; read it
                 if attempt:

@@ -87,12 +87,16 @@ class Console:
             csrf_token=csrf_token(request),
             read_only=self.read_only,
             topics=[t.name for t in self.app.config.topics],
-            # Shown as digests show them: `[[topics]] title`, else the key (which stays in URLs and forms).
-            topic_titles={t.name: t.title or t.name for t in self.app.config.topics},
+            topic_titles=self.topic_titles,
             path=request.url.path,
             **context,
         )
         return HTMLResponse(page, status_code=status_code)
+
+    @property
+    def topic_titles(self) -> dict[str, str]:
+        """Topics shown as digests show them: `[[topics]] title`, else the key (which stays in URLs and forms)."""
+        return {t.name: t.title or t.name for t in self.app.config.topics}
 
     def local(self, value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(self.tz).strftime(fmt) if value is not None else ""

@@ -392,7 +392,7 @@ async def topic_charts(request: Request) -> Response:
     per_outlet = sorted(outlets.items(), key=lambda kv: (-kv[1], kv[0]))[:30]
     # Coverage older than every window (a past story, the demo's data) should not look like none at all.
     newest = max((p.at for p in points), default=None)
-    shown = next((t.title or t.name for t in console.app.config.topics if t.name == topic), topic)
+    shown = console.topic_titles.get(topic, topic)
     return console.render(
         request, "topic.html.j2", title=f"Topic: {shown}", topic=topic, days=days, total=sum(n for _, n in per_day),
         all_time=len(points), newest=console.local(newest, "%Y-%m-%d") if newest else None,
