@@ -34,6 +34,7 @@ from scheduler.web.config import PASSWORD_HASH_ENV, SECRET_KEY_ENV, WebConfig
 from storage.durations import format_duration
 from storage.errors import ConfigError
 from storage.settings import Duration, Section
+from storage.sqlite import plain_sqlite_file, sqlite_file
 
 # The sections are re-exported: this module is where the whole configuration is assembled.
 __all__ = [
@@ -63,6 +64,8 @@ class DatabaseConfig(Section):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
+        if plain_sqlite_file(value) is not None:
+            return value  # the common case, read without importing SQLAlchemy (`status` does without it)
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
 
@@ -263,8 +266,6 @@ def config_from_mapping(
 
 def _check_paths(config: Config, label: str) -> None:
     """Folders the daemon will write to must be folders (or creatable), found now rather than mid-run."""
-    from storage.db import sqlite_file
-
     def blocked(folder: Path) -> Path | None:
         """The first existing non-folder on the way to `folder`, if any."""
         for candidate in [folder, *folder.parents]:
@@ -299,8 +300,6 @@ def _place_database(config: Config, raw: Mapping[str, Any], environ: Mapping[str
 
     Before, `status` run from another folder silently created a new, empty database.
     """
-    from storage.db import sqlite_file
-
     if f"{ENV_PREFIX}DATABASE_URL" in environ:
         origin = f"from {ENV_PREFIX}DATABASE_URL"
     elif isinstance(raw.get("database"), Mapping) and "url" in raw["database"]:

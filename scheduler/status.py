@@ -1,23 +1,28 @@
 """What `mediawatch status` reports: per-source health and timing, digests, the daemon.
 
-Read through `storage.timetable` (SQLAlchemy Core), never `app.repository`: building
-the repository imports the ORM, which `status`'s start-up does without.
+Read through `storage.timetable` (plain SQL), never `app.repository`: building the
+repository imports the ORM. The command line's `status` opens no engine at all when
+the database is a SQLite file at head (`storage.sqlite`): SQLAlchemy's import was
+about 0.15 s of its 0.38 s start-up.
 """
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from scheduler.digest_jobs import DIGEST_JOB, digest_trigger
-from storage.db import describe
+from storage import sqlite
+from storage.clock import Clock, utc_now
 from storage.processes import heartbeat_is_alive
-from storage.timetable import read_timetable
+from storage.timetable import TimetableState, read_timetable
 
 if TYPE_CHECKING:
     from scheduler.app import App
+    from scheduler.config import Config
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,36 @@ def _local(value: datetime | None, tz: ZoneInfo) -> str | None:
 
 
 def build_status(app: App) -> StatusReport:
-    config = app.config
+    """The status of an open app's database (the web console's)."""
+    from storage.db import describe
+
+    with closing(app.engine.raw_connection()) as connection:
+        timetable = read_timetable(connection, job_id=DIGEST_JOB)
+    return _report(app.config, timetable, describe(app.engine), app.clock())
+
+
+def status_of(config: Config, *, clock: Clock = utc_now) -> StatusReport:
+    """The status of `config`'s database, opened for this report alone (the command line's).
+
+    A SQLite file at head is read with `sqlite3`; anything else through the app, whose
+    engine says what is missing or out of date.
+    """
+    connection = sqlite.connect_at_head(config.database.url)
+    if connection is None:
+        from scheduler.app import build_app
+
+        app = build_app(config, clock=clock, create=False)
+        try:
+            return build_status(app)
+        finally:
+            app.close()
+    with closing(connection):
+        timetable = read_timetable(connection, job_id=DIGEST_JOB)
+    return _report(config, timetable, config.database.url, clock())
+
+
+def _report(config: Config, timetable: TimetableState, database: str, now: datetime) -> StatusReport:
     tz = ZoneInfo(config.digest.timezone)
-    now = app.clock()
-    timetable = read_timetable(app.engine, job_id=DIGEST_JOB)
     states, runs = timetable.sources, timetable.last_runs
     sources = []
     for source in config.sources:
@@ -97,7 +128,7 @@ def build_status(app: App) -> StatusReport:
         next_due = digest_trigger(config.digest.schedule, config.digest.timezone).get_next_fire_time(None, now)
     return StatusReport(
         timezone=config.digest.timezone,
-        database=describe(app.engine),
+        database=database,
         database_origin=config.database_origin,
         daemon_running=running,
         daemon_heartbeat=_local(daemon.heartbeat_at, tz) if daemon else None,

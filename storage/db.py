@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from storage.errors import StorageError
+from storage.sqlite import SQLITE_BUSY_TIMEOUT_MS, sqlite_file
 
 if TYPE_CHECKING:
     # Imported where used: on SQLite, the PostgreSQL dialect was 6% of `mediawatch status`'s imports.
@@ -23,20 +24,6 @@ if TYPE_CHECKING:
     UpsertInsert = sqlite.Insert | postgresql.Insert
 
 logger = logging.getLogger(__name__)
-
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file a SQLite URL names (None for other backends and in-memory databases)."""
-    try:
-        parsed = make_url(url)
-    except sa.exc.ArgumentError:
-        return None
-    database = parsed.database or ""
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database).expanduser()
 
 
 def create_engine(url: str, *, echo: bool = False, create: bool = True) -> Engine:

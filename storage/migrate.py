@@ -11,8 +11,8 @@ Whoever gets the lock second finds the schema at head and does nothing.
 
 Checking that a database is at head is on every command's start-up path, so it
 needs no alembic (importing it took about 0.13 s of `mediawatch status`'s 0.66 s):
-the head is read from the revision files' `revision` / `down_revision` lines, the
-current revision from the `alembic_version` table. Alembic is imported only to
+the head is read from the revision files (`storage.revisions`), the current
+revision from the `alembic_version` table. Alembic is imported only to
 change the schema, or to count how many migrations behind an old database is.
 tests/storage/test_migrate.py fails if the head read here ever differs from alembic's.
 """
@@ -21,30 +21,22 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from storage.db import sqlite_file
 from storage.errors import SchemaOutOfDateError, StorageError
+from storage.revisions import MIGRATIONS_DIR, VERSION_TABLE, head_from_revision_files
+from storage.sqlite import sqlite_file
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-VERSION_TABLE = "alembic_version"  # alembic's default, which storage/migrations/env.py keeps
-# `revision = '0003'`, `down_revision: str | None = None`: how alembic's template writes them.
-_REVISION_LINE = re.compile(
-    r"""^(?P<key>revision|down_revision)\s*(?::[^=]*)?=\s*(?:['"](?P<id>[^'"]+)['"]|None)\s*(?:#.*)?$""",
-    re.MULTILINE,
-)
 # pg_advisory_lock key for schema changes: any fixed number other code does not use ("mediaw").
 ADVISORY_LOCK_KEY = 0x6D6564696177
 
@@ -68,31 +60,6 @@ def head_revision() -> str:
         head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None, "no migrations found"
     return head
-
-
-def head_from_revision_files(versions: Path = MIGRATIONS_DIR / "versions") -> str | None:
-    """The head of the linear chain the revision files declare, read without alembic.
-
-    None when the files are not one linear chain this reading is sure of (a branch, a
-    revision line it cannot parse); `head_revision` then asks alembic.
-    """
-    down_of: dict[str, str | None] = {}
-    for script in versions.glob("*.py"):
-        found = {m["key"]: m["id"] for m in _REVISION_LINE.finditer(script.read_text(encoding="utf-8"))}
-        if "revision" not in found or "down_revision" not in found or found["revision"] in down_of:
-            return None
-        down_of[str(found["revision"])] = found["down_revision"]
-    heads = set(down_of) - set(down_of.values())
-    if len(heads) != 1:
-        return None
-    (head,) = heads
-    # Linear: from the head, each file's down_revision leads to the next, through every file to None.
-    chain: list[str] = []
-    revision: str | None = head
-    while revision is not None and revision in down_of and revision not in chain:
-        chain.append(revision)
-        revision = down_of[revision]
-    return head if revision is None and len(chain) == len(down_of) else None
 
 
 def current_revision(engine: Engine) -> str | None:

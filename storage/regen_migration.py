@@ -13,7 +13,8 @@ from pathlib import Path
 from alembic import command
 
 from storage.db import create_engine
-from storage.migrate import MIGRATIONS_DIR, _alembic_config, upgrade
+from storage.migrate import _alembic_config, upgrade
+from storage.revisions import MIGRATIONS_DIR
 
 
 def main() -> None:

@@ -36,7 +36,6 @@ from storage.models import (
 from storage.processes import process_is_gone
 from storage.search import Analyzer, document_text, write_terms
 from storage.storylines import lock_storyline_assignment
-from storage.timetable import latest_run_ids
 from storage.types import RunOutcome, TopicMatch
 
 logger = logging.getLogger(__name__)
@@ -754,8 +753,8 @@ class Repository:
         return states
 
     def last_runs(self) -> dict[str, CrawlRun]:
-        """The latest finished or running run of each source."""
-        latest = latest_run_ids()
+        """The latest finished or running run of each source (as `storage.timetable` reads them for status)."""
+        latest = sa.select(sa.func.max(CrawlRun.id).label("id")).group_by(col(CrawlRun.source_name)).subquery()
         with Session(self.engine) as session:
             runs = session.exec(select(CrawlRun).join(latest, col(CrawlRun.id) == latest.c.id)).all()
         return {run.source_name: run for run in runs}

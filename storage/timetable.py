@@ -1,50 +1,33 @@
-"""Where the timetable stands, read with SQLAlchemy Core alone: what `mediawatch status` shows.
+"""Where the timetable stands, read with plain SQL over a DB-API connection: what `mediawatch status` shows.
 
 Each source's health and next run, its latest crawl run, the daemon's heartbeat, when
 a scheduled job is next due and when the last digest went out, read in one short
-connection. No ORM: importing SQLModel and the table classes took about 0.12 s of
-`status`'s 0.66 s, so the few columns read here are declared as lightweight tables;
-tests/storage/test_timetable.py checks each against `storage.models` (a renamed or
-retyped column fails there) and the reads against the repository's.
+connection. The connection is the standard library's `sqlite3` on a SQLite database
+at head (`storage.sqlite.connect_at_head`: status then imports neither SQLAlchemy nor
+the ORM) or an engine's raw connection otherwise (PostgreSQL, the web console). The
+SQL is what both backends read alike; the few columns read are named by the
+dataclasses below, and tests/storage/test_timetable.py checks each against
+`storage.models` and the reads, over both kinds of connection, against the repository's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
-from storage.columns import UTCDateTime
+class Cursor(Protocol):
+    def execute(self, sql: str, /) -> object: ...
+    def fetchall(self) -> Sequence[Sequence[Any]]: ...
+    def close(self) -> object: ...
 
-SOURCE = sa.table(
-    "source",
-    sa.column("name", sa.String),
-    sa.column("healthy", sa.Boolean),
-    sa.column("unhealthy_reason", sa.String),
-    sa.column("next_run_at", UTCDateTime),
-    sa.column("consecutive_failures", sa.Integer),
-)
-CRAWL_RUN = sa.table(
-    "crawl_run",
-    sa.column("id", sa.Integer),
-    sa.column("source_name", sa.String),
-    sa.column("started_at", UTCDateTime),
-    sa.column("status", sa.String),
-    sa.column("found", sa.Integer),
-    sa.column("new", sa.Integer),
-    sa.column("duplicate", sa.Integer),
-    sa.column("failed", sa.Integer),
-    sa.column("http_status", sa.Integer),
-    sa.column("error", sa.Text),
-)
-DAEMON_STATE = sa.table(
-    "daemon_state", sa.column("name", sa.String), sa.column("pid", sa.Integer), sa.column("host", sa.String),
-    sa.column("heartbeat_at", UTCDateTime),
-)
-JOB_STATE = sa.table("job_state", sa.column("job_id", sa.String), sa.column("next_run_at", UTCDateTime))
-DIGEST = sa.table("digest", sa.column("status", sa.String), sa.column("sent_at", UTCDateTime))
+
+class Connection(Protocol):
+    """What is used of a DB-API connection (`sqlite3`'s, or SQLAlchemy's `engine.raw_connection()`)."""
+
+    def cursor(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -85,37 +68,53 @@ class TimetableState:
     last_digest_sent: datetime | None  # of any topic
 
 
-def latest_run_ids() -> sa.Subquery:
-    """Each source's latest crawl run (running or finished) as (source_name, id): the repository's too."""
-    return (
-        sa.select(CRAWL_RUN.c.source_name, sa.func.max(CRAWL_RUN.c.id).label("id"))
-        .group_by(CRAWL_RUN.c.source_name)
-        .subquery()
-    )
-
-
-def read_timetable(engine: Engine, *, job_id: str, daemon: str = "daemon") -> TimetableState:
+def read_timetable(connection: Connection, *, job_id: str, daemon: str = "daemon") -> TimetableState:
     """The timetable's state: every source's, the daemon named `daemon`, the job `job_id`."""
-    latest = latest_run_ids()
-    run_columns = [CRAWL_RUN.c[name] for name in LastRun.__dataclass_fields__]
-    with engine.connect() as connection:
-        sources = connection.execute(sa.select(*SOURCE.c)).mappings().all()
-        runs = connection.execute(
-            sa.select(*run_columns).join(latest, CRAWL_RUN.c.id == latest.c.id)
-        ).mappings().all()
-        heartbeat = connection.execute(
-            sa.select(DAEMON_STATE.c.pid, DAEMON_STATE.c.host, DAEMON_STATE.c.heartbeat_at).where(DAEMON_STATE.c.name == daemon)
-        ).mappings().first()
-        job_next_run = connection.execute(
-            sa.select(JOB_STATE.c.next_run_at).where(JOB_STATE.c.job_id == job_id)
-        ).scalar()
-        last_sent = connection.execute(
-            sa.select(sa.func.max(DIGEST.c.sent_at)).where(DIGEST.c.status == "sent")
-        ).scalar()
+    cursor: Cursor = connection.cursor()
+    try:
+        cursor.execute(f"SELECT {_columns(SourceHealth)} FROM source")
+        sources = [SourceHealth(*_typed(SourceHealth, row)) for row in cursor.fetchall()]
+        # Each source's latest run, running or finished: the repository's `last_runs` too.
+        cursor.execute(f"SELECT {_columns(LastRun, 'run.')} FROM crawl_run AS run JOIN "
+                       "(SELECT MAX(id) AS id FROM crawl_run GROUP BY source_name) AS latest ON run.id = latest.id")
+        runs = [LastRun(*_typed(LastRun, row)) for row in cursor.fetchall()]
+        cursor.execute(f"SELECT name, {_columns(Heartbeat)} FROM daemon_state")
+        heartbeats = {row[0]: Heartbeat(*_typed(Heartbeat, row[1:])) for row in cursor.fetchall()}
+        cursor.execute("SELECT job_id, next_run_at FROM job_state")
+        next_runs = {row[0]: _utc(row[1]) for row in cursor.fetchall()}
+        cursor.execute("SELECT MAX(sent_at) FROM digest WHERE status = 'sent'")
+        ((last_sent,),) = cursor.fetchall()
+    finally:
+        cursor.close()
     return TimetableState(
-        sources={row["name"]: SourceHealth(**row) for row in sources},
-        last_runs={row["source_name"]: LastRun(**row) for row in runs},
-        daemon=Heartbeat(**heartbeat) if heartbeat else None,
-        job_next_run=job_next_run,
-        last_digest_sent=last_sent,
+        sources={source.name: source for source in sources},
+        last_runs={run.source_name: run for run in runs},
+        daemon=heartbeats.get(daemon),
+        job_next_run=next_runs.get(job_id),
+        last_digest_sent=_utc(last_sent),
     )
+
+
+def _columns(shape: type, prefix: str = "") -> str:
+    """The columns named by `shape`'s fields, quoted (`new`, `failed`, `status` are column names too)."""
+    return ", ".join(f'{prefix}"{field.name}"' for field in fields(shape))
+
+
+def _typed(shape: type, row: Sequence[Any]) -> list[Any]:
+    """`row` as `shape`'s field types: SQLite gives booleans as 0/1 and timestamps as text."""
+    values = []
+    for field, value in zip(fields(shape), row, strict=True):
+        if value is not None and field.type in ("bool", "bool | None"):
+            value = bool(value)
+        elif field.type in ("datetime", "datetime | None"):
+            value = _utc(value)
+        values.append(value)
+    return values
+
+
+def _utc(value: datetime | str | None) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime, as `storage.columns.UTCDateTime` reads it."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

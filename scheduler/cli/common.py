@@ -48,9 +48,10 @@ def options(ctx: typer.Context) -> Options:
 
 def load_config(ctx: typer.Context) -> Config:
     """The configuration named by --config, $MEDIAWATCH_CONFIG or ./mediawatch.toml, validated."""
-    from scheduler.app import load_app_config
+    # Not through scheduler.app, which imports SQLAlchemy: `status` on SQLite does without it.
+    from scheduler import config
 
-    return load_app_config(options(ctx).config_path)
+    return config.load_config(config.find_config_file(options(ctx).config_path))
 
 
 def open_app(ctx: typer.Context, *, create: bool = True) -> App:

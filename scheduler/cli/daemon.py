@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from scheduler.cli.common import open_app, out
+from scheduler.cli.common import load_config, open_app, out
 
 
 def register(app: typer.Typer) -> None:
@@ -37,13 +37,9 @@ def status(
     check: Annotated[bool, typer.Option("--check", help="Exit 1 if the daemon is not running or a source is unhealthy.")] = False,
 ) -> None:
     """Show each source's health, last and next run, and the digest timetable."""
-    from scheduler.status import build_status
+    from scheduler.status import status_of
 
-    application = open_app(ctx, create=False)
-    try:
-        report = build_status(application)
-    finally:
-        application.close()
+    report = status_of(load_config(ctx))
     if json_output:
         out.print(json.dumps(report.as_dict(), ensure_ascii=False), markup=False)
     else:

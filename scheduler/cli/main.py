@@ -115,9 +115,12 @@ def run(args: list[str] | None = None) -> int:
 
 
 def _is_database_error(exc: BaseException) -> bool:
-    """Whether `exc` is SQLAlchemy's, without importing SQLAlchemy into commands that never open a database."""
+    """Whether `exc` is SQLAlchemy's or sqlite3's (`status` reads SQLite without SQLAlchemy), without
+    importing either into commands that never open a database."""
     exceptions = sys.modules.get("sqlalchemy.exc")  # not imported: nothing could have raised one
-    return exceptions is not None and isinstance(exc, exceptions.SQLAlchemyError)
+    sqlite3 = sys.modules.get("sqlite3")
+    return ((exceptions is not None and isinstance(exc, exceptions.SQLAlchemyError))
+            or (sqlite3 is not None and isinstance(exc, sqlite3.Error)))
 
 
 def main() -> None:

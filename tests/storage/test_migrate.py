@@ -24,14 +24,8 @@ from alembic.script import ScriptDirectory
 
 from storage.db import create_engine
 from storage.errors import SchemaOutOfDateError
-from storage.migrate import (
-    MIGRATIONS_DIR,
-    current_revision,
-    ensure_schema,
-    head_from_revision_files,
-    head_revision,
-    upgrade,
-)
+from storage.migrate import current_revision, ensure_schema, head_revision, upgrade
+from storage.revisions import MIGRATIONS_DIR, head_from_revision_files
 from tests.conftest import REPO_ROOT
 
 FIRST_RUN = textwrap.dedent(

@@ -1,46 +1,53 @@
-"""`storage.timetable` (what `mediawatch status` reads, with SQLAlchemy Core) agrees with the ORM.
+"""`storage.timetable` (what `mediawatch status` reads, in plain SQL) agrees with the ORM.
 
-It declares the few columns it reads instead of importing the table classes, so these
-tests pin that each one is a column of the model with the same type, and that its
-reads return what the repository and the digest ledger wrote and read back.
+It names the few columns it reads by its dataclasses' fields instead of importing the
+table classes, so these tests pin that each one is a column of the model with a type
+the reading understands, and that its reads — over an engine's raw connection and, on
+SQLite, over the standard library's `sqlite3` as `status` reads — return what the
+repository and the digest ledger wrote and read back.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from storage import sqlite
 from storage.columns import UTCDateTime
 from storage.db import create_engine
 from storage.ledger import DigestLedger
 from storage.migrate import ensure_schema
 from storage.repository import Repository
-from storage.timetable import (
-    CRAWL_RUN,
-    DAEMON_STATE,
-    DIGEST,
-    JOB_STATE,
-    SOURCE,
-    Heartbeat,
-    LastRun,
-    SourceHealth,
-    read_timetable,
-)
+from storage.timetable import Heartbeat, LastRun, SourceHealth, read_timetable
+
+# Each dataclass the timetable fills, and the table its fields are read from.
+READ_FROM = {SourceHealth: "source", LastRun: "crawl_run", Heartbeat: "daemon_state"}
+# How the reading converts a field of each annotation (`storage.timetable._typed`).
+READ_AS: dict[str, type] = {"str": sa.String, "str | None": sa.String, "int": sa.Integer, "int | None": sa.Integer,
+                            "bool": sa.Boolean, "datetime": UTCDateTime, "datetime | None": UTCDateTime}
 
 
 def test_every_column_the_timetable_reads_is_the_models_column_with_its_type() -> None:
-    for light in (SOURCE, CRAWL_RUN, DAEMON_STATE, JOB_STATE, DIGEST):
-        table = SQLModel.metadata.tables[light.name]
-        for column in light.c:
-            assert column.name in table.c, f"{light.name}.{column.name} is not a column of the model"
-            declared, modelled = column.type, table.c[column.name].type
-            assert issubclass(_kind(modelled), _kind(declared)), (
-                f"{light.name}.{column.name}: {declared!r} here, {modelled!r} in the model"
+    for shape, table_name in READ_FROM.items():
+        table = SQLModel.metadata.tables[table_name]
+        for field in dataclasses.fields(shape):
+            assert field.name in table.c, f"{table_name}.{field.name} is not a column of the model"
+            assert isinstance(field.type, str) and field.type in READ_AS, f"{shape.__name__}.{field.name}: {field.type}"
+            modelled = table.c[field.name].type
+            assert issubclass(_kind(modelled), READ_AS[field.type]), (
+                f"{table_name}.{field.name}: read as {field.type}, {modelled!r} in the model"
+            )
+            assert not table.c[field.name].nullable or field.type.endswith("| None"), (
+                f"{table_name}.{field.name} may be NULL but is read as {field.type}"
             )
 
 
@@ -66,7 +73,21 @@ def _fields(row: Any, shape: Any) -> dict[str, Any]:
     return {field.name: getattr(row, field.name) for field in dataclasses.fields(shape)}
 
 
-def test_the_timetable_reads_what_the_repository_and_the_ledger_wrote(database_url: str) -> None:
+def _read(database_url: str, engine: sa.Engine, via: str, **which: str) -> Any:
+    """`read_timetable` over an engine's raw connection (the web console's) or `sqlite3` (`status`'s on SQLite)."""
+    if via == "sqlite3":
+        if engine.dialect.name != "sqlite":
+            pytest.skip("status reads only SQLite through sqlite3")
+        connection: Any = sqlite.connect_at_head(database_url)
+        assert connection is not None, "a SQLite database at head is read through sqlite3"
+    else:
+        connection = engine.raw_connection()
+    with closing(connection):
+        return read_timetable(connection, **which)
+
+
+@pytest.mark.parametrize("via", ["engine", "sqlite3"])
+def test_the_timetable_reads_what_the_repository_and_the_ledger_wrote(database_url: str, via: str) -> None:
     engine = create_engine(database_url)
     ensure_schema(engine)
     try:
@@ -95,7 +116,7 @@ def test_the_timetable_reads_what_the_repository_and_the_ledger_wrote(database_u
         assert unsent is not None and unsent.id is not None
         ledger.release(unsent.id, "smtp refused")
 
-        state = read_timetable(engine, job_id="digest")
+        state = _read(database_url, engine, via, job_id="digest")
 
         assert state.sources == {
             name: SourceHealth(**_fields(source, SourceHealth)) for name, source in repository.list_source_states().items()
@@ -114,7 +135,45 @@ def test_the_timetable_reads_what_the_repository_and_the_ledger_wrote(database_u
         assert state.last_digest_sent == sent_at["nanjing"]
         assert all(t.tzinfo is not None for t in (state.job_next_run, state.last_digest_sent, state.daemon.heartbeat_at))
 
-        nothing = read_timetable(engine, job_id="digest:robots", daemon="elsewhere")
+        nothing = _read(database_url, engine, via, job_id="digest:robots", daemon="elsewhere")
         assert nothing.daemon is None and nothing.job_next_run is None
     finally:
         engine.dispose()
+
+
+def test_sqlite3_reads_only_a_database_at_head_and_leaves_the_rest_to_the_engine(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/mediawatch.db"
+    assert sqlite.connect_at_head(url) is None  # missing: the engine path says so
+    with closing(sqlite3.connect(tmp_path / "other.db")) as connection:
+        connection.execute("CREATE TABLE other (x)")
+    assert sqlite.connect_at_head(f"sqlite:///{tmp_path}/other.db") is None  # no mediawatch schema
+    engine = create_engine(url)
+    ensure_schema(engine)
+    engine.dispose()
+    connection = sqlite.connect_at_head(url)
+    assert connection is not None
+    with closing(connection):
+        connection.execute("UPDATE alembic_version SET version_num = 'behind'")
+        connection.commit()
+    assert sqlite.connect_at_head(url) is None  # out of date: the engine path refuses it with the fix
+
+
+@pytest.mark.parametrize("url", [
+    "sqlite:///data/mediawatch.db", "sqlite:////srv/mw/mediawatch.db", "sqlite+pysqlite:///rel.db", "sqlite:///~/mw.db",
+    "sqlite:///data/%C3%A9t%C3%A9.db", "sqlite:///data/x.db?timeout=5", "sqlite://", "sqlite:///:memory:",
+    "sqlite:///file:mem?mode=memory&uri=true", "postgresql://u:p@localhost/test", "postgresql+psycopg://localhost/x",
+    "not a url",
+])
+def test_sqlite_file_reads_a_url_as_sqlalchemy_does(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    expected = None
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        parsed = None
+    if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        expected = None if parsed.database.startswith("file:") else Path(parsed.database).expanduser()
+    assert sqlite.sqlite_file(url) == expected
+    plain = sqlite.plain_sqlite_file(url)
+    assert plain is None or plain == expected  # the standard-library reading answers only when it is sure
