@@ -20,6 +20,8 @@ word pairs of the normalised title and opening, TF-IDF, 8,000 kept by chi², `mi
     group-weights  shared, classes balanced within each script group instead of overall
     words3         shared, plus Latin word triples
     split+rules    split, plus the rule features and the script feature repeated for English pages
+    split+group-weights  split, classes balanced within each script group (English has fewer positives)
+    split+words3   split, plus Latin word triples (longer English phrases: "why can't", "little dragons")
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "group-weights": {"group_weights": True},
     "words3": {"word_triples": True},
     "split+rules": {"split": True, "rule_copy": True, "script": True},
+    "split+group-weights": {"split": True, "group_weights": True},
+    "split+words3": {"split": True, "word_triples": True},
 }
 
 
