@@ -41,10 +41,11 @@ class StoragePipeline:
             # Stored from its feed entry, or under the feed's title: matched and segmented in a
             # worker like every page, so this process never loads jieba and the seed.
             analysed = await pool.analyse(TextJob(extracted.title, extracted.text,
-                                                  tuple(m.name for m in context.matchers), context.storylines.params))
+                                                  tuple(m.name for m in context.matchers), context.storylines.params,
+                                                  extracted.published))
             matches, print_, terms = analysed.matches, analysed.fingerprint, analysed.search_terms
         elif matches is None:
-            matches = [matcher.match(extracted.title, extracted.text) for matcher in context.matchers]
+            matches = [matcher.match(extracted.title, extracted.text, extracted.published) for matcher in context.matchers]
         row = Article(
             url=item.canonical_url,
             source_name=context.source.name,

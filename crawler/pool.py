@@ -97,6 +97,7 @@ class TextJob:
     text: str
     topics: tuple[str, ...]
     storyline_params: StorylineParams
+    published: datetime | None = None  # a topic's `since` rules out a page published before it
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class TextResult:
 
 def analyse_text(job: TextJob) -> TextResult:
     """Topic matches, storyline fingerprint and search terms of a title and text (runs in a worker)."""
-    matches = [_matchers[name].match(job.title, job.text) for name in job.topics if name in _matchers]
+    matches = [_matchers[name].match(job.title, job.text, job.published) for name in job.topics if name in _matchers]
     # Segmenting the page for the search index (jieba, a few ms a page) here rather than in
     # the storing process, whose one thread (reactor and writer) is the crawl's bottleneck.
     terms = tuple(_analyzer.index_terms(document_text(job.title, job.text)))
@@ -123,7 +124,7 @@ def process_page(job: PageJob) -> PageResult:
         kwargs["local_tz"] = job.local_tz
     extraction = extract_with_overrides(job.body, job.url, job.content_type, **kwargs)
     article = extraction.article
-    analysed = analyse_text(TextJob(article.title, article.text, job.topics, job.storyline_params))
+    analysed = analyse_text(TextJob(article.title, article.text, job.topics, job.storyline_params, article.published))
     return PageResult(extraction, analysed.matches, analysed.fingerprint, analysed.search_terms)
 
 

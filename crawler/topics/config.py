@@ -71,6 +71,11 @@ class TopicConfig(Section):
     )
     seed: SeedConfig | None = Field(None, description="the original report digests open with")
     threshold: float = Field(0.5, ge=0, le=1, description="an article whose score reaches this is relevant")
+    since: date | None = Field(
+        None,
+        description="the day the story began: a page published before it cannot be coverage of it and is off the "
+        "topic whatever it says; a page without a date is judged on its text",
+    )
     similarity_weight: float | None = Field(
         None, ge=0, le=1,
         description="how much similarity to the seed text counts (default: 0.3 with groups and a seed, else 0)",

@@ -22,6 +22,12 @@ script group (Chinese or English) decides, and the reasons gain "model=0.83" aft
 hits and the similarity. A veto and a keyword hit keep their meaning. A topic without a
 model is scored by rules and similarity alone.
 
+A topic with `since` (the day its story began) takes no page published before that day,
+whatever its text says: coverage of a story cannot predate it, and old pages that share
+its words (city rivalries, earlier "why Hangzhou?" pieces) were the commonest false alarm
+in the English labelled data. Such a page scores 0 with the reason "published 2017-03,
+before 2025-02-01"; a page without a date is judged on its text alone.
+
 `build_matchers(topics, base_dir)` reads the seed files (the only I/O here).
 """
 
@@ -30,6 +36,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +86,12 @@ class TopicMatcher:
     def _term_counts(self, text: str) -> dict[str, int]:
         return {term.label: term.count(text) for term in self.rules.terms}
 
-    def match(self, title: str, text: str) -> TopicMatch:
+    def match(self, title: str, text: str, published: date | None = None) -> TopicMatch:
+        """Whether `title` and `text` are on the topic, and why; `published`: the page's date, if known."""
+        since = self.topic.since
+        if since is not None and published is not None and _day(published) < since:
+            return TopicMatch(topic=self.name, score=0.0, relevant=False,
+                              matched=(f"published {_day(published).isoformat()}, before {since.isoformat()}",))
         normalized = normalize_text(f"{title}\n{text}")
         outcome = self.rules.evaluate(normalized)
         reasons = list(outcome.reasons)
@@ -123,14 +135,18 @@ class LazyTopicMatcher(TopicMatcher):
                 self._built = TopicMatcher(self.topic, self._seed_text)
             return self._built
 
-    def match(self, title: str, text: str) -> TopicMatch:
-        return self._real().match(title, text)
+    def match(self, title: str, text: str, published: date | None = None) -> TopicMatch:
+        return self._real().match(title, text, published)
 
     def __getattr__(self, attribute: str) -> Any:
         # Called only for what __init__ did not set (rules, threshold, similarity…).
         if attribute.startswith("_"):
             raise AttributeError(attribute)
         return getattr(self._real(), attribute)
+
+
+def _day(published: date) -> date:
+    return published.date() if isinstance(published, datetime) else published
 
 
 def read_seed_text(topic: TopicConfig, base_dir: Path | None = None) -> str | None:

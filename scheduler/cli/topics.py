@@ -1,8 +1,9 @@
 """`mediawatch classify`: score sample articles against a topic before crawling.
 
-Reads JSON Lines (`title`, `text`, optional `url`, `lang`) from a file or stdin and
-prints one JSON line per article with `relevant`, `score` and `matched` (the terms
-found and the seed similarity). A line that is not a usable article is reported on
+Reads JSON Lines (`title`, `text`, optional `url`, `lang`, `published`) from a file or
+stdin and prints one JSON line per article with `relevant`, `score` and `matched` (the
+terms found and the seed similarity). `published` (2025-02-11, 2025-02 or 2025) lets a
+topic's `since` rule out a page from before its story began, as a crawl does. A line that is not a usable article is reported on
 stderr with its number and skipped; the exit status is then 1.
 """
 
@@ -17,6 +18,7 @@ from typing import IO, Annotated, Any
 
 import typer
 
+from crawler.topics.dates import latest_day
 from scheduler.cli.common import load_config
 from storage.errors import MediawatchError
 
@@ -41,11 +43,13 @@ def parse_article(line: bytes | str) -> dict[str, Any]:
     for key in ("title", "text"):
         if key not in row:
             raise BadLine(f"missing field {key!r}")
-    for key in ("title", "text", "url", "lang"):
+    for key in ("title", "text", "url", "lang", "published"):
         if row.get(key) is not None and not isinstance(row[key], str):
             raise BadLine(f"field {key!r} must be a string, got {type(row[key]).__name__}")
     if not (row["title"] or "").strip() and not (row["text"] or "").strip():
         raise BadLine("title and text are both empty")
+    if (row.get("published") or "").strip() and latest_day(row["published"]) is None:
+        raise BadLine(f"field 'published' is not a date (2025-02-11, 2025-02 or 2025): {row['published']!r}")
     return row
 
 
@@ -80,7 +84,7 @@ def register(app: typer.Typer) -> None:
         source: Annotated[
             str,
             typer.Argument(
-                metavar="[FILE|-]", help="JSON Lines with title, text (and url, lang); - for stdin."
+                metavar="[FILE|-]", help="JSON Lines with title, text (and url, lang, published); - for stdin."
             ),
         ] = "-",
         topic: Annotated[
@@ -102,7 +106,7 @@ def register(app: typer.Typer) -> None:
                     bad += 1
                     typer.echo(f"mediawatch: {label}:{number}: {exc}", err=True)
                     continue
-                match = matcher.match(row["title"] or "", row["text"] or "")
+                match = matcher.match(row["title"] or "", row["text"] or "", latest_day(row.get("published")))
                 out: dict[str, Any] = {"line": number}
                 if row.get("url"):
                     out["url"] = row["url"]

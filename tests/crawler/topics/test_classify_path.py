@@ -17,6 +17,7 @@ import pytest
 
 from bench.eval_real import DATA, TOPIC_CONFIG, load_rows
 from bench.evaluation_topic import load_evaluation_config
+from crawler.topics.dates import latest_day
 from crawler.topics.matcher import TopicMatcher, read_model
 from tests.conftest import run_cli
 
@@ -36,7 +37,8 @@ def test_classify_with_the_example_config_matches_the_evaluation_path(tmp_path: 
     articles = tmp_path / "articles.jsonl"
     articles.write_text(
         "".join(
-            json.dumps({"title": r["title"], "text": r["excerpt"], "url": r["url"]}, ensure_ascii=False) + "\n"
+            json.dumps({"title": r["title"], "text": r["excerpt"], "url": r["url"], "published": r["published"]},
+                       ensure_ascii=False) + "\n"
             for r in rows
         ),
         encoding="utf-8",
@@ -47,10 +49,16 @@ def test_classify_with_the_example_config_matches_the_evaluation_path(tmp_path: 
     assert result.returncode == 0, result.stderr
     decided = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(decided) == len(rows)
+    predating = 0
     for row, out in zip(rows, decided, strict=True):
-        expected = evaluation.match(row["title"], row["excerpt"])
+        expected = evaluation.match(row["title"], row["excerpt"], latest_day(row["published"]))
         assert out["url"] == row["url"]
         assert out["relevant"] == expected.relevant, row["id"]
         assert out["score"] == pytest.approx(expected.score, abs=1e-9), row["id"]
+        if out["matched"][0].startswith("published "):  # before the topic's `since`: the date decides, alike
+            predating += 1
+            assert out["matched"] == list(expected.matched) and not out["relevant"]
+            continue
         model_reasons = [r for r in out["matched"] if r.startswith("model=")]
         assert model_reasons and model_reasons == [r for r in expected.matched if r.startswith("model=")]
+    assert 0 < predating < len(rows)  # both configurations carry `since`, and most rows are judged by the model
