@@ -12,7 +12,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import MAXYEAR, MINYEAR, UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,20 +87,31 @@ def invocation(
     return shlex.quote(argv0)
 
 
+# The most rows a listing prints: more than any terminal shows, far below what a database's
+# LIMIT can hold (99999999999999999999 reached SQLite and came back as a traceback).
+MAX_LISTED = 1_000_000
+
+
 def parse_since(value: str | None, now: datetime | None = None, tz: tzinfo = UTC) -> datetime | None:
     """A `--since` value: a duration ago ("2d"), or a date or time; one without an offset is in `tz`,
     the time zone lists are shown in, so `--since 2025-02-11` starts where the list's 2025-02-11 does."""
     if not value:
         return None
     try:
-        return (now or datetime.now(UTC)) - parse_duration(value)
+        moment = (now or datetime.now(UTC)) - parse_duration(value)
     except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r}: give a date (2025-02-08), a time, or a duration like 2d") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r}: give a date (2025-02-08), a time, or a duration like 2d") from None
+        moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    except OverflowError:  # a duration reaching back before year 1
+        moment = datetime.min.replace(tzinfo=UTC)
+    # Year 1 or 9999 in one time zone may not exist in another (UTC for the query, the list's for
+    # display): the driver raised "date value out of range", reported as a database error.
+    if not MINYEAR < moment.year < MAXYEAR:
+        raise typer.BadParameter(f"{value!r} is out of range: give a date between the years {MINYEAR + 1} and {MAXYEAR - 1}")
+    return moment
 
 
 def check_since(value: str | None) -> str | None:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from scheduler.cli.common import err, open_app, out
+from scheduler.cli.common import MAX_LISTED, err, open_app, out
 from scheduler.records import digest_record
 from storage.errors import DeliveryError
 
@@ -130,7 +130,7 @@ def _change_counts(removed: int, edited: int) -> str:
 def digests(
     ctx: typer.Context,
     topic: TopicOption = None,
-    limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_LISTED, metavar="N", help="At most this many.")] = 50,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List past digests, newest first."""

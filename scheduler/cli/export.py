@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from scheduler.cli.common import (
+    MAX_LISTED,
     FetchedSinceOption,
     SinceOption,
     TopicOption,
@@ -52,7 +53,7 @@ def articles(
     search: Annotated[str | None, typer.Option(
         "--search", "-q", metavar="WORDS", help="Only articles whose title or body has every word of this query (either Chinese script)."
     )] = None,
-    limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_LISTED, metavar="N", help="At most this many.")] = 50,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line, with text.")] = False,
 ) -> None:
     """List stored articles, newest first, with why they matched."""

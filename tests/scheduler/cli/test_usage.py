@@ -50,6 +50,12 @@ BAD_VALUES: list[tuple[str, ...]] = [
     ("export", "--format", "xml"),
     ("export", "--since", "soon"),
     ("digests", "--limit", "0"),
+    # Out of any database's range: a traceback (OverflowError from the driver) or "database error".
+    ("articles", "--limit", "99999999999999999999"),
+    ("digests", "--limit", "99999999999999999999"),
+    ("articles", "--since", "0001-01-01"),
+    ("export", "--since", "0001-01-01T00:00:00+14:00"),
+    ("articles", "--fetched-since", "9999-12-31T23:00:00-12:00"),
     ("digest", "send", "--retries", "99"),
     ("crawlz",),
     ("digest", "sned"),
@@ -217,3 +223,22 @@ def test_crawl_progress_names_each_sources_status(tmp_path: Path) -> None:
         again = run_cli("crawl", config=config, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "  f: not_modified, 0 new" in again.stderr.splitlines(), again.stderr
+
+
+def test_every_number_option_refuses_one_too_big_for_any_database(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `articles --limit 99999999999999999999` reached SQLite and printed a traceback.
+    monkeypatch.chdir(tmp_path)  # no mediawatch.toml here: a value that got past parsing would fail differently
+    swept = []
+    for path in command_paths():
+        command = typer.main.get_command(app)
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        for param in command.params:
+            annotation = param.type_descriptor.annotation  # type: ignore[attr-defined]
+            if param.param_type_name == "option" and annotation in (int, int | None):
+                swept.append((*path, param.opts[0]))
+                status, _, err = _run_in_process((*path, param.opts[0], "99999999999999999999"), capsys)
+                assert status == 2 and "Traceback" not in err and len(err.splitlines()) <= 2, (path, param.opts, err)
+    assert ("articles", "--limit") in swept and ("digests", "--limit") in swept
