@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from time import monotonic
 from typing import Any
@@ -80,9 +80,15 @@ def _day(value: str, name: str, errors: list[str], tz: Any, *, end: bool = False
     except ValueError:
         errors.append(f"{name}: {value!r} is not a date (YYYY-MM-DD); ignored")
         return None
-    if end:
-        day += timedelta(days=1)  # the form's "to" day is inclusive
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    try:
+        # The form's "to" day is inclusive: the bound is the start of the next day.
+        return (datetime.combine(day, time(0), tzinfo=tz) + timedelta(days=1 if end else 0)).astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01 starts before the year 1 in UTC east of Greenwich, and 9999-12-31 ends after
+        # 9999 (the date picker offers both): a real date, and nothing is stored beyond the
+        # calendar's ends, so they are the same bound. Not None: that would also let articles
+        # without a publication date through a published range.
+        return datetime.max.replace(tzinfo=UTC) if day.year == MAXYEAR else datetime.min.replace(tzinfo=UTC)
 
 
 def parse_filter(request: Request) -> ParsedFilter:

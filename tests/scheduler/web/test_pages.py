@@ -167,3 +167,21 @@ def test_topic_chart_with_only_older_coverage_says_when_the_newest_is(coverage_a
         chart = html.unescape(client.get("/topics/nanjing-six-dragons?days=365").text)
     assert "0 relevant articles in the last 365 days" in chart
     assert "the newest is from 2025-02-12" in chart
+
+
+def test_a_date_at_the_end_of_the_calendar_is_an_open_bound(console: ConsoleServer) -> None:
+    # The date picker offers 0001-01-01 and 9999-12-31, but the start of the first day in Shanghai
+    # (+08:00) is before the year 1 in UTC and the end of the last is after 9999: a 500 with a
+    # traceback. Nothing can be stored before or after either, so the bound filters nothing.
+    with signed_in(console) as client:
+        everything = headlines(client.get("/").text)
+        pages = [client.get(path) for path in (
+            "/?published_to=9999-12-31", "/?fetched_from=0001-01-01", "/?fetched_from=0001-01-01&fetched_to=9999-12-31",
+        )]
+        searched = client.get("/search", params={"q": "六小龙", "published_to": "9999-12-31"})
+        api = client.get("/api/articles", params={"published_from": "0001-01-01", "published_to": "9999-12-31"})
+    assert [p.status_code for p in pages] == [200, 200, 200]
+    assert headlines(pages[1].text) == everything == headlines(pages[2].text)
+    assert 'class="error"' not in pages[0].text and headlines(pages[0].text)
+    assert searched.status_code == 200 and headlines(searched.text)
+    assert api.status_code == 200 and api.json()["articles"]
