@@ -11,6 +11,11 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+# The largest id a row can have: SQLite's INTEGER and PostgreSQL's BIGINT are 64-bit signed.
+# A bigger number names no row, and binding it fails (OverflowError on SQLite, a
+# NumericValueOutOfRange on PostgreSQL), so callers check against this before querying.
+MAX_ID = 2**63 - 1
+
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """A DateTime that refuses naive values and always returns aware UTC ones.

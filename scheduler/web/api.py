@@ -24,8 +24,9 @@ from scheduler.records import (
     source_records,
     storyline_record,
 )
-from scheduler.web.app import console_of
-from scheduler.web.pages import parse_filter
+from scheduler.web.app import console_of, path_id
+from scheduler.web.pages import MAX_STORYLINE_MIN, parse_filter
+from storage.columns import MAX_ID
 from storage.ledger import DigestLedger
 from storage.storylines import StorylineStore
 
@@ -85,7 +86,7 @@ async def articles(request: Request) -> Response:
 async def article(request: Request) -> Response:
     """One article as `mediawatch export` writes it (with digests), plus its earlier versions."""
     console = console_of(request)
-    article_id = request.path_params["article_id"]
+    article_id = path_id(request, "article_id", "article")
     stored = await run_in_threadpool(console.queries.get_article, article_id)
     if stored is None:
         return _json({"error": f"no article {article_id}"}, 404)
@@ -102,7 +103,7 @@ async def article(request: Request) -> Response:
 async def storylines(request: Request) -> Response:
     console = console_of(request)
     store = StorylineStore(console.app.engine)
-    min_articles = _int(request, "min", 2, 1, 10_000)
+    min_articles = _int(request, "min", 2, 1, MAX_STORYLINE_MIN)
     limit = _int(request, "limit", 100, 1, 1000)
     found = await run_in_threadpool(lambda: store.list_storylines(min_articles=min_articles, limit=limit))
     return _json({"storylines": [storyline_record(s) for s in found]})
@@ -111,7 +112,7 @@ async def storylines(request: Request) -> Response:
 async def storyline(request: Request) -> Response:
     console = console_of(request)
     store = StorylineStore(console.app.engine)
-    storyline_id = request.path_params["storyline_id"]
+    storyline_id = path_id(request, "storyline_id", "storyline")
     summary = await run_in_threadpool(store.get_storyline, storyline_id)
     if summary is None:
         return _json({"error": f"no storyline {storyline_id}"}, 404)
@@ -140,6 +141,8 @@ async def runs(request: Request) -> Response:
     limit = _int(request, "limit", 50, 1, 500)
     before = request.query_params.get("before")
     before_id = int(before) if before and before.isdigit() else None
+    if before_id is not None and before_id > MAX_ID:
+        before_id = None  # every id is before it, and the query could not bind it
     found = await run_in_threadpool(
         lambda: console.queries.recent_runs(source=source, limit=limit, before_id=before_id)
     )

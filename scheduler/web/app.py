@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -44,6 +45,7 @@ from scheduler.web.auth import (
     current_user,
 )
 from scheduler.web.crawls import CrawlTrigger
+from storage.columns import MAX_ID
 from storage.console import ConsoleQueries
 
 logger = logging.getLogger(__name__)
@@ -111,6 +113,14 @@ class Console:
 def console_of(request: Request) -> Console:
     console: Console = request.app.state.console
     return console
+
+
+def path_id(request: Request, name: str, what: str) -> int:
+    """The id `name` from the path (`{name:int}`): one larger than any row can have is a 404 before it reaches a query."""
+    value: int = request.path_params[name]
+    if value > MAX_ID:
+        raise HTTPException(404, f"no {what} {value}")
+    return value
 
 
 def csrf_protected(handler: Handler) -> Handler:

@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from scheduler.web import charts
-from scheduler.web.app import DIGEST_POLICY, console_of, csrf_protected
+from scheduler.web.app import DIGEST_POLICY, console_of, csrf_protected, path_id
 from scheduler.web.auth import client_address
 from storage.console import CoverageFilter
 from storage.ledger import DigestLedger
@@ -52,14 +52,14 @@ def routes() -> list[Route]:
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
+    detail = getattr(exc, "detail", None) or "Not found"
     if request.url.path.startswith("/api/"):
         from starlette.responses import JSONResponse
 
-        return JSONResponse({"error": "not found"}, status_code=404)
+        return JSONResponse({"error": detail}, status_code=404)
     console = console_of(request)
     if console.user(request) is None:
         return PlainTextResponse("not found", status_code=404)
-    detail = getattr(exc, "detail", None) or "Not found"
     return console.render(request, "error.html.j2", status_code=404, title="Not found", message=detail)
 
 
@@ -222,7 +222,7 @@ def version_diffs(versions: list[ArticleVersion], current_title: str, current_te
 
 async def article(request: Request) -> Response:
     console = console_of(request)
-    article_id = request.path_params["article_id"]
+    article_id = path_id(request, "article_id", "article")
     stored = await run_in_threadpool(console.queries.get_article, article_id)
     if stored is None:
         raise HTTPException(404, f"no article {article_id}")
@@ -238,10 +238,13 @@ async def article(request: Request) -> Response:
 
 
 # -- storylines ----------------------------------------------------------------------
+MAX_STORYLINE_MIN = 10_000  # a larger "min" would overflow the query and can only list nothing
+
+
 async def storylines(request: Request) -> Response:
     console = console_of(request)
     try:
-        min_articles = max(1, int(request.query_params.get("min", "2")))
+        min_articles = max(1, min(int(request.query_params.get("min", "2")), MAX_STORYLINE_MIN))
     except ValueError:
         min_articles = 2
     store = StorylineStore(console.app.engine)
@@ -258,7 +261,7 @@ async def storylines(request: Request) -> Response:
 
 async def storyline(request: Request) -> Response:
     console = console_of(request)
-    storyline_id = request.path_params["storyline_id"]
+    storyline_id = path_id(request, "storyline_id", "storyline")
     store = StorylineStore(console.app.engine)
     summary = await run_in_threadpool(store.get_storyline, storyline_id)
     if summary is None:

@@ -185,3 +185,21 @@ def test_a_date_at_the_end_of_the_calendar_is_an_open_bound(console: ConsoleServ
     assert 'class="error"' not in pages[0].text and headlines(pages[0].text)
     assert searched.status_code == 200 and headlines(searched.text)
     assert api.status_code == 200 and api.json()["articles"]
+
+
+def test_an_id_too_large_for_the_database_is_not_found(console: ConsoleServer) -> None:
+    # 2**63 and beyond fit no INTEGER column: SQLite raised OverflowError (a 500) and PostgreSQL
+    # would raise its own error. Such an id names nothing, so it is a 404 like any unknown id.
+    huge = "99999999999999999999999"
+    with signed_in(console) as client:
+        pages = [client.get(f"/{kind}/{n}") for kind in ("articles", "storylines") for n in (huge, str(2**63))]
+        api = [client.get(f"/api/{kind}/{n}") for kind in ("articles", "storylines") for n in (huge, str(2**63))]
+        runs = client.get("/api/runs", params={"before": huge})
+        storylines = client.get("/storylines", params={"min": huge})
+    assert [p.status_code for p in pages] == [404] * 4
+    assert all("Not found" in p.text for p in pages)
+    assert [a.status_code for a in api] == [404] * 4
+    assert api[0].json() == {"error": f"no article {huge}"}
+    # Bounds past every id or count are brought into range, as `limit` is.
+    assert runs.status_code == 200 and runs.json()["runs"]
+    assert storylines.status_code == 200
