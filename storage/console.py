@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -46,11 +47,7 @@ class CoveragePage:
     limit: int
     has_more: bool
     terms: tuple[str, ...] = field(default_factory=tuple)  # what the search looked for
-
-    @property
-    def searched_nothing(self) -> bool:
-        """A query was given but held no searchable term (only punctuation, say)."""
-        return not self.terms and not self.items
+    searched_nothing: bool = False  # a query was given but held no searchable term (only punctuation, say)
 
 
 class ConsoleQueries:
@@ -69,7 +66,36 @@ class ConsoleQueries:
         """Articles matching `wanted`, newest fetched first."""
         terms = self.query_terms(wanted.query)
         if wanted.query and wanted.query.strip() and not terms:
-            return CoveragePage([], {}, offset, limit, False)
+            return CoveragePage([], {}, offset, limit, False, searched_nothing=True)
+        query, search_order = self._matching(wanted, terms)
+        if search_order is not None:
+            # Search results come newest stored first (ids grow as articles are stored): the order
+            # the index can walk without sorting every match.
+            query = query.order_by(search_order.desc())
+        else:
+            query = query.order_by(col(Article.fetched_at).desc(), col(Article.id).desc())
+        query = query.offset(offset).limit(limit + 1)
+        with Session(self.engine) as session:
+            articles = list(session.exec(query).all())
+            has_more = len(articles) > limit
+            articles = articles[:limit]
+            items = with_matches(session, articles)
+            sizes = self._storyline_sizes(session, [a.storyline_id for a in articles if a.storyline_id])
+        return CoveragePage(items, sizes, offset, limit, has_more, tuple(terms))
+
+    def count_articles(self, wanted: CoverageFilter) -> int:
+        """How many articles `find_articles` would list over all its pages: for a page past the end only,
+        as it costs a walk over every match."""
+        terms = self.query_terms(wanted.query)
+        if wanted.query and wanted.query.strip() and not terms:
+            return 0
+        query = select(sa.func.count()).select_from(self._matching(wanted, terms)[0].subquery())
+        with Session(self.engine) as session:
+            return int(session.exec(query).one())
+
+    def _matching(self, wanted: CoverageFilter, terms: list[str]) -> tuple[Any, Any]:
+        """The articles `wanted` selects that contain every one of `terms`, unordered; with terms, also
+        the column the search index walks in order (None without)."""
         query = select(Article)
         if wanted.topic is not None:
             on_topic = [col(ArticleTopic.article_id) == col(Article.id), col(ArticleTopic.topic) == wanted.topic]
@@ -100,21 +126,9 @@ class ConsoleQueries:
         for column, flag in ((Article.removed_at, wanted.removed), (Article.edited_at, wanted.edited)):
             if flag is not None:
                 query = query.where(col(column).is_not(None) if flag else col(column).is_(None))
-        if terms:
-            # Search results come newest stored first (ids grow as articles are stored): the order
-            # the index can walk without sorting every match.
-            query, order = join_matches(query, col(Article.id), self.engine.dialect.name, terms)
-            query = query.order_by(order.desc())
-        else:
-            query = query.order_by(col(Article.fetched_at).desc(), col(Article.id).desc())
-        query = query.offset(offset).limit(limit + 1)
-        with Session(self.engine) as session:
-            articles = list(session.exec(query).all())
-            has_more = len(articles) > limit
-            articles = articles[:limit]
-            items = with_matches(session, articles)
-            sizes = self._storyline_sizes(session, [a.storyline_id for a in articles if a.storyline_id])
-        return CoveragePage(items, sizes, offset, limit, has_more, tuple(terms))
+        if not terms:
+            return query, None
+        return join_matches(query, col(Article.id), self.engine.dialect.name, terms)
 
     def get_article(self, article_id: int) -> StoredArticle | None:
         with Session(self.engine) as session:

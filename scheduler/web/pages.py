@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from time import monotonic
@@ -91,6 +91,9 @@ def _day(value: str, name: str, errors: list[str], tz: Any, *, end: bool = False
         return datetime.max.replace(tzinfo=UTC) if day.year == MAXYEAR else datetime.min.replace(tzinfo=UTC)
 
 
+MAX_PAGE = 10_000
+
+
 def parse_filter(request: Request) -> ParsedFilter:
     """The coverage filter from the query string; a bad value is reported and ignored, never a 500."""
     console = console_of(request)
@@ -103,6 +106,10 @@ def parse_filter(request: Request) -> ParsedFilter:
     if topic is not None and topic not in {t.name for t in console.app.config.topics}:
         errors.append(f"topic: no topic named {topic!r}; ignored")
         topic = None
+    source = params["source"] or None
+    if source is not None and source not in {s.name for s in console.app.config.sources}:
+        errors.append(f"outlet: no source named {source!r}; ignored")
+        source = None
     min_score = None
     if params["min_score"]:
         try:
@@ -123,14 +130,16 @@ def parse_filter(request: Request) -> ParsedFilter:
     elif state:
         errors.append(f"state: {state!r} is not one of removed, edited, live; ignored")
     try:
-        page = max(1, min(int(q.get("page", "1")), 10_000))
+        # A page past the end is brought back to the last one (`_coverage`); the cap keeps the
+        # OFFSET that finds out bounded however large the number typed.
+        page = max(1, min(int(q.get("page", "1")), MAX_PAGE))
     except ValueError:
         page = 1
     tz = console.tz
     wanted = CoverageFilter(
         topic=topic,
         relevant_only=params["all"] != "1",
-        source=params["source"] or None,
+        source=source,
         language=params["language"] or None,
         published_from=_day(params["published_from"], "published from", errors, tz),
         published_to=_day(params["published_to"], "published to", errors, tz, end=True),
@@ -164,10 +173,22 @@ async def _coverage(request: Request, title: str, base: str) -> Response:
     result = await run_in_threadpool(
         console.queries.find_articles, parsed.wanted, offset=(parsed.page - 1) * size, limit=size
     )
+    notice = None
+    if not result.items and parsed.page > 1:
+        # Past the end (an old link, a typed number): the last page is more use than an empty one.
+        # Only here is the list counted; the pages themselves are found with limit + 1 rows.
+        total = await run_in_threadpool(console.queries.count_articles, parsed.wanted)
+        last = max(1, -(-total // size))
+        if total:
+            notice = f"There is no page {parsed.page}: page {last} is the last."
+            result = await run_in_threadpool(
+                console.queries.find_articles, parsed.wanted, offset=(last - 1) * size, limit=size
+            )
+        parsed = replace(parsed, page=last)
     languages = await _languages(console)
     return console.render(
         request, "coverage.html.j2", title=title, base=base, result=result, parsed=parsed, params=parsed.params,
-        languages=languages, sources=[s.name for s in console.app.config.sources],
+        languages=languages, sources=[s.name for s in console.app.config.sources], notice=notice,
         previous_link=page_link(parsed.params, parsed.page - 1, base) if parsed.page > 1 else None,
         next_link=page_link(parsed.params, parsed.page + 1, base) if result.has_more else None,
     )

@@ -62,7 +62,7 @@ def test_search_finds_english_words_and_honours_filters(console: ConsoleServer) 
     assert "已删除：南京的回应" in removed and len(removed) == 1
     assert edited == ["南京再答六小龙（更新）"]
     assert everything == ["长江大桥维修完成"]
-    assert "No articles match." in nothing
+    assert "No articles match these filters." in nothing
 
 
 def test_a_bad_filter_value_is_reported_and_ignored(console: ConsoleServer) -> None:
@@ -203,3 +203,34 @@ def test_an_id_too_large_for_the_database_is_not_found(console: ConsoleServer) -
     # Bounds past every id or count are brought into range, as `limit` is.
     assert runs.status_code == 200 and runs.json()["runs"]
     assert storylines.status_code == 200
+
+
+def test_an_empty_list_says_why_it_is_empty(console: ConsoleServer) -> None:
+    # Every empty list said "Nothing to search for: type a word.", searched or not.
+    with signed_in(console) as client:
+        unsearchable = client.get("/search", params={"q": "！？"}).text
+        backwards = client.get("/", params={"published_from": "2025-02-11", "published_to": "2025-02-08"}).text
+        unknown_source = client.get("/", params={"source": "nope"})
+        api_unknown_source = client.get("/api/articles", params={"source": "nope"})
+    assert "Nothing to search for: type a word." in unsearchable
+    assert "No articles match these filters." in backwards and "Nothing to search for" not in backwards
+    # An unknown outlet is reported and ignored, as an unknown topic is (a 400 in the API).
+    assert "outlet: no source named &#39;nope&#39;; ignored" in unknown_source.text
+    assert headlines(unknown_source.text)
+    assert api_unknown_source.status_code == 400 and "no source named 'nope'" in api_unknown_source.json()["error"]
+
+
+def test_a_page_past_the_end_shows_the_last_page(console: ConsoleServer) -> None:
+    # Page 10000 (the old cap, reached from any huge number) said "Nothing to search for" and
+    # linked to page 9999; the list has one page here.
+    with signed_in(console) as client:
+        first = client.get("/").text
+        past = [client.get("/", params={"page": n}).text for n in ("2", "99999999999999999999")]
+        nothing = client.get("/", params={"q": "上海", "page": "3"}).text
+        searched = client.get("/search", params={"q": "六小龙", "page": "4"}).text
+    for page in past:
+        assert headlines(page) == headlines(first)
+        assert "There is no page" in page and "page 1 is the last" in page
+        assert '<span class="muted">page 1</span>' in page and 'rel="prev"' not in page
+    assert headlines(searched) and "page 1 is the last" in searched
+    assert "No articles match these filters." in nothing and '<span class="muted">page 1</span>' in nothing
