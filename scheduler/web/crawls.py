@@ -8,12 +8,16 @@
 
 Either way a second press while the source is being crawled is harmless: the crawl
 takes the source's lease, and a crawl that cannot is recorded as skipped.
+
+What happened is a `CrawlStarted` code: the source page's URL carries the code and the
+page shows its notice from `CRAWL_NOTICES`, so no link can put words in the console's mouth.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from storage.console import ConsoleQueries
@@ -25,8 +29,31 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+class CrawlStarted(StrEnum):
+    """What "crawl now" did, as it travels in the source page's URL (`?crawl=requested`)."""
+
+    BY_DAEMON = "daemon"
+    REQUESTED = "requested"
+    HERE = "here"
+
+
+CRAWL_NOTICES = {
+    CrawlStarted.BY_DAEMON: "crawl started by the daemon",
+    CrawlStarted.REQUESTED: "crawl requested: the daemon will start it within seconds",
+    CrawlStarted.HERE: "crawl started",
+}
+
+
+def crawl_notice(code: str | None) -> str | None:
+    """The notice for a code from the URL; anything else shows nothing."""
+    try:
+        return CRAWL_NOTICES[CrawlStarted(code or "")]
+    except ValueError:
+        return None
+
+
 class CrawlTrigger(Protocol):
-    async def crawl(self, source_name: str, user: str | None) -> str:
+    async def crawl(self, source_name: str, user: str | None) -> CrawlStarted:
         """Start or request a crawl of one configured source; returns what happened, for the page."""
         ...
 
@@ -41,10 +68,10 @@ class DaemonCrawls:
     def __init__(self, daemon: DaemonLike) -> None:
         self.daemon = daemon
 
-    async def crawl(self, source_name: str, user: str | None) -> str:
+    async def crawl(self, source_name: str, user: str | None) -> CrawlStarted:
         self.daemon.crawl_soon(source_name)
         logger.info("source=%s crawl requested from the web console by %s", source_name, user or "?")
-        return "crawl started by the daemon"
+        return CrawlStarted.BY_DAEMON
 
 
 class RequestCrawls:
@@ -53,10 +80,10 @@ class RequestCrawls:
     def __init__(self, app: App) -> None:
         self.queries = ConsoleQueries(app.engine, clock=app.clock)
 
-    async def crawl(self, source_name: str, user: str | None) -> str:
+    async def crawl(self, source_name: str, user: str | None) -> CrawlStarted:
         await asyncio.to_thread(self.queries.request_crawl, source_name, user)
         logger.info("source=%s crawl request queued for the daemon by %s", source_name, user or "?")
-        return "crawl requested: the daemon will start it within seconds"
+        return CrawlStarted.REQUESTED
 
 
 class StandaloneCrawls:
@@ -73,7 +100,7 @@ class StandaloneCrawls:
         return state is not None and heartbeat_is_alive(state.host, state.pid, state.heartbeat_at,
                                                         now=self.app.clock(), interval=self.app.config.daemon.heartbeat)
 
-    async def crawl(self, source_name: str, user: str | None) -> str:
+    async def crawl(self, source_name: str, user: str | None) -> CrawlStarted:
         if await asyncio.to_thread(self.daemon_running):
             return await self.requests.crawl(source_name, user)
         from scheduler.app import crawl_now
@@ -83,7 +110,7 @@ class StandaloneCrawls:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         logger.info("source=%s crawl started in the web console's process by %s", source_name, user or "?")
-        return "crawl started"
+        return CrawlStarted.HERE
 
     @staticmethod
     async def _crawl(work: object) -> object:

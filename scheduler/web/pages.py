@@ -13,7 +13,7 @@ from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from time import monotonic
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -24,6 +24,7 @@ from starlette.routing import Route
 from scheduler.web import charts
 from scheduler.web.app import DIGEST_POLICY, console_of, csrf_protected, path_id
 from scheduler.web.auth import client_address
+from scheduler.web.crawls import crawl_notice
 from storage.console import CoverageFilter
 from storage.ledger import DigestLedger
 from storage.models import ArticleVersion
@@ -305,8 +306,7 @@ async def sources(request: Request) -> Response:
     console = console_of(request)
     report = await run_in_threadpool(build_status, console.app)
     configured = {s.name: s for s in console.app.config.sources}
-    return console.render(request, "sources.html.j2", title="Sources", report=report, configured=configured,
-                          message=request.query_params.get("message", "")[:200])
+    return console.render(request, "sources.html.j2", title="Sources", report=report, configured=configured)
 
 
 def _source_config(request: Request) -> Any:
@@ -328,13 +328,13 @@ async def source(request: Request) -> Response:
     runs = await run_in_threadpool(lambda: console.queries.recent_runs(source=config.name, limit=50))
     pending = await run_in_threadpool(console.queries.pending_crawl_requests)
     waiting = [p for p in pending if p.source_name == config.name]
+    notice = crawl_notice(request.query_params.get("crawl"))
     # Without JavaScript, a page that reloads itself is how "crawl now" shows its run arriving.
-    refresh = bool(waiting) or any(r.status == "running" for r in runs[:3]) or request.query_params.get("message")
+    refresh = bool(waiting) or any(r.status == "running" for r in runs[:3]) or notice is not None
     new_per_run = [(r.started_at.astimezone(console.tz).date(), r.new) for r in reversed(runs)]  # the day the table shows
     chart = charts.day_bars(new_per_run, title="new articles per run") if runs else None
     return console.render(request, "source.html.j2", title=config.name, source=config, status=status, runs=runs,
-                          waiting=waiting, refresh=refresh, chart=chart,
-                          message=request.query_params.get("message", "")[:200])
+                          waiting=waiting, refresh=refresh, chart=chart, notice=notice)
 
 
 async def crawl_source(request: Request) -> Response:
@@ -344,8 +344,9 @@ async def crawl_source(request: Request) -> Response:
         return PlainTextResponse("refused: the console is read-only", status_code=403)
     if not config.enabled:
         return PlainTextResponse(f"refused: source {config.name!r} is disabled", status_code=409)
-    message = await console.trigger.crawl(config.name, console.user(request))
-    return RedirectResponse(f"/sources/{config.name}?{urlencode({'message': message})}", status_code=303)
+    started = await console.trigger.crawl(config.name, console.user(request))
+    return RedirectResponse(f"/sources/{quote(config.name, safe='')}?{urlencode({'crawl': started.value})}",
+                            status_code=303)
 
 
 # -- digests ------------------------------------------------------------------------------

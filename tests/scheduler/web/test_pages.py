@@ -117,6 +117,21 @@ def test_crawl_now_queues_a_request_for_the_daemon(console: ConsoleServer) -> No
     assert answer.status_code == 303
     assert [r.source_name for r in ConsoleQueries(console.app.engine).pending_crawl_requests()] == ["jiangnan"]
     assert "Waiting for the daemon" in after and 'http-equiv="refresh"' in after
+    assert '<p class="notice" role="status">crawl requested: the daemon will start it within seconds</p>' in after
+
+
+def test_a_status_notice_cannot_be_written_into_the_url(console: ConsoleServer) -> None:
+    # The notice after "crawl now" was the `message` query parameter, shown as the console's own
+    # words: a link could make it say anything (escaped, but still a phishing line in our voice).
+    lure = "Your session expired, visit evil.example"
+    with signed_in(console) as client:
+        pages = [client.get(path, params=params).text for path, params in (
+            ("/sources/jiangnan", {"message": lure}), ("/sources", {"message": lure}),
+            ("/sources/jiangnan", {"crawl": lure}),
+        )]
+    for page in pages:
+        assert "evil.example" not in page and 'class="notice"' not in page
+        assert 'http-equiv="refresh"' not in page
 
 
 def test_digest_preview_and_topic_charts(console: ConsoleServer) -> None:
