@@ -249,3 +249,15 @@ def test_a_page_past_the_end_shows_the_last_page(console: ConsoleServer) -> None
         assert '<span class="muted">page 1</span>' in page and 'rel="prev"' not in page
     assert headlines(searched) and "page 1 is the last" in searched
     assert "No articles match these filters." in nothing and '<span class="muted">page 1</span>' in nothing
+
+
+def test_coverage_and_article_name_topics_by_their_title(console: ConsoleServer) -> None:
+    # The rows showed the key (nanjing-six-dragons) where every other page shows the title.
+    ids = console.app.ids  # type: ignore[attr-defined]
+    with signed_in(console) as client:
+        page = client.get("/").text
+        article = client.get(f"/articles/{ids['report']}").text
+    title = html.escape(TITLE, quote=False)
+    tags = re.findall(r'<span class="tag" title="score [^"]*">([^<]*)</span>', page)
+    assert tags and all(t.startswith(f"{title} ") for t in tags)
+    assert f"<tr><td>{title}</td><td>yes</td>" in article
