@@ -29,7 +29,8 @@ def web(
     if hash_password:
         from scheduler.web.auth import hash_password as make_hash
 
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        # Prompts on stderr: `HASH="$(mediawatch web --hash-password)"` must capture the hash alone.
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
         if len(password) < 8:
             raise typer.BadParameter("use at least 8 characters")
         out.print(make_hash(password), markup=False)

@@ -31,3 +31,24 @@ def test_web_on_a_port_in_use_says_so_in_one_line_and_exits_1(tmp_path: Path) ->
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert f"127.0.0.1:{port}" in lines[0] and "in use" in lines[0], lines[0]
+
+
+def test_hash_password_prints_only_the_hash_on_stdout(tmp_path: Path) -> None:
+    # `export MEDIAWATCH_WEB_PASSWORD_HASH="$(mediawatch web --hash-password)"` captured the prompts
+    # too ("password:Repeat for confirmation:$argon2id…"), an unusable value; prompts go to stderr.
+    import os
+    import subprocess
+    import sys
+
+    from argon2 import PasswordHasher
+
+    from tests.conftest import REPO_ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
+    result = subprocess.run([sys.executable, "-m", "scheduler", "web", "--hash-password"], input="s3cret-pass\ns3cret-pass\n",
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                            env={**env, "PYTHONPATH": str(REPO_ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == 1 and result.stdout.startswith("$argon2id$")
+    assert PasswordHasher().verify(result.stdout.strip(), "s3cret-pass")
+    assert "password" in result.stderr
