@@ -51,6 +51,10 @@ _NOT_NAMES = frozenset({
 })
 # fmt: on
 _NAME_WORD = r"[A-Z][\w.'’-]+"
+# A run of letters, digits or CJK characters (\w is Unicode-aware): what a snippet's cut must not split.
+_WORD = re.compile(r"\w")
+_LAST_WORD = re.compile(r"\w+$")
+_FIRST_WORD = re.compile(r"^\w+")
 _EN_BYLINE = re.compile(
     rf"\b(?:By|Par|Von|Por)\s+(?P<name>{_NAME_WORD}(?:\s+(?:{_NAME_WORD}|de|van|von|der|la|da))"
     rf"{{0,3}}(?:\s*(?:,|and|&|et|und|y)\s*{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}})*)"
@@ -202,7 +206,7 @@ def choose_author(tree: lxml.html.HtmlElement, meta: dict[str, str], zone: Zone,
     site_names = _site_names(tree, meta)
     lines = text.splitlines()
     # Bylines open the lead ("新京报快讯（记者 王晓明）今日…") or close the text.
-    edges = [line[:100] for line in lines[:2]] + [line[-60:] for line in lines[-3:]]
+    edges = [_head(line, 100) for line in lines[:2]] + [_tail(line, 60) for line in lines[-3:]]
     for snippet in [*zone.all, *edges]:
         if name := byline_author(snippet):
             return name
@@ -220,6 +224,23 @@ def choose_author(tree: lxml.html.HtmlElement, meta: dict[str, str], zone: Zone,
         if _PERSON_NAME.match(name) and _plausible_author(name, site_names):
             return name
     return editor_name(zone.page)
+
+
+def _head(line: str, size: int) -> str:
+    """The first `size` characters of `line`, without the word or run of characters the cut splits.
+
+    A cut inside "记者走访了多家企业" left "…记者走访" at the end, read as the byline "记者 走访".
+    """
+    if len(line) <= size or not _WORD.match(line[size]):
+        return line[:size]
+    return _LAST_WORD.sub("", line[:size])
+
+
+def _tail(line: str, size: int) -> str:
+    """The last `size` characters of `line`, without the word the cut splits (as `_head`)."""
+    if len(line) <= size or not _WORD.match(line[-size - 1]):
+        return line[-size:]
+    return _FIRST_WORD.sub("", line[-size:])
 
 
 def editor_name(page_text: str) -> str | None:

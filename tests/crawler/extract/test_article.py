@@ -318,3 +318,17 @@ def test_extraction_says_whether_the_headline_decoded_cleanly(headline: bytes, c
     extraction = extract_with_overrides(page, "https://news.example.cn/a", "text/html")
     assert extraction.headline_clean is clean
     assert "\ufffd" not in extraction.article.title
+
+
+@pytest.mark.parametrize("lead_chars", [94, 95, 96, 97, 98])
+def test_a_reporter_in_a_sentence_near_the_leads_cut_is_no_byline(lead_chars: int) -> None:
+    # Found in an outside trial: the lead was cut at 100 characters before the byline check, so
+    # "记者走访了多家初创企业" whose 记者 sat at characters 97-98 read as the byline "记者 走访".
+    lead = ("杭州的创业生态吸引了各地的考察团前来取经" * 6)[:lead_chars]
+    paragraph = f"{lead}记者走访了多家初创企业，发现它们大多得到了政府引导基金的早期支持。"
+    body = "".join(f"<p>{paragraph if i == 0 else '这些企业的创始人大多毕业于浙江大学，彼此之间联系紧密，形成了独特的创业圈子。' * 2}</p>"
+                   for i in range(6))
+    html = f"<html><head><title>杭州创业观察</title></head><body><article><h1>杭州创业观察</h1>{body}</article></body></html>"
+    article = extract_article(html.encode(), "https://example.com/a.html", "text/html; charset=utf-8")
+    assert article.text.startswith(lead)
+    assert article.author is None
