@@ -132,6 +132,38 @@ def _label_width(bars: Sequence[Bar]) -> int:
     return max((display_width(bar.label) for bar in bars), default=0)
 
 
+# This many periods in a row without articles print as one line in the plain-text chart.
+QUIET_RUN = 3
+
+
+@dataclass(frozen=True)
+class QuietRun:
+    label: str  # "2025-03 – 2026-10"
+    quiet: int  # how many periods
+
+
+def _fold_quiet(bars: Sequence[Bar]) -> list[Bar | QuietRun]:
+    """Bars with each run of `QUIET_RUN` or more empty periods folded into one `QuietRun`.
+
+    A lull of twenty months printed twenty lines of "2025-03   0" in the text digest; the
+    HTML chart keeps every period, where the gap is what a reader sees.
+    """
+    folded: list[Bar | QuietRun] = []
+    run: list[Bar] = []
+    for bar in [*bars, None]:
+        if bar is not None and bar.count == 0:
+            run.append(bar)
+            continue
+        if len(run) >= QUIET_RUN:
+            folded.append(QuietRun(f"{run[0].label} – {run[-1].label}", len(run)))
+        else:
+            folded.extend(run)
+        run = []
+        if bar is not None:
+            folded.append(bar)
+    return folded
+
+
 @lru_cache(maxsize=2)
 def _environment(html: bool) -> jinja2.Environment:
     """The template environment: autoescaping for HTML, verbatim (keeping the final newline) for text."""
@@ -144,7 +176,8 @@ def _environment(html: bool) -> jinja2.Environment:
         keep_trailing_newline=not html,
     )
     env.globals.update(plural=_plural)
-    env.filters.update(text_bar=_text_bar, pad=_pad, label_width=_label_width, one_line=one_line, wrap=wrap)
+    env.filters.update(text_bar=_text_bar, pad=_pad, label_width=_label_width, fold_quiet=_fold_quiet,
+                       one_line=one_line, wrap=wrap)
     return env
 
 

@@ -500,3 +500,47 @@ def test_templates_refuse_undefined_names() -> None:
         with pytest.raises(jinja2.UndefinedError):
             env.from_string("{{ missing.attribute }}").render()
     assert _environment(html=True).autoescape is True
+
+
+def _coverage_block(text: str) -> list[str]:
+    block = text.split("COVERAGE OVER TIME")[1].split("Articles per outlet")[0]
+    return [line for line in block.splitlines()[2:] if line.strip()]
+
+
+def test_a_long_quiet_stretch_is_one_line_in_the_text_chart_and_every_period_in_the_html() -> None:
+    # Found in an outside trial: a gap in coverage printed twenty lines of "2025-03   0" … "2026-11   0".
+    months = [datetime(2025, 2, 10, tzinfo=UTC)] * 4 + [datetime(2025, 2, 20, tzinfo=UTC),
+                                                          datetime(2026, 11, 5, tzinfo=UTC)]
+    coverage = [CoveragePoint(source_name="jiangnan", at=at) for at in months]
+    view = select_digest("t", sample_articles(), now=NOW, tz=SHANGHAI, since=None, seed=SEED, outlets=OUTLETS,
+                         coverage=coverage, core=CORE, title=TOPIC.title or "")
+    rendered = render_digest(view)
+    lines = _coverage_block(rendered.text)
+    assert lines[0].startswith("2025-02 ") and lines[0].endswith(" 5")
+    assert lines[1].split() == ["2025-03", "–", "2026-10:", "20", "months", "without", "articles"]
+    assert lines[2].startswith("2026-11 ") and lines[2].endswith(" 1")
+    assert len(lines) == 3
+    assert "2025-07" in rendered.html  # the chart in HTML keeps every month: the gap is what it shows
+
+
+def test_two_quiet_periods_stay_as_they_are() -> None:
+    days = [datetime(2025, 2, 10, 4, tzinfo=UTC), datetime(2025, 2, 13, 4, tzinfo=UTC)]
+    coverage = [CoveragePoint(source_name="jiangnan", at=at) for at in days]
+    view = select_digest("t", sample_articles(), now=NOW, tz=SHANGHAI, since=None, seed=SEED, outlets=OUTLETS,
+                         coverage=coverage, core=CORE, title=TOPIC.title or "")
+    lines = _coverage_block(render_digest(view).text)
+    assert [line.split()[-1] for line in lines] == ["1", "0", "0", "1"]
+
+
+def test_items_from_ten_on_keep_their_details_under_the_title() -> None:
+    # Items 10 and up indented their details three spaces, under "10." rather than under the title.
+    items = [article(200 + n, f"南京之问 第{n}篇", f"outlet{n}", hours_ago=n + 1, score=1.0, matched=("六小龙",),
+                     text="交汇点连发三篇文章，追问南京。", language="zh-Hans") for n in range(12)]
+    view = select_digest("t", items, now=NOW, tz=SHANGHAI, since=None, seed=None, outlets=OUTLETS, coverage=[],
+                         core=CORE, title=TOPIC.title or "")
+    text = render_digest(view, cap=None).text
+    lines = text.splitlines()
+    for number in (1, 10, 11):
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"{number}. "))
+        indent = len(f"{number}. ")
+        assert lines[at + 1].startswith(" " * indent) and not lines[at + 1].startswith(" " * (indent + 1)), lines[at + 1]
