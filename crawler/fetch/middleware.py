@@ -1,4 +1,4 @@
-"""Downloader middlewares: the fetch policy (`crawler.fetch.policy`) on every request, and retries with backoff.
+"""Downloader middlewares: the fetch policy (`crawler.fetch.policy`) on every request, retries with backoff, decompression.
 
 Which hosts a request may reach on private addresses comes from its meta
 (`mediawatch_private_hosts`), else from its spider; redirects and robots.txt
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
+import zlib
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -199,21 +201,72 @@ class RetryAfterMiddleware:
         return response
 
 
+class UndeclaredGzipError(IgnoreRequest):
+    """A body that starts like gzip without a Content-Encoding saying so, and does not decompress."""
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+# Media types that name the gzip wrapper, not what it holds: meaningless once unwrapped.
+GZIP_TYPES = frozenset({"application/gzip", "application/x-gzip", "application/gzip-compressed",
+                        "application/x-gzip-compressed"})
+
+
+def looks_gzipped(body: bytes) -> bool:
+    """Whether `body` starts with the gzip magic number (no text document starts with byte 0x1f)."""
+    return body[:2] == GZIP_MAGIC
+
+
 class DecompressionMiddleware(HttpCompressionMiddleware):
-    """Scrapy's decompression, without guessing the character set of the compressed bytes.
+    """Scrapy's decompression, without guessing the character set of the compressed bytes, and of undeclared gzip too.
 
     Scrapy builds the decompressed response with `Response.replace`, which reads every
     attribute of the compressed one first, `encoding` included: for a page whose header names
     no charset, that ran charset detection (charset-normalizer) over the gzip bytes, about a
     millisecond a page on the crawl's one thread, for an answer thrown away at once. Handed a
     plain `Response` (no encoding to read), Scrapy picks the decompressed body's class itself.
+
+    A body that still starts with the gzip magic number once the declared encodings are
+    undone was gzipped without saying so: `sitemap.xml.gz` served as `application/gzip`
+    (the sitemap protocol's own format, and how `python -m http.server` serves it), or a
+    page or feed a misconfigured server compressed twice. Read as text it is mojibake that
+    gets stored and indexed, so it is decompressed here, for every spider and
+    `mediawatch extract` alike, as if the header had said gzip (the same `max_page_bytes`
+    bound while inflating); bytes that do not decompress are refused (`UndeclaredGzipError`).
     """
 
     def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         if isinstance(response, TextResponse) and response.headers.get(b"Content-Encoding"):
-            response = Response(
-                url=response.url, status=response.status, headers=response.headers, body=response.body,
-                flags=response.flags, request=response.request, certificate=response.certificate,
-                ip_address=response.ip_address, protocol=response.protocol,
-            )
-        return super().process_response(request, response)
+            response = _plain(response, response.headers)
+        result = super().process_response(request, response)
+        if (
+            isinstance(result, Response) and request.method != "HEAD"
+            and not result.headers.get(b"Content-Encoding") and looks_gzipped(result.body)
+        ):
+            return self._gunzip_undeclared(request, result)
+        return result
+
+    def _gunzip_undeclared(self, request: Request, response: Response) -> Request | Response:
+        headers = response.headers.copy()
+        headers[b"Content-Encoding"] = b"gzip"
+        content_type = (headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower().decode("latin-1")
+        if content_type in GZIP_TYPES:
+            del headers[b"Content-Type"]
+        declared = _plain(response, headers)
+        try:
+            decompressed = super().process_response(request, declared)
+        except (OSError, EOFError, struct.error, zlib.error) as exc:
+            message = (f"gzip bytes without a Content-Encoding header that do not decompress ({exc}); "
+                       "refused rather than read as text")
+            logger.warning("refused %s: %s", response.url, message)
+            raise UndeclaredGzipError(message) from exc
+        logger.debug("url=%s gzip bytes without Content-Encoding: decompressed", response.url)
+        return decompressed
+
+
+def _plain(response: Response, headers: Any) -> Response:
+    """`response` as a plain `Response` with `headers`: no encoding to read, so none is guessed (see above)."""
+    return Response(
+        url=response.url, status=response.status, headers=headers, body=response.body,
+        flags=response.flags, request=response.request, certificate=response.certificate,
+        ip_address=response.ip_address, protocol=response.protocol,
+    )

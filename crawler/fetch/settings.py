@@ -64,7 +64,7 @@ def scrapy_settings(config: CrawlerConfig) -> dict[str, Any]:
             # robots.txt kept per host for a day across crawls, not fetched again every run.
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawler.fetch.robots.CachedRobotsTxtMiddleware": 100,
-            # Scrapy's, without charset detection run over compressed bytes (see the class).
+            # Scrapy's, without charset detection run over compressed bytes, and gunzipping undeclared gzip (see the class).
             "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
             "crawler.fetch.middleware.DecompressionMiddleware": 590,
         },

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
+import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
 from crawler.fetch.middleware import DecompressionMiddleware
 from scheduler.demo.site import Route
-from tests.support.crawl import crawl, crawl_config, stored
+from tests.conftest import run_cli
+from tests.support.crawl import crawl, crawl_config, last_run, stored
 from tests.support.faults import FaultServer, article_html, rss
 
 RSS = "application/rss+xml; charset=utf-8"
@@ -42,3 +45,104 @@ def test_a_gzip_gbk_page_without_a_charset_header_is_stored_readable(tmp_path: P
     article = stored(database_url)[site.url("a.html")].article
     assert (article.title, article.title_source) == ("南京追问六小龙：创新生态何在", "page")
     assert "杭州六小龙引发南京反思" in article.text
+
+
+# Gzip bytes the server does not declare (no Content-Encoding): the standard `sitemap.xml.gz`,
+# as `python -m http.server` serves it, and misconfigured servers that gzip a page twice over.
+SITEMAP = (b"<?xml version='1.0' encoding='utf-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+           b"<url><loc>{base}/a.html</loc></url></urlset>")
+INDEX = (b"<?xml version='1.0' encoding='utf-8'?><sitemapindex xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+         b"<sitemap><loc>{base}/sitemap.xml.gz</loc></sitemap></sitemapindex>")
+
+
+def _templated_gzip(body: bytes, base: str) -> bytes:
+    return gzip.compress(body.replace(b"{base}", base.encode()))
+
+
+@pytest.mark.parametrize("content_type", ["application/gzip", "application/x-gzip", "application/octet-stream"])
+def test_a_gzipped_sitemap_without_content_encoding_is_read(
+    tmp_path: Path, database_url: str, content_type: str
+) -> None:
+    with FaultServer({"a.html": Route(body=article_html("南京追问六小龙"))}) as site:
+        site.routes["sitemap.xml.gz"] = Route(body=_templated_gzip(SITEMAP, site.base_url), content_type=content_type)
+        config = crawl_config(tmp_path, database_url,
+                              [{"name": "s", "kind": "sitemap", "url": site.url("sitemap.xml.gz")}])
+        assert crawl(config).returncode == 0
+    run = last_run(database_url, "s")
+    assert (run.status, run.found, run.new) == ("ok", 1, 1), run
+    assert stored(database_url)[site.url("a.html")].article.title == "南京追问六小龙"
+
+
+def test_a_gzipped_child_sitemap_of_an_index_is_read(tmp_path: Path, database_url: str) -> None:
+    routes = {"index.xml": Route(body=INDEX, content_type="application/xml", templated=True),
+              "a.html": Route(body=article_html("南京追问六小龙"))}
+    with FaultServer(routes) as site:
+        site.routes["sitemap.xml.gz"] = Route(body=_templated_gzip(SITEMAP, site.base_url),
+                                              content_type="application/gzip")
+        config = crawl_config(tmp_path, database_url, [{"name": "s", "kind": "sitemap", "url": site.url("index.xml")}])
+        assert crawl(config).returncode == 0
+    run = last_run(database_url, "s")
+    assert (run.status, run.found, run.new) == ("ok", 1, 1), run
+
+
+def test_gzip_bytes_served_as_html_without_content_encoding_are_stored_as_the_page(
+    tmp_path: Path, database_url: str
+) -> None:
+    routes = {"feed.xml": Route(body=rss([("南京追问", "{base}/a.html")]), content_type=RSS, templated=True),
+              "a.html": Route(body=gzip.compress(article_html("南京追问六小龙：创新生态何在")),
+                              content_type="text/html; charset=utf-8")}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        assert crawl(config).returncode == 0
+    article = stored(database_url)[site.url("a.html")].article
+    assert (article.title, article.title_source) == ("南京追问六小龙：创新生态何在", "page")
+    assert "杭州六小龙引发南京反思" in article.text
+    assert article.encoding == "utf-8"
+
+
+def test_a_gzipped_feed_without_content_encoding_is_read(tmp_path: Path, database_url: str) -> None:
+    routes = {"a.html": Route(body=article_html("南京追问六小龙"))}
+    with FaultServer(routes) as site:
+        feed = rss([("南京追问", site.url("a.html"))])
+        site.routes["feed.xml"] = Route(body=gzip.compress(feed), content_type=RSS)
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        assert crawl(config).returncode == 0
+    run = last_run(database_url, "f")
+    assert (run.status, run.found, run.new) == ("ok", 1, 1), run
+
+
+def test_undeclared_gzip_that_does_not_decompress_is_refused_in_one_line(tmp_path: Path, database_url: str) -> None:
+    broken = b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4  # the magic, then no deflate stream
+    routes = {"feed.xml": Route(body=rss([("南京追问", "{base}/a.html")]), content_type=RSS, templated=True),
+              "a.html": Route(body=broken, content_type="text/html; charset=utf-8")}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        crawl(config)
+    assert site.url("a.html") not in stored(database_url)
+    run = last_run(database_url, "f")
+    assert (run.status, run.failed) == ("partial", 1), run
+    [note] = [line for line in (run.error or "").splitlines() if "a.html" in line]
+    assert "gzip" in note and "Content-Encoding" in note, note
+
+
+def test_undeclared_gzip_is_bounded_by_max_page_bytes_once_inflated(tmp_path: Path, database_url: str) -> None:
+    bomb = gzip.compress(b"<html>" + b"\0" * (8 * 1024 * 1024), compresslevel=9)  # about 8 KB on the wire
+    routes = {"feed.xml": Route(body=rss([("南京追问", "{base}/a.html")]), content_type=RSS, templated=True),
+              "a.html": Route(body=bomb, content_type="text/html; charset=utf-8")}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}],
+                              max_page_bytes=1024 * 1024)
+        crawl(config)
+    assert site.url("a.html") not in stored(database_url)
+    assert "max_page_bytes" in (last_run(database_url, "f").error or "")
+
+
+def test_extract_prints_a_page_served_as_gzip_bytes_without_content_encoding() -> None:
+    page = gzip.compress(article_html("南京追问六小龙：创新生态何在"))
+    with FaultServer({"a.html": Route(body=page, content_type="text/html; charset=utf-8")}) as site:
+        result = run_cli("extract", "--allow-private", site.url("a.html"))
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["title"] == "南京追问六小龙：创新生态何在"
+    assert printed["encoding"] == "utf-8"
+    assert "杭州六小龙引发南京反思" in printed["text"]
