@@ -179,7 +179,9 @@ class SourceSpider(scrapy.Spider):
             if is_source:
                 tally.source_error = str(exc)
             else:
-                tally.lost.append(f"{response.url}: {exc}")
+                # The parsers name the document they read (a child sitemap's URL, say): not twice.
+                message = str(exc)
+                tally.lost.append(message if message.startswith(response.url) else f"{response.url}: {message}")
             logger.warning("source=%s url=%s error=%s", source.name, response.url, exc)
             return
         if is_source:
