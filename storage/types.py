@@ -42,9 +42,15 @@ class FeedEntry:
     published: datetime | None = None  # timezone-aware
     author: str | None = None
     summary: str | None = None
-    # Where `published` came from: "feed", "sitemap", or "sitemap-day" for a date without a
-    # time (a sitemap <lastmod> of 2025-02-09), which a page's exact time must beat.
+    # Where `published` came from: "feed", "sitemap", or "feed-day" / "sitemap-day" for a date
+    # without a time (a sitemap <lastmod> or an RSS 1.0 <dc:date> of 2025-02-09), which a page's
+    # exact time must beat.
     date_source: str | None = None
+
+    @property
+    def day_only(self) -> bool:
+        """Whether `published` is only a day (read as midnight UTC): a hint a page's exact time beats."""
+        return self.date_source in ("feed-day", "sitemap-day")
 
 
 @dataclass(frozen=True)

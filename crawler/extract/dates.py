@@ -81,6 +81,22 @@ def choose_published(
     return None
 
 
+# A time of day as dates are written: 10:00 (ISO 8601, RFC 2822, W3CDTF), 20250212T1000 (ISO basic), 10时.
+_TIME_OF_DAY = re.compile(r"\d[:：]\d\d|\dT\d\d|\d\s*[时時点點]")
+
+
+def has_time_of_day(value: str) -> bool:
+    """Whether a written date gives a time of day; "2025-02-12" and "Wed, 12 Feb 2025" are only a day.
+
+    A parser reads a bare day as midnight, a time nobody published at: callers mark such a
+    date (`FeedEntry.date_source` "feed-day", "sitemap-day") so that a page's exact time beats it.
+
+    >>> has_time_of_day("2025-02-12"), has_time_of_day("2025-02-12T10:00+08:00")
+    (False, True)
+    """
+    return _TIME_OF_DAY.search(value) is not None
+
+
 def parse_datetime(value: str, local_tz: tzinfo) -> datetime | None:
     """Parse an ISO 8601, RFC 2822 or Chinese/numeric date; naive values are in ``local_tz``.
 

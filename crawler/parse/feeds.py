@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from crawler.extract.dates import parse_datetime
+from crawler.extract.dates import has_time_of_day, parse_datetime
 from crawler.extract.decode import charset_from_content_type, decode_page
 from storage.errors import ExtractionError
 from storage.types import FeedEntry
@@ -70,14 +70,15 @@ def read_feed(body: bytes, base_url: str, content_type: str | None = None) -> Fe
         link = _entry_link(entry)
         if not link:
             continue
+        published, date_source = _entry_date(entry)
         entries.append(
             FeedEntry(
                 url=urljoin(base_url, link),
                 title=_clean(entry.get("title")),
-                published=_struct_time(entry.get("published_parsed") or entry.get("updated_parsed")),
+                published=published,
                 author=_clean(entry.get("author")),
                 summary=_clean(entry.get("summary")),
-                date_source="feed",
+                date_source=date_source,
             )
         )
     if parsed.entries and not entries:
@@ -136,6 +137,20 @@ def _entry_link(entry: Any) -> str | None:
     return guid if guid.startswith(("http://", "https://")) else None
 
 
+def _entry_date(entry: Any) -> tuple[datetime | None, str]:
+    """(published, "feed" | "feed-day"): the entry's publication date, else its update date.
+
+    feedparser reads a bare day (`<dc:date>2025-02-12</dc:date>`, an Atom `<updated>` without
+    a time) as midnight UTC, a time nobody published at; its raw string says whether there
+    was a time of day. RSS 1.0's dc:date arrives as `updated`.
+    """
+    for key in ("published", "updated"):
+        published = _struct_time(entry.get(f"{key}_parsed"))
+        if published is not None:
+            return published, "feed" if has_time_of_day(str(entry.get(key) or "")) else "feed-day"
+    return None, "feed"
+
+
 def _struct_time(value: Any) -> datetime | None:
     if not value:
         return None
@@ -162,14 +177,15 @@ def _parse_json_feed(text: str, base_url: str) -> list[FeedEntry]:
             continue
         authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
         author = authors[0].get("name") if isinstance(authors, list) and authors and isinstance(authors[0], dict) else None
+        date = item.get("date_published") or item.get("date_modified")
         entries.append(
             FeedEntry(
                 url=urljoin(base_url, link),
                 title=_clean(item.get("title") if isinstance(item.get("title"), str) else None),
-                published=_json_feed_date(item.get("date_published") or item.get("date_modified")),
+                published=_json_feed_date(date),
                 author=_clean(author) if isinstance(author, str) else None,
                 summary=_clean(item.get("summary") if isinstance(item.get("summary"), str) else None),
-                date_source="feed",
+                date_source="feed" if not isinstance(date, str) or has_time_of_day(date) else "feed-day",
             )
         )
     return entries

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC
 from urllib.parse import urljoin
 
 from lxml import etree
 
-from crawler.extract.dates import parse_datetime
+from crawler.extract.dates import has_time_of_day, parse_datetime
 from storage.errors import ExtractionError
 from storage.types import FeedEntry
 
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 
@@ -51,7 +49,7 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[list[FeedEntry], list[str
         published = parse_datetime(date, UTC) if date else None
         date_source = None
         if published is not None:
-            date_source = "sitemap-day" if _DATE_ONLY.match(date) else "sitemap"
+            date_source = "sitemap" if has_time_of_day(date) else "sitemap-day"
         entries.append(
             FeedEntry(url=urljoin(base_url, loc), title=title, published=published, date_source=date_source)
         )

@@ -91,5 +91,5 @@ class ArticleItem:
     search_terms: tuple[str, ...] | None = None  # the search index's terms, likewise
     alias: str | None = None  # the canonical URL the entry gave, when it redirected to `canonical_url`
     title_source: str = "page"  # "page" | "feed": where `article.title` came from
-    date_source: str | None = None  # "page" | "feed" | "sitemap" | "sitemap-day"
+    date_source: str | None = None  # "page" | "feed" | "feed-day" | "sitemap" | "sitemap-day"
     text_missing: bool = False  # the page had no extractable text: stored from the entry

@@ -373,7 +373,7 @@ class SourceSpider(scrapy.Spider):
             context.tally.duplicate += 1
             return
         # The feed's date is a hint unless it is a bare day: a page's exact time beats that.
-        exact_hint = entry.published if entry.date_source != "sitemap-day" else None
+        exact_hint = entry.published if not entry.day_only else None
         matches, print_, terms = None, None, None
         try:
             pool = getattr(context, "pool", None)  # None: on this thread (and in bare test contexts)

@@ -79,3 +79,46 @@ def test_an_empty_but_valid_feed_yields_no_entries() -> None:
 def test_documents_that_are_not_feeds_are_refused_with_a_reason(body: bytes) -> None:
     with pytest.raises(NotAFeedError, match=r"news\.example"):
         parse_feed(body, BASE)
+
+
+RSS10 = """<?xml version="1.0" encoding="utf-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+         xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="https://news.example/"><title>t</title><link>https://news.example/</link></channel>
+  <item rdf:about="https://news.example/1.html"><title>a</title><link>https://news.example/1.html</link>
+    <dc:date>{date}</dc:date></item>
+</rdf:RDF>"""
+RSS20 = ("<rss version='2.0'><channel><title>t</title><item><title>a</title><link>https://news.example/1.html</link>"
+         "<pubDate>{date}</pubDate></item></channel></rss>")
+ATOM = ("<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title><entry><title>a</title>"
+        "<link href='https://news.example/1.html'/><updated>{date}</updated></entry></feed>")
+JSON_FEED = ('{{"version": "https://jsonfeed.org/version/1.1", "title": "t", '
+             '"items": [{{"id": "1", "url": "https://news.example/1.html", "date_published": "{date}"}}]}}')
+
+
+@pytest.mark.parametrize(
+    ("template", "date"),
+    [(RSS10, "2025-02-12"), (RSS20, "Wed, 12 Feb 2025"), (RSS20, "2025-02-12"), (ATOM, "2025-02-12"),
+     (JSON_FEED, "2025-02-12")],
+    ids=["rss10-dc-date", "rss20-rfc822-day", "rss20-iso-day", "atom-updated", "json-feed"],
+)
+def test_a_feed_date_without_a_time_of_day_is_only_a_day(template: str, date: str) -> None:
+    [entry] = parse_feed(template.format(date=date).encode(), BASE)
+
+    # Kept for a page that has no date of its own, but marked: it must not beat the page's exact time.
+    assert entry.published == datetime(2025, 2, 12, tzinfo=UTC)
+    assert entry.date_source == "feed-day"
+
+
+@pytest.mark.parametrize(
+    ("template", "date"),
+    [(RSS10, "2025-02-12T10:00+08:00"), (RSS20, "Wed, 12 Feb 2025 10:00:00 +0800"),
+     (ATOM, "2025-02-12T02:00:00Z"), (JSON_FEED, "2025-02-12T10:00:00+08:00"),
+     (RSS20, "Wed, 12 Feb 2025 00:00:00 GMT")],
+    ids=["rss10-dc-date", "rss20", "atom-updated", "json-feed", "rss20-midnight"],
+)
+def test_a_feed_date_with_a_time_of_day_is_exact(template: str, date: str) -> None:
+    [entry] = parse_feed(template.format(date=date).encode(), BASE)
+
+    assert entry.published is not None
+    assert entry.date_source == "feed"

@@ -1,12 +1,12 @@
-"""The source spider through `mediawatch crawl` on loopback servers: what a run records."""
+"""The source spider through `mediawatch crawl` on loopback servers: what a run records, and which date wins."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from scheduler.demo.site import Route
-from tests.support.crawl import crawl, crawl_config, last_run
-from tests.support.faults import FaultServer
+from tests.support.crawl import crawl, crawl_config, last_run, stored
+from tests.support.faults import FaultServer, article_html
 
 INDEX = (b"<?xml version='1.0' encoding='utf-8'?><sitemapindex xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
          b"<sitemap><loc>{base}/broken.xml</loc></sitemap></sitemapindex>")
@@ -23,3 +23,29 @@ def test_an_unreadable_child_sitemap_is_named_once_in_the_run_note(tmp_path: Pat
     assert f"{site.url('broken.xml')}: not a sitemap (root element <html>)" in (run.error or "")
     assert (run.error or "").count(site.url("broken.xml")) == 1, run.error
 
+
+RSS10 = b"""<?xml version="1.0" encoding="utf-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+         xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="{base}/"><title>t</title><link>{base}/</link></channel>
+  <item rdf:about="{base}/timed.html"><title>a</title><link>{base}/timed.html</link><dc:date>2025-02-12</dc:date></item>
+  <item rdf:about="{base}/undated.html"><title>b</title><link>{base}/undated.html</link><dc:date>2025-02-12</dc:date></item>
+</rdf:RDF>"""
+
+
+def test_exact_page_time_beats_a_date_only_feed_date(tmp_path: Path, database_url: str) -> None:
+    timed = article_html("南京甲").replace(
+        b"</head>", b"<meta property='article:published_time' content='2025-02-12T10:00+08:00'></head>")
+    routes = {"feed.rdf": Route(body=RSS10, content_type="application/rdf+xml", templated=True),
+              "timed.html": Route(body=timed), "undated.html": Route(body=article_html("南京乙"))}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.rdf")}])
+        assert crawl(config).returncode == 0
+    articles = stored(database_url)
+    exact = articles[site.url("timed.html")].article
+    assert exact.published_at is not None and exact.published_at.isoformat() == "2025-02-12T02:00:00+00:00"
+    assert exact.date_source == "page"
+    # A page with no date of its own still gets the feed's day, marked as only a day.
+    day = articles[site.url("undated.html")].article
+    assert day.published_at is not None and day.published_at.date().isoformat() == "2025-02-12"
+    assert day.date_source == "feed-day"
