@@ -13,6 +13,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.fetch.middleware import DecompressionMiddleware
 from scheduler.demo.site import Route
+from storage.models import Article
 from tests.conftest import run_cli
 from tests.support.crawl import crawl, crawl_config, last_run, stored
 from tests.support.faults import FaultServer, article_html, rss
@@ -36,15 +37,20 @@ def test_a_gzip_page_is_decompressed_without_guessing_the_compressed_bytes_chars
 
 def test_a_gzip_gbk_page_without_a_charset_header_is_stored_readable(tmp_path: Path, database_url: str) -> None:
     page = article_html("南京追问六小龙：创新生态何在", charset="gbk")
+    article = _crawled_page(tmp_path, database_url, Route(body=gzip.compress(page), content_type="text/html",
+                                                          headers={"Content-Encoding": "gzip"}))
+    assert (article.title, article.title_source) == ("南京追问六小龙：创新生态何在", "page")
+    assert "杭州六小龙引发南京反思" in article.text
+
+
+def _crawled_page(tmp_path: Path, database_url: str, page: Route) -> Article:
+    """The article stored from `page`, served as a.html and listed in a feed, after one crawl."""
     routes = {"feed.xml": Route(body=rss([("南京追问", "{base}/a.html")]), content_type=RSS, templated=True),
-              "a.html": Route(body=gzip.compress(page), content_type="text/html",
-                              headers={"Content-Encoding": "gzip"})}
+              "a.html": page}
     with FaultServer(routes) as site:
         config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
         assert crawl(config).returncode == 0
-    article = stored(database_url)[site.url("a.html")].article
-    assert (article.title, article.title_source) == ("南京追问六小龙：创新生态何在", "page")
-    assert "杭州六小龙引发南京反思" in article.text
+    return stored(database_url)[site.url("a.html")].article
 
 
 # Gzip bytes the server does not declare (no Content-Encoding): the standard `sitemap.xml.gz`,
@@ -88,13 +94,8 @@ def test_a_gzipped_child_sitemap_of_an_index_is_read(tmp_path: Path, database_ur
 def test_gzip_bytes_served_as_html_without_content_encoding_are_stored_as_the_page(
     tmp_path: Path, database_url: str
 ) -> None:
-    routes = {"feed.xml": Route(body=rss([("南京追问", "{base}/a.html")]), content_type=RSS, templated=True),
-              "a.html": Route(body=gzip.compress(article_html("南京追问六小龙：创新生态何在")),
-                              content_type="text/html; charset=utf-8")}
-    with FaultServer(routes) as site:
-        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
-        assert crawl(config).returncode == 0
-    article = stored(database_url)[site.url("a.html")].article
+    article = _crawled_page(tmp_path, database_url, Route(body=gzip.compress(article_html("南京追问六小龙：创新生态何在")),
+                                                          content_type="text/html; charset=utf-8"))
     assert (article.title, article.title_source) == ("南京追问六小龙：创新生态何在", "page")
     assert "杭州六小龙引发南京反思" in article.text
     assert article.encoding == "utf-8"
