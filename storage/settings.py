@@ -41,15 +41,37 @@ def check_timezone(value: str) -> str:
 
 
 def check_css(value: str) -> str:
-    """A CSS selector as Scrapy/parsel reads it (`::text` and `::attr(x)` included)."""
-    from cssselect import SelectorError
-    from parsel.csstranslator import css2xpath
+    """A CSS selector as Scrapy/parsel reads it (`::text` and `::attr(x)` included).
+
+    Checked with cssselect, which parsel translates with, rather than parsel itself:
+    importing parsel brings lxml and w3lib, about 6% of `mediawatch status`'s start-up.
+    `tests/storage/test_settings.py` pins the verdicts to parsel's `css2xpath`.
+    """
+    from cssselect import HTMLTranslator, SelectorError, parse
 
     try:
-        css2xpath(value)
+        for selector in parse(value):
+            # The selector proper, then the one pseudo-element it may end with.
+            HTMLTranslator().selector_to_xpath(selector)
+            _check_pseudo_element(selector.pseudo_element)
     except SelectorError as exc:
         raise ValueError(f"{value!r} is not a valid CSS selector: {exc}") from None
     return value
+
+
+def _check_pseudo_element(pseudo_element: Any) -> None:
+    """parsel's two pseudo-elements: `::text` and `::attr(name)`."""
+    from cssselect.parser import FunctionalPseudoElement
+    from cssselect.xpath import ExpressionError
+
+    if pseudo_element is None or pseudo_element == "text":
+        return
+    if not isinstance(pseudo_element, FunctionalPseudoElement):
+        raise ExpressionError(f"The pseudo-element ::{pseudo_element} is unknown")
+    if pseudo_element.name != "attr":
+        raise ExpressionError(f"The functional pseudo-element ::{pseudo_element.name}() is unknown")
+    if pseudo_element.argument_types() not in (["STRING"], ["IDENT"]):
+        raise ExpressionError(f"Expected a single string or ident for ::attr(), got {pseudo_element.arguments!r}")
 
 
 # The EXSLT prefixes parsel registers for every selector.

@@ -24,6 +24,8 @@ MINIMAL = {"topics": [{"name": "t", "keywords": ["六小龙"]}]}
 NOT_FOR_STATUS = ("alembic", "sqlalchemy", "sqlmodel", "storage.models", "storage.repository", "scheduler.daemon",
                   "apscheduler.schedulers", "prometheus_client")
 NOT_FOR_HELP = (*NOT_FOR_STATUS, "pydantic", "scheduler.config")
+# A listing's CSS selectors are checked at load with cssselect, not parsel (which brings lxml and w3lib).
+NOT_FOR_SELECTORS = ("parsel", "lxml", "w3lib", "scrapy")
 
 LOADED = textwrap.dedent(
     """
@@ -57,6 +59,14 @@ def test_status_on_sqlite_imports_neither_sqlalchemy_nor_alembic_nor_the_orm_nor
     config = write_config(tmp_path / "mediawatch.toml", MINIMAL)
     assert run_cli("db", "upgrade", config=config).returncode == 0
     assert _matching(_loaded(tmp_path, "--config", str(config), "status"), NOT_FOR_STATUS) == []
+
+
+def test_status_checks_css_selectors_without_parsel(tmp_path: Path) -> None:
+    listing = {"name": "l", "kind": "listing", "url": "http://127.0.0.1:9/", "every": "1h",
+               "link_selector": "a[href*='/news/']::attr(href)", "selectors": {"body": "article .text"}}
+    config = write_config(tmp_path / "mediawatch.toml", {**MINIMAL, "sources": [listing]})
+    assert run_cli("db", "upgrade", config=config).returncode == 0
+    assert _matching(_loaded(tmp_path, "--config", str(config), "status"), NOT_FOR_SELECTORS) == []
 
 
 def test_help_imports_no_database_or_configuration_code(tmp_path: Path) -> None:
