@@ -34,8 +34,7 @@ from scheduler.metrics import Metrics
 from storage.console import ConsoleQueries
 from storage.db import describe
 from storage.errors import DaemonRunningError, MediawatchError
-from storage.processes import heartbeat_is_alive
-from storage.repository import holder_is_dead
+from storage.processes import heartbeat_is_alive, lease_is_held
 
 if TYPE_CHECKING:
     from crawler.runner import SourceResult
@@ -202,12 +201,8 @@ class Daemon:
     def _close_orphaned_runs(self, sources: list[SourceConfig]) -> None:
         states = self.repository.list_source_states()
         now = self.app.clock()
-        def held(name: str) -> bool:
-            state = states.get(name)
-            return bool(state and state.lease_owner and (state.lease_expires_at or now) > now
-                        and not holder_is_dead(state.lease_owner))
-
-        free = [s.name for s in sources if not held(s.name)]
+        free = [s.name for s in sources
+                if not ((state := states.get(s.name)) and lease_is_held(state.lease_owner, state.lease_expires_at, now=now))]
         if closed := self.repository.interrupt_stale_runs(free):
             logger.warning("marked %d run(s) left running by an earlier process as interrupted", closed)
 

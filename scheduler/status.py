@@ -17,12 +17,17 @@ from zoneinfo import ZoneInfo
 from scheduler.digest_jobs import DIGEST_JOB, digest_trigger
 from storage import sqlite
 from storage.clock import Clock, utc_now
-from storage.processes import heartbeat_is_alive
+from storage.processes import heartbeat_is_alive, lease_is_held
 from storage.timetable import TimetableState, read_timetable
 
 if TYPE_CHECKING:
     from scheduler.app import App
     from scheduler.config import Config
+
+# A run still `running` whose source no live process holds: its crawl was cut (kill -9, a crash).
+# The repository records it as interrupted when the source is next taken; status says so at once.
+CUT_RUN = "interrupted"
+CUT_RUN_REASON = "the process crawling it ended; recorded as interrupted when the source is next crawled"
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,9 @@ def _report(config: Config, timetable: TimetableState, database: str, now: datet
     sources = []
     for source in config.sources:
         state, run = states.get(source.name), runs.get(source.name)
+        last_status, last_error = (run.status, run.error) if run else (None, None)
+        if last_status == "running" and not (state and lease_is_held(state.lease_owner, state.lease_expires_at, now=now)):
+            last_status, last_error = CUT_RUN, CUT_RUN_REASON
         sources.append(
             SourceStatus(
                 name=source.name,
@@ -108,13 +116,13 @@ def _report(config: Config, timetable: TimetableState, database: str, now: datet
                 healthy=state.healthy if state else True,
                 reason=state.unhealthy_reason if state else None,
                 last_run=_local(run.started_at, tz) if run else None,
-                last_status=run.status if run else None,
+                last_status=last_status,
                 last_found=run.found if run else None,
                 last_new=run.new if run else None,
                 last_duplicate=run.duplicate if run else None,
                 last_failed=run.failed if run else None,
                 http_status=run.http_status if run else None,
-                last_error=run.error if run else None,
+                last_error=last_error,
                 next_run=_local(state.next_run_at, tz) if state and source.enabled else None,
                 consecutive_failures=state.consecutive_failures if state else 0,
             )

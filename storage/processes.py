@@ -23,6 +23,27 @@ def process_is_gone(host: str, pid: int, *, this_host: str | None = None) -> boo
     return _is_zombie(pid)
 
 
+def holder_is_dead(owner: str, host: str | None = None) -> bool:
+    """Whether a lease owner ("host:pid:suffix") is a process on this host that no longer exists.
+
+    Only a process on this host can be checked; any other owner counts as alive
+    until its lease expires. A reused pid makes a dead holder look alive, which
+    only delays the takeover to the lease's expiry.
+    """
+    parts = owner.split(":")
+    if len(parts) < 3 or not parts[1].isdigit():
+        return False
+    return process_is_gone(parts[0], int(parts[1]), this_host=host)
+
+
+def lease_is_held(owner: str | None, expires_at: datetime | None, *, now: datetime) -> bool:
+    """Whether a source's crawl lease belongs to a live process: held, not expired, its holder not gone.
+
+    A run left `running` whose source's lease is not held was cut short: nobody is crawling it.
+    """
+    return owner is not None and expires_at is not None and expires_at > now and not holder_is_dead(owner)
+
+
 def heartbeat_is_alive(host: str, pid: int, heartbeat_at: datetime, *, now: datetime, interval: timedelta) -> bool:
     """Whether a process that records a heartbeat every `interval` still runs.
 

@@ -33,7 +33,7 @@ from storage.models import (
     Source,
     UrlFailure,
 )
-from storage.processes import process_is_gone
+from storage.processes import holder_is_dead
 from storage.search import Analyzer, document_text, write_terms
 from storage.storylines import lock_storyline_assignment
 from storage.types import RunOutcome, TopicMatch
@@ -43,19 +43,6 @@ logger = logging.getLogger(__name__)
 # SQLModel sets __table__ at runtime; its stubs do not declare it.
 _article_table: sa.Table = Article.__table__  # type: ignore[attr-defined]
 _topic_table: sa.Table = ArticleTopic.__table__  # type: ignore[attr-defined]
-
-
-def holder_is_dead(owner: str, host: str | None = None) -> bool:
-    """Whether a lease owner ("host:pid:suffix") is a process on this host that no longer exists.
-
-    Only a process on this host can be checked; any other owner counts as alive
-    until its lease expires. A reused pid makes a dead holder look alive, which
-    only delays the takeover to the lease's expiry.
-    """
-    parts = owner.split(":")
-    if len(parts) < 3 or not parts[1].isdigit():
-        return False
-    return process_is_gone(parts[0], int(parts[1]), this_host=host)
 
 
 class ArticleBatch:

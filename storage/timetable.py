@@ -37,6 +37,8 @@ class SourceHealth:
     unhealthy_reason: str | None
     next_run_at: datetime | None
     consecutive_failures: int
+    lease_owner: str | None  # who crawls it now ("host:pid:suffix"), until lease_expires_at
+    lease_expires_at: datetime | None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ exited 0 and left the run `running` forever, for the lease's 30 minutes.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -18,8 +19,10 @@ from pathlib import Path
 
 from crawler.leases import renewing_leases
 from scheduler.demo.site import Route, StaticSite
+from scheduler.status import CUT_RUN_REASON
 from storage.db import create_engine
-from storage.repository import Repository, holder_is_dead
+from storage.processes import holder_is_dead
+from storage.repository import Repository
 from tests.conftest import REPO_ROOT, run_cli, write_config
 
 TOPIC = {"name": "t", "keywords": ["六小龙"]}
@@ -83,6 +86,11 @@ def test_crawl_after_kill_9_takes_the_source_over_and_closes_the_dead_run(tmp_pa
             if crawler.poll() is None:
                 crawler.kill()
         assert [r.status for r in repository.runs_for("slow")] == ["running"]
+        # Before anyone takes the source over, status already tells the cut run from a live one
+        # (it said "running" until the next crawl or daemon start).
+        shown = run_cli("status", "--json", config=config)
+        [slow] = [s for s in json.loads(shown.stdout)["sources"] if s["name"] == "slow"]
+        assert (slow["last_status"], slow["last_error"]) == ("interrupted", CUT_RUN_REASON)
         started = time.monotonic()
         again = run_cli("crawl", config=config, timeout=180)
         took = time.monotonic() - started

@@ -7,6 +7,7 @@ every source as never crawled.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 
 from scheduler.app import App, build_app
 from scheduler.config import config_from_mapping
-from scheduler.status import build_status
+from scheduler.status import CUT_RUN_REASON, build_status
 from scheduler.web.crawls import StandaloneCrawls
 from tests.conftest import run_cli, write_config
 
@@ -97,5 +98,39 @@ def test_a_daemon_killed_on_this_host_is_not_running_even_with_a_fresh_heartbeat
             alive.wait()
         app.repository.heartbeat("daemon", gone.pid, "another-host", now - timedelta(minutes=5))
         assert daemon_running(app) is True
+    finally:
+        app.close()
+
+
+def test_a_run_whose_crawl_ended_without_closing_it_shows_as_interrupted(database_url: str) -> None:
+    # A crawl killed mid-run leaves its run `running` until someone takes the source's lease
+    # over; status showed it running all that time. A run is live only while a live process
+    # holds the source's lease.
+    now = datetime(2025, 2, 10, 9, 0, tzinfo=UTC)
+    moment = [now]
+    source = {"name": "s", "kind": "feed", "url": "http://127.0.0.1:9/feed.xml"}
+    app = build_app(config_from_mapping({"database": {"url": database_url}, **MINIMAL, "sources": [source]},
+                                        environ={}), clock=lambda: moment[0])
+    try:
+        def shown() -> tuple[str | None, str | None]:
+            [status] = build_status(app).sources
+            return status.last_status, status.last_error
+
+        app.repository.sync_sources([("s", "feed", source["url"])])
+        here = socket.gethostname()
+        assert app.repository.try_lease("s", f"{here}:{os.getpid()}:test", timedelta(minutes=30))
+        app.repository.start_run("s", "manual")
+        assert shown() == ("running", None)  # a live holder on this host, its lease current
+        moment[0] = now + timedelta(minutes=31)
+        assert shown() == ("interrupted", CUT_RUN_REASON)  # the lease expired: nobody renews it
+        moment[0] = now
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        app.repository.release_leases(["s"], f"{here}:{os.getpid()}:test")
+        assert shown() == ("interrupted", CUT_RUN_REASON)  # nobody holds it
+        assert app.repository.try_lease("s", f"{here}:{gone.pid}:dead", timedelta(minutes=30))
+        assert shown() == ("interrupted", "process ended during the crawl")  # taking the lease recorded it
+        app.repository.start_run("s", "manual")
+        assert shown() == ("interrupted", CUT_RUN_REASON)  # its holder's process is gone
     finally:
         app.close()
