@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
+import zlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -141,6 +143,7 @@ def extract(
                 except OSError as exc:
                     raise MediawatchError(f"{target}: cannot read: {exc.strerror}") from exc
                 header, final_url = content_type, url or path.resolve().as_uri()
+                body = _gunzip_saved(target, body)
             article = extract_article(body, final_url, header)
         except MediawatchError as exc:
             err.print(f"mediawatch: {exc}", markup=False)
@@ -159,6 +162,27 @@ def extract(
         )
     if failures:
         raise typer.Exit(1)
+
+
+def _gunzip_saved(target: str, body: bytes) -> bytes:
+    """A saved page's bytes, decompressed when the file is gzip (`page.html.gz`), as a fetched page's are.
+
+    Bounded like a fetched page: the default `[crawler] max_page_bytes`.
+    """
+    from crawler.config import CrawlerConfig
+    from crawler.fetch.middleware import looks_gzipped
+
+    if not looks_gzipped(body):
+        return body
+    from scrapy.utils.gz import gunzip
+
+    limit = CrawlerConfig().max_page_bytes
+    try:
+        return gunzip(body, max_size=limit)
+    except (OSError, EOFError, struct.error, zlib.error) as exc:
+        raise MediawatchError(f"{target}: starts like gzip but does not decompress ({exc}); nothing extracted") from exc
+    except ValueError as exc:  # scrapy's size check
+        raise MediawatchError(f"{target}: decompresses to more than {limit:,} bytes; nothing extracted") from exc
 
 
 def _fetch(ctx: typer.Context, urls: list[str], allow_private: bool) -> list[Any]:

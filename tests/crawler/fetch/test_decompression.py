@@ -147,3 +147,26 @@ def test_extract_prints_a_page_served_as_gzip_bytes_without_content_encoding() -
     assert printed["title"] == "南京追问六小龙：创新生态何在"
     assert printed["encoding"] == "utf-8"
     assert "杭州六小龙引发南京反思" in printed["text"]
+
+
+def test_extract_reads_a_saved_page_that_is_gzipped(tmp_path: Path) -> None:
+    # `curl --compressed` aside, a saved page is often the raw gzip bytes (`page.html.gz`, or a
+    # browser cache file): extract printed mojibake for it, where a fetched page was decompressed.
+    saved = tmp_path / "page.html.gz"
+    saved.write_bytes(gzip.compress(article_html("南京追问六小龙：创新生态何在")))
+    result = run_cli("extract", str(saved), "--url", "https://example.org/a.html")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["title"] == "南京追问六小龙：创新生态何在"
+    assert "杭州六小龙引发南京反思" in printed["text"]
+
+
+def test_extract_refuses_a_saved_file_that_starts_like_gzip_but_is_not_in_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "page.html.gz"
+    broken.write_bytes(b"\x1f\x8b" + b"not gzip at all" * 10)
+    result = run_cli("extract", str(broken))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"mediawatch: {broken}: starts like gzip but does not decompress (Unknown compression method); "
+        "nothing extracted"
+    ]
