@@ -321,6 +321,7 @@ def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict
     """Override `data` from MEDIAWATCH_<SECTION>_<KEY>; returns (section, key) -> variable name for each one used."""
     used: dict[tuple[str, str], str] = {}
     sections = {name: Config.model_fields[name].annotation for name in ENV_SECTIONS}
+    _refuse_unknown_sections(sections, environ)
     for section, model in sections.items():
         assert isinstance(model, type) and issubclass(model, BaseModel)
         _refuse_unknown_overrides(section, model, environ)
@@ -335,6 +336,36 @@ def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict
                 data.setdefault(section, {})[key] = value
             used[(section, key)] = name  # named, not shown: a URL's value may hold a password
     return used
+
+
+# Sections the environment cannot set: they are lists of tables, written in the file.
+FILE_ONLY_SECTIONS = ("topics", "sources")
+
+
+def _refuse_unknown_sections(sections: Mapping[str, Any], environ: Mapping[str, str]) -> None:
+    """MEDIAWATCH_SMPT_PORT is refused, not ignored: a section name close to a real one is a typo.
+
+    A name no section resembles (MEDIAWATCH_CONFIG, MEDIAWATCH_CHANNEL_*, a test's own variable)
+    is not an override and is left alone.
+    """
+    import difflib
+
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in (CONFIG_ENV, PASSWORD_HASH_ENV, SECRET_KEY_ENV):
+            continue
+        section, _, key = name[len(ENV_PREFIX):].lower().partition("_")
+        if section in sections or not key:
+            continue
+        if section in FILE_ONLY_SECTIONS:
+            raise ConfigError(f"environment: {name}: [{section}] is set in the configuration file only")
+        close = difflib.get_close_matches(section, list(sections), n=1, cutoff=0.75)
+        if close:
+            model = sections[close[0]]
+            keys = difflib.get_close_matches(key, list(model.model_fields), n=1) or [key]
+            raise ConfigError(
+                f"environment: {name}: no section [{section}]; "
+                f"did you mean {ENV_PREFIX}{close[0].upper()}_{keys[0].upper()}?"
+            )
 
 
 def _refuse_unknown_overrides(section: str, model: type[BaseModel], environ: Mapping[str, str]) -> None:

@@ -257,6 +257,27 @@ def test_a_typo_in_an_environment_override_is_refused_like_one_in_the_file() -> 
     assert config_from_mapping(MINIMAL, environ=others).smtp.password == "s3cret"
 
 
+@pytest.mark.parametrize(("variable", "hint"), [
+    ("MEDIAWATCH_SMPT_PORT", "did you mean MEDIAWATCH_SMTP_PORT?"),
+    ("MEDIAWATCH_CRAWLR_RETRY_TIMES", "did you mean MEDIAWATCH_CRAWLER_RETRY_TIMES?"),
+    ("MEDIAWATCH_DEAMON_JITTER", "did you mean MEDIAWATCH_DAEMON_JITTER?"),
+    ("MEDIAWATCH_SOURCES_URL", "[sources] is set in the configuration file only"),
+    ("MEDIAWATCH_TOPICS_KEYWORDS", "[topics] is set in the configuration file only"),
+])
+def test_a_misspelt_or_file_only_section_in_an_environment_override_is_refused(variable: str, hint: str) -> None:
+    # MEDIAWATCH_SMPT_PORT=587 was silently ignored (only a misspelt key was refused, not a
+    # misspelt section): `config check` said OK and digests went on to port 25.
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping(MINIMAL, environ={variable: "587"})
+    message = str(info.value)
+    assert len(message.splitlines()) == 1
+    assert message.startswith(f"environment: {variable}: ") and hint in message, message
+    # A name no section resembles is not a setting at all (a test's, another tool's): left alone.
+    for other in ("MEDIAWATCH_TEST_DATABASE_URL", "MEDIAWATCH_UPDATE_GOLDEN", "MEDIAWATCH_REGENERATE_GOLDEN",
+                  "MEDIAWATCH_UPDATE_SCREENSHOT"):
+        config_from_mapping(MINIMAL, environ={other: "1"})
+
+
 def test_config_check_lines_up_long_source_names_and_marks_disabled_sources(tmp_path: Path) -> None:
     # It said "20 (16 enabled)" without saying which four were off, and a name longer than 20
     # characters pushed its kind and URL out of the column.
