@@ -28,7 +28,7 @@ import lxml.html
 from crawler.extract.bodytext import BodyOptions, extract_body
 from crawler.extract.boilerplate import clean_text, drop_leading_title
 from crawler.extract.dates import choose_published, is_bare_year, parse_datetime
-from crawler.extract.decode import decode_page
+from crawler.extract.decode import decode_page, strip_controls
 from crawler.extract.language import choose_language
 from crawler.extract.metadata import byline_zone, choose_author, choose_title
 from crawler.extract.page import is_substantial, meta_tags, parse_html
@@ -95,7 +95,9 @@ def extract_with_overrides(
     ``body_options`` turns steps of the text extraction off, for measurements.
     """
     page = decode_page(body, content_type)
-    tree = parse_html(page.text)
+    # Control characters mean nothing on a news page; kept, an escape sequence in a headline
+    # reached the operator's terminal through `mediawatch articles`.
+    tree = parse_html(strip_controls(page.text))
     if tree is None:
         raise NoArticleError(f"no article text found in {url}")
     overrides = apply_selectors(tree, selectors, local_tz) if selectors is not None else Overrides()
@@ -104,7 +106,7 @@ def extract_with_overrides(
 
     options = body_options or BodyOptions()
     meta = meta_tags(tree)
-    title = overrides.title or choose_title(tree, meta, title_hint)
+    title = overrides.title or choose_title(tree, meta, strip_controls(title_hint) if title_hint else title_hint)
     text = overrides.body or extract_body(tree, url, options, title)
     if not overrides.body and not is_substantial(text):
         raise NoArticleError(f"no article text found in {url}")

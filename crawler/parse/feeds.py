@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from crawler.extract.dates import has_time_of_day, parse_datetime
-from crawler.extract.decode import charset_from_content_type, decode_page
+from crawler.extract.decode import charset_from_content_type, decode_page, strip_controls
 from storage.errors import ExtractionError
 from storage.types import FeedEntry
 
@@ -114,8 +114,8 @@ def _as_utf8_xml(text: str) -> bytes:
 
 
 def _clean(value: object) -> str | None:
-    # A replacement character in a title is a decoding scar, never content.
-    text = str(value or "").replace("\ufffd", "").strip()
+    # A replacement character in a title is a decoding scar, never content; a control character is never content.
+    text = strip_controls(str(value or "").replace("\ufffd", "")).strip()
     return text or None
 
 

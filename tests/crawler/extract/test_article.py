@@ -332,3 +332,22 @@ def test_a_reporter_in_a_sentence_near_the_leads_cut_is_no_byline(lead_chars: in
     article = extract_article(html.encode(), "https://example.com/a.html", "text/html; charset=utf-8")
     assert article.text.startswith(lead)
     assert article.author is None
+
+
+def test_control_characters_in_a_page_never_reach_the_article() -> None:
+    # A headline with "\x1b]0;…\x07" (set the terminal's title) or "\x1b[31m" was stored as scraped,
+    # and `mediawatch articles` wrote the escape sequences to the operator's terminal; a form
+    # feed or NUL in the text went into every digest and export. No news page means them.
+    esc = "\x1b[31m六小龙\x1b[0m \x1b]0;pwned\x07 \x00\x0b\x0c\x7f\x85\x9b"
+    body = "南京为何发展不出杭州六小龙？这是一场难得的自我追问，讨论持续升温。" * 6
+    page = (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        f"<title>{esc} 南京之问</title><meta name=\"author\" content=\"记者 {esc}\"></head>"
+        f"<body><article><h1>{esc} 南京之问</h1><p>{body}{esc}</p><p>{body}</p></article></body></html>"
+    )
+    article = extract_article(page.encode("utf-8"), "https://news.example.cn/ctrl.html", "text/html")
+    hinted = extract_article(page.encode("utf-8"), "https://news.example.cn/ctrl.html", "text/html",
+                             title_hint=f"{esc} 南京之问")
+    for value in (article.title, article.text, article.author or "", hinted.title):
+        assert not [c for c in value if c not in "\n\t" and (c < " " or "\x7f" <= c <= "\x9f")], repr(value)
+    assert "六小龙" in article.title and "南京之问" in article.title and "\n" in article.text

@@ -122,3 +122,19 @@ def test_a_feed_date_with_a_time_of_day_is_exact(template: str, date: str) -> No
 
     assert entry.published is not None
     assert entry.date_source == "feed"
+
+
+def test_control_characters_in_feed_titles_authors_and_summaries_are_dropped() -> None:
+    # A title "\x1b]0;pwned\x07" (raw, or as &#27; in a lenient parse) was kept and printed to the
+    # operator's terminal by `mediawatch articles`; JSON escapes "\u001b" the same way.
+    rss = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>x</title>'
+           b"<item><title>\xe5\x8d\x97\xe4\xba\xac \x1b]0;pwned\x07 &#27;[31m\xe4\xb8\x89\xe9\x97\xae</title>"
+           b"<link>https://news.example/1.html</link><author>\x1b[2J\xe7\x8e\x8b</author>"
+           b"<description>s \x1b[2J\x0c d</description></item></channel></rss>")
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+        {"id": "1", "url": "https://news.example/1.html", "title": "南京 \x1b]0;pwned\x07 三问",
+         "authors": [{"name": "\x1b[2J王"}], "summary": "s \x1b[2J\x0c d"}]}
+    for entry in (*parse_feed(rss, BASE), *parse_feed(json.dumps(document).encode(), BASE)):
+        values = (entry.title or "", entry.author or "", entry.summary or "")
+        assert not [c for v in values for c in v if c not in "\n\t" and (c < " " or "\x7f" <= c <= "\x9f")], values
+        assert entry.title is not None and entry.title.startswith("南京 ") and entry.title.endswith("三问")
