@@ -25,7 +25,7 @@ from scheduler.records import (
     storyline_record,
 )
 from scheduler.web.app import console_of, path_id
-from scheduler.web.pages import MAX_STORYLINE_MIN, parse_filter
+from scheduler.web.pages import IGNORED, MAX_STORYLINE_MIN, parse_filter
 from storage.columns import MAX_ID
 from storage.ledger import DigestLedger
 from storage.storylines import StorylineStore
@@ -72,7 +72,8 @@ async def articles(request: Request) -> Response:
     console = console_of(request)
     parsed = parse_filter(request)
     if parsed.errors:
-        return _json({"error": "; ".join(parsed.errors)}, 400)
+        # The page reports a bad filter and ignores it; the API refuses the request, so it says no "ignored".
+        return _json({"error": "; ".join(error.removesuffix(IGNORED) for error in parsed.errors)}, 400)
     limit = _int(request, "limit", console.page_size, 1, 500)
     offset = _int(request, "offset", 0, 0, 10_000_000)
     page = await run_in_threadpool(console.queries.find_articles, parsed.wanted, offset=offset, limit=limit)

@@ -73,13 +73,16 @@ class ParsedFilter:
     params: dict[str, str]  # the query string as given, to refill the form and build page links
 
 
+IGNORED = "; ignored"  # how the page ends the note on a filter value it could not use
+
+
 def _day(value: str, name: str, errors: list[str], tz: Any, *, end: bool = False) -> datetime | None:
     if not value:
         return None
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        errors.append(f"{name}: {value!r} is not a date (YYYY-MM-DD); ignored")
+        errors.append(f"{name}: {value!r} is not a date (YYYY-MM-DD){IGNORED}")
         return None
     try:
         # The form's "to" day is inclusive: the bound is the start of the next day.
@@ -105,11 +108,11 @@ def parse_filter(request: Request) -> ParsedFilter:
     errors: list[str] = []
     topic = params["topic"] or None
     if topic is not None and topic not in {t.name for t in console.app.config.topics}:
-        errors.append(f"topic: no topic named {topic!r}; ignored")
+        errors.append(f"topic: no topic named {topic!r}{IGNORED}")
         topic = None
     source = params["source"] or None
     if source is not None and source not in {s.name for s in console.app.config.sources}:
-        errors.append(f"outlet: no source named {source!r}; ignored")
+        errors.append(f"outlet: no source named {source!r}{IGNORED}")
         source = None
     min_score = None
     if params["min_score"]:
@@ -118,7 +121,7 @@ def parse_filter(request: Request) -> ParsedFilter:
             if not 0 <= min_score <= 1:
                 raise ValueError
         except ValueError:
-            errors.append(f"relevance: {params['min_score']!r} is not a number from 0 to 1; ignored")
+            errors.append(f"relevance: {params['min_score']!r} is not a number from 0 to 1{IGNORED}")
             min_score = None
     state = params["state"]
     removed = edited = None
@@ -129,7 +132,7 @@ def parse_filter(request: Request) -> ParsedFilter:
     elif state == "live":
         removed = False
     elif state:
-        errors.append(f"state: {state!r} is not one of removed, edited, live; ignored")
+        errors.append(f"state: {state!r} is not one of removed, edited, live{IGNORED}")
     try:
         # A page past the end is brought back to the last one (`_coverage`); the cap keeps the
         # OFFSET that finds out bounded however large the number typed.

@@ -53,3 +53,18 @@ def test_api_search_article_storyline_and_runs(console: ConsoleServer) -> None:
     assert bad_runs.status_code == 400
     assert clamped["limit"] == 500
     assert missing.status_code == 404
+
+
+def test_an_api_filter_it_refuses_is_not_said_to_be_ignored(console: ConsoleServer) -> None:
+    # The 400 said "topic: no topic named 'nope'; ignored": a script's author read that the filter
+    # had been dropped and the list served, when nothing was served. The page ignores; the API refuses.
+    with console.client() as client:
+        sign_in(client)
+        answers = {name: client.get("/api/articles", params={name: value}) for name, value in
+                   (("topic", "nope"), ("source", "nope"), ("min_score", "NaN"), ("published_from", "soon"))}
+    assert {name: (r.status_code, r.json()["error"]) for name, r in answers.items()} == {
+        "topic": (400, "topic: no topic named 'nope'"),
+        "source": (400, "outlet: no source named 'nope'"),
+        "min_score": (400, "relevance: 'NaN' is not a number from 0 to 1"),
+        "published_from": (400, "published from: 'soon' is not a date (YYYY-MM-DD)"),
+    }
