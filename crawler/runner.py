@@ -23,6 +23,7 @@ from scrapy.crawler import AsyncCrawlerRunner
 from crawler.config import CrawlerConfig, SourceConfig
 from crawler.discovery.context import DiscoveryRun, DiscoverySettings
 from crawler.discovery.render import render_settings
+from crawler.fetch.failures import HostWaiting
 from crawler.fetch.settings import scrapy_settings
 from crawler.health import assess_health
 from crawler.leases import renewing_leases
@@ -237,13 +238,13 @@ async def _crawl_leased(
         for host, (until, reason) in host_waits.items():
             repository.set_host_wait(host, until, reason)
             logger.warning("host=%s asked us to wait until %s: %s", host, until.isoformat(), reason)
-    for result in _finish(contexts, run_ids, settings, repository, clock, started):
+    for result in _finish(contexts, run_ids, settings, repository, clock, started, host_waits):
         report(result)
 
 
 def _finish(
     contexts: Sequence[CrawlContext], run_ids: Mapping[str, int], settings: CrawlerConfig, repository: Repository,
-    clock: Clock, started: float,
+    clock: Clock, started: float, host_waits: Mapping[str, tuple[datetime, str]],
 ) -> list[SourceResult]:
     """Record every source's run and health from its tally, in one transaction (two reads besides)."""
     previous = repository.previous_found_of([c.source.name for c in contexts])
@@ -251,6 +252,9 @@ def _finish(
     for context in contexts:
         source, tally = context.source, context.tally
         status, error = run_status(tally, previous.get(source.name, 0))
+        if status == "failed" and _held_back(source, tally, host_waits):
+            # As the next crawl records it when it refuses the source up front: not a failure of the source.
+            status = "skipped"
         # Validators are remembered only after a run that used the page, so a failed one is fetched in full again.
         keep = status in ("ok", "partial") and source.kind != "search" and bool(tally.etag or tally.last_modified)
         run_id = run_ids[source.name]
@@ -271,6 +275,13 @@ def _finish(
             result.source, result.status, tally.found, tally.new, tally.duplicate, tally.failed, result.seconds,
         )
     return results
+
+
+def _held_back(source: SourceConfig, tally: SourceTally, host_waits: Mapping[str, tuple[datetime, str]]) -> bool:
+    """Whether the source's own request was never sent: its host, answering another source, said to wait."""
+    host = (urlsplit(source.url).hostname or "").lower()
+    wait = host_waits.get(host)
+    return wait is not None and tally.http_status is None and tally.source_error == str(HostWaiting(host, wait[0]))
 
 
 def lease_owner() -> str:

@@ -243,6 +243,27 @@ def test_retry_after_is_honoured_per_host(tmp_path: Path, database_url: str) -> 
     assert "another process" not in waiting.stderr and "asked us to wait" in waiting.stderr.splitlines()[-1]
 
 
+def test_a_source_refused_because_its_host_said_wait_is_skipped_not_failed(tmp_path: Path, database_url: str) -> None:
+    # Source "a"'s feed answered 429 with Retry-After: an hour. Source "b", on the same host,
+    # was then refused before sending anything, and recorded as *failed*: three such crawls
+    # made "b" unhealthy and doubled its interval, though it never got an answer. The next
+    # crawl, which refuses it up front for the same reason, already recorded "skipped".
+    routes = {"b.xml": Route(body=rss([("乙", "{base}/b.html")]), content_type=RSS, templated=True),
+              "b.html": Route(body=article_html("南京乙"))}
+    with FaultServer(routes, {"a.xml": status(429, **{"Retry-After": "3600"})}) as site:
+        sources = [{"name": "a", "kind": "feed", "url": site.url("a.xml")},
+                   {"name": "b", "kind": "feed", "url": site.url("b.xml")}]
+        config = crawl_config(tmp_path, database_url, sources, concurrency_per_host=1)
+        result = crawl(config)
+        assert site.hits("a.xml") == 1 and site.hits("b.xml") == 0, result.stderr
+    a, b = last_run(database_url, "a"), last_run(database_url, "b")
+    assert a.status == "failed" and "429" in (a.error or "")
+    assert b.status == "skipped" and "asked us to wait" in (b.error or ""), b
+    assert source_state(database_url, "b").consecutive_failures == 0
+    assert source_state(database_url, "a").consecutive_failures == 1
+    assert "  b: skipped, 0 new" in result.stderr.splitlines(), result.stderr
+
+
 # 11 ------------------------------------------------------------------------------------------
 def test_listing_and_sitemap_are_fetched_conditionally(tmp_path: Path, database_url: str) -> None:
     sitemap = (b"<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'><url><loc>{base}/b.html</loc></url>"
