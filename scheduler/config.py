@@ -112,7 +112,14 @@ class QueueConfig(Section):
     def _check_url(cls, value: str | None) -> str | None:
         # Checked here so `config check` catches it, not redis-py at the worker's start.
         if value is not None and value.split("://", 1)[0].lower() not in ("redis", "rediss", "unix"):
-            shown = value.split("@", 1)[-1]  # never echo a password
+            scheme, separator, rest = value.partition("://")
+            # Never echo a password, but keep the scheme: it is what is wrong.
+            if "@" not in value:
+                shown = value
+            elif separator:
+                shown = f"{scheme}://…@{rest.rsplit('@', 1)[1]}"
+            else:
+                shown = "…@" + value.rsplit("@", 1)[1]
             raise ValueError(f"{shown!r} is not a Redis URL such as 'redis://127.0.0.1:6379/0'")
         return value
 

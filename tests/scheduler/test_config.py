@@ -243,6 +243,16 @@ def test_a_queue_url_that_is_not_redis_is_refused_at_load(url: str) -> None:
         assert config_from_mapping(MINIMAL, environ={"MEDIAWATCH_QUEUE_URL": good}).queue.url == good
 
 
+
+def test_a_queue_url_of_another_broker_is_named_by_its_scheme_without_its_password() -> None:
+    # "amqp://guest:s3cret@127.0.0.1:5672/" was refused as "'127.0.0.1:5672/' is not a Redis URL":
+    # hiding the password also hid the scheme, the one thing that was wrong.
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping(MINIMAL, environ={"MEDIAWATCH_QUEUE_URL": "amqp://guest:s3cret@127.0.0.1:5672/"})
+    message = str(info.value)
+    assert "'amqp://…@127.0.0.1:5672/' is not a Redis URL" in message, message
+    assert "s3cret" not in message and "guest" not in message
+
 def test_a_typo_in_an_environment_override_is_refused_like_one_in_the_file() -> None:
     # MEDIAWATCH_CRAWLER_RETRY_TIME=5 was silently ignored, while `retry_time = 5` in the file is refused.
     with pytest.raises(ConfigError) as info:
