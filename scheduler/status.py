@@ -50,6 +50,13 @@ class SourceStatus:
 
 
 @dataclass(frozen=True)
+class FailingDigest:
+    topic: str
+    tried_at: str  # local time of the last attempt
+    error: str | None
+
+
+@dataclass(frozen=True)
 class StatusReport:
     timezone: str
     database: str
@@ -61,6 +68,7 @@ class StatusReport:
     last_digest_sent: str | None
     next_digest_due: str | None
     unhealthy: int
+    failing_digests: list[FailingDigest]  # topics whose latest digest failed (nobody got it yet)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -145,4 +153,6 @@ def _report(config: Config, timetable: TimetableState, database: str, now: datet
         last_digest_sent=_local(last_sent, tz),
         next_digest_due=_local(next_due, tz),
         unhealthy=sum(1 for s in sources if s.enabled and not s.healthy),
+        failing_digests=[FailingDigest(d.topic, _local(d.created_at, tz) or "", d.error)
+                         for d in timetable.failing_digests],
     )

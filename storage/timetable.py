@@ -62,12 +62,22 @@ class Heartbeat:
 
 
 @dataclass(frozen=True)
+class FailedDigest:
+    """A topic's latest digest attempt, when it failed (no digest of the topic went out since)."""
+
+    topic: str
+    created_at: datetime
+    error: str | None
+
+
+@dataclass(frozen=True)
 class TimetableState:
     sources: dict[str, SourceHealth]
     last_runs: dict[str, LastRun]
     daemon: Heartbeat | None
     job_next_run: datetime | None  # of the job asked for; None if it never ran or has no next time
     last_digest_sent: datetime | None  # of any topic
+    failing_digests: list[FailedDigest]  # topics whose latest digest failed, by topic
 
 
 def read_timetable(connection: Connection, *, job_id: str, daemon: str = "daemon") -> TimetableState:
@@ -86,6 +96,11 @@ def read_timetable(connection: Connection, *, job_id: str, daemon: str = "daemon
         next_runs = {row[0]: _utc(row[1]) for row in cursor.fetchall()}
         cursor.execute("SELECT MAX(sent_at) FROM digest WHERE status = 'sent'")
         ((last_sent,),) = cursor.fetchall()
+        # Each topic's latest digest that was sent or failed (not empty, not being sent now).
+        cursor.execute(f"SELECT {_columns(FailedDigest, 'd.')} FROM digest AS d JOIN "
+                       "(SELECT MAX(id) AS id FROM digest WHERE status IN ('sent', 'failed') GROUP BY topic) "
+                       "AS latest ON d.id = latest.id WHERE d.status = 'failed' ORDER BY d.topic")
+        failing = [FailedDigest(*_typed(FailedDigest, row)) for row in cursor.fetchall()]
     finally:
         cursor.close()
     return TimetableState(
@@ -94,6 +109,7 @@ def read_timetable(connection: Connection, *, job_id: str, daemon: str = "daemon
         daemon=heartbeats.get(daemon),
         job_next_run=next_runs.get(job_id),
         last_digest_sent=_utc(last_sent),
+        failing_digests=failing,
     )
 
 

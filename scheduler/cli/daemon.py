@@ -34,7 +34,7 @@ def run(
 def status(
     ctx: typer.Context,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object on one line, for scripts.")] = False,
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 if the daemon is not running or a source is unhealthy.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 if the daemon is not running, a source is unhealthy or a topic's latest digest failed.")] = False,
 ) -> None:
     """Show each source's health, last and next run, and the digest timetable."""
     from scheduler.status import status_of
@@ -61,7 +61,10 @@ def status(
         out.print(table)
         out.print(f"last digest sent: {report.last_digest_sent or 'never'}", markup=False)
         out.print(f"next digest due:  {report.next_digest_due or '-'}", markup=False)
-    if check and (not report.daemon_running or report.unhealthy):
+        for failing in report.failing_digests:
+            out.print(f"digest failing: {failing.topic}, last tried {failing.tried_at}: {failing.error or 'no error recorded'}",
+                      markup=False)
+    if check and (not report.daemon_running or report.unhealthy or report.failing_digests):
         raise typer.Exit(1)
 
 

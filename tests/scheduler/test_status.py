@@ -7,8 +7,10 @@ every source as never crawled.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -134,3 +136,35 @@ def test_a_run_whose_crawl_ended_without_closing_it_shows_as_interrupted(databas
         assert shown() == ("interrupted", CUT_RUN_REASON)  # its holder's process is gone
     finally:
         app.close()
+
+
+def test_a_topic_whose_latest_digest_failed_is_shown_and_fails_the_check(tmp_path: Path) -> None:
+    # With the SMTP server down, the digest failed (three attempts, recorded `failed`), but
+    # status showed only the last digest sent, and `status --check` exited 0: a monitor
+    # watching it would not learn that nobody got the morning's digest.
+    config = write_config(tmp_path / "mediawatch.toml", {**MINIMAL, "database": {"url": f"sqlite:///{tmp_path}/m.db"}})
+    assert run_cli("db", "upgrade", config=config).returncode == 0
+    repository = build_app(config_from_mapping({"database": {"url": f"sqlite:///{tmp_path}/m.db"}, **MINIMAL},
+                                               environ={})).repository
+    repository.heartbeat("daemon", os.getpid(), socket.gethostname(), datetime.now(UTC))  # a live daemon
+
+    def digest(status: str, error: str | None = None) -> None:
+        with sqlite3.connect(tmp_path / "m.db") as connection:
+            connection.execute(
+                "INSERT INTO digest (topic, created_at, period_end, status, article_count, error, sent_at) "
+                "VALUES ('t', ?, ?, ?, 3, ?, ?)",
+                (datetime.now(UTC).isoformat(), datetime.now(UTC).isoformat(), status, error,
+                 datetime.now(UTC).isoformat() if status == "sent" else None))
+
+    digest("sent")
+    assert run_cli("status", "--check", config=config).returncode == 0
+    digest("failed", "SMTP 127.0.0.1:8025: [Errno 111] Connection refused")
+    shown = run_cli("status", "--check", config=config)
+    assert shown.returncode == 1
+    assert "digest failing: t, last tried " in shown.stdout
+    assert "SMTP 127.0.0.1:8025: [Errno 111] Connection refused" in shown.stdout
+    [failing] = json.loads(run_cli("status", "--json", config=config).stdout)["failing_digests"]
+    assert failing["topic"] == "t" and failing["error"] == "SMTP 127.0.0.1:8025: [Errno 111] Connection refused"
+    digest("sent")  # the next one went out: the topic is fine again
+    again = run_cli("status", "--check", config=config)
+    assert again.returncode == 0 and "digest failing" not in again.stdout

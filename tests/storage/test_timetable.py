@@ -27,10 +27,10 @@ from storage.db import create_engine
 from storage.ledger import DigestLedger
 from storage.migrate import ensure_schema
 from storage.repository import Repository
-from storage.timetable import Heartbeat, LastRun, SourceHealth, read_timetable
+from storage.timetable import FailedDigest, Heartbeat, LastRun, SourceHealth, read_timetable
 
 # Each dataclass the timetable fills, and the table its fields are read from.
-READ_FROM = {SourceHealth: "source", LastRun: "crawl_run", Heartbeat: "daemon_state"}
+READ_FROM = {SourceHealth: "source", LastRun: "crawl_run", Heartbeat: "daemon_state", FailedDigest: "digest"}
 # How the reading converts a field of each annotation (`storage.timetable._typed`).
 READ_AS: dict[str, type] = {"str": sa.String, "str | None": sa.String, "int": sa.Integer, "int | None": sa.Integer,
                             "bool": sa.Boolean, "datetime": UTCDateTime, "datetime | None": UTCDateTime}
@@ -115,6 +115,15 @@ def test_the_timetable_reads_what_the_repository_and_the_ledger_wrote(database_u
         unsent = ledger.claim("hefei", now=clock(), period_start=None, allow_empty=True)
         assert unsent is not None and unsent.id is not None
         ledger.release(unsent.id, "smtp refused")
+        # A topic is failing while its latest digest attempt failed; one sent later clears it.
+        for topic, outcomes in (("suzhou", ("failed", "sent")), ("wuxi", ("sent", "failed"))):
+            for outcome in outcomes:
+                attempt = ledger.claim(topic, now=clock(), period_start=None, allow_empty=True)
+                assert attempt is not None and attempt.id is not None
+                if outcome == "sent":
+                    assert ledger.mark_sent(attempt.id, sent_at=clock(), message_id=None)
+                else:
+                    ledger.release(attempt.id, f"{topic}: connection refused")
 
         state = _read(database_url, engine, via, job_id="digest")
 
@@ -132,7 +141,10 @@ def test_the_timetable_reads_what_the_repository_and_the_ledger_wrote(database_u
         daemon = repository.daemon_state()
         assert daemon is not None and state.daemon == Heartbeat(pid=4242, host=daemon.host, heartbeat_at=daemon.heartbeat_at)
         assert state.job_next_run == next_digest
-        assert state.last_digest_sent == sent_at["nanjing"]
+        assert state.last_digest_sent > sent_at["nanjing"]  # suzhou's, sent after
+        assert [(d.topic, d.error) for d in state.failing_digests] == [
+            ("hefei", "smtp refused"), ("wuxi", "wuxi: connection refused")]
+        assert state.failing_digests[0].created_at == unsent.created_at
         assert all(t.tzinfo is not None for t in (state.job_next_run, state.last_digest_sent, state.daemon.heartbeat_at))
 
         nothing = _read(database_url, engine, via, job_id="digest:robots", daemon="elsewhere")
