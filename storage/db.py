@@ -88,8 +88,11 @@ def idempotent_insert(engine: Engine, model: Any) -> UpsertInsert:
     `INSERT … ON CONFLICT DO NOTHING/UPDATE` is how every insert that may race another
     process (articles, digest items, source rows) stays exactly-once.
     """
-    table: sa.Table = model.__table__
-    dialect = engine.dialect.name
+    return dialect_insert(engine.dialect.name, model.__table__)
+
+
+def dialect_insert(dialect: str, table: sa.Table) -> UpsertInsert:
+    """`idempotent_insert` by backend name, for a statement built once per backend and cached."""
     if dialect == "sqlite":
         from sqlalchemy.dialects import sqlite
 

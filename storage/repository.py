@@ -12,13 +12,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from storage.clock import Clock, utc_now
-from storage.db import idempotent_insert
+from storage.db import dialect_insert, idempotent_insert
 from storage.models import (
     Article,
     ArticleAlias,
@@ -38,11 +40,46 @@ from storage.search import Analyzer, document_text, write_terms
 from storage.storylines import lock_storyline_assignment
 from storage.types import RunOutcome, TopicMatch
 
+if TYPE_CHECKING:
+    from sqlalchemy.sql.dml import ReturningInsert
+
+    from storage.db import UpsertInsert
+
 logger = logging.getLogger(__name__)
 
 # SQLModel sets __table__ at runtime; its stubs do not declare it.
 _article_table: sa.Table = Article.__table__  # type: ignore[attr-defined]
 _topic_table: sa.Table = ArticleTopic.__table__  # type: ignore[attr-defined]
+_alias_table: sa.Table = ArticleAlias.__table__  # type: ignore[attr-defined]
+_failure_table: sa.Table = UrlFailure.__table__  # type: ignore[attr-defined]
+
+
+# The statements storing an article runs, built once (per backend where they need its
+# `ON CONFLICT`) with placeholders and executed with each article's values: building them
+# with `.values(...)` and `.where(column == value)` for every article took about half the
+# crawl's writer thread, more than running them. SQLAlchemy caches each one's compiled form.
+@lru_cache(maxsize=4)
+def _article_insert(dialect: str) -> ReturningInsert[Any]:
+    """Insert an article unless its URL is stored; returns its id, or no row."""
+    return (
+        dialect_insert(dialect, _article_table).on_conflict_do_nothing(index_elements=["url"])
+        .returning(_article_table.c.id)
+    )
+
+
+@lru_cache(maxsize=4)
+def _alias_insert(dialect: str) -> UpsertInsert:
+    return dialect_insert(dialect, _alias_table).on_conflict_do_nothing(index_elements=["url"])
+
+
+_topic_insert = sa.insert(_topic_table)
+_article_id_by_url = sa.select(_article_table.c.id).where(_article_table.c.url == sa.bindparam("url"))
+_outlet_article = (
+    sa.select(_article_table.c.id).where(_article_table.c.outlet == sa.bindparam("outlet")).limit(1)
+)
+_url_failures_delete = sa.delete(_failure_table).where(
+    _failure_table.c.url.in_(sa.bindparam("urls", expanding=True))
+)
 
 
 class ArticleBatch:
@@ -50,7 +87,7 @@ class ArticleBatch:
 
     def __init__(self, repository: Repository, connection: sa.Connection) -> None:
         self.connection = connection
-        self._engine = repository.engine
+        self._dialect = connection.dialect.name
         self._clock = repository.clock
 
     def add(
@@ -62,19 +99,13 @@ class ArticleBatch:
         An article stored earlier in the same transaction counts as stored: a URL twice in one batch is stored once.
         """
         values = article.model_dump(exclude={"id"})
-        statement = (
-            idempotent_insert(self._engine, Article)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["url"])
-            .returning(_article_table.c.id)
-        )
-        article_id = self.connection.execute(statement).scalar()
+        article_id = self.connection.execute(_article_insert(self._dialect), values).scalar()
         if article_id is None:
             if alias is not None and alias != article.url:
-                self._add_alias(alias, article.url)
+                self.add_alias(alias, article.url)
             return None
         if matches:
-            self.connection.execute(sa.insert(_topic_table), [
+            self.connection.execute(_topic_insert, [
                 {"article_id": article_id, "topic": match.topic, "score": match.score, "relevant": match.relevant,
                  "matched": json.dumps(list(match.matched), ensure_ascii=False)}
                 for match in matches
@@ -85,29 +116,27 @@ class ArticleBatch:
             write_terms(self.connection, int(article_id), terms)
         return int(article_id)
 
-    def _add_alias(self, alias: str, url: str) -> None:
-        article_id = self.connection.execute(sa.select(_article_table.c.id).where(_article_table.c.url == url)).scalar()
-        if article_id is not None:
-            self._insert_alias(alias, int(article_id))
+    def add_alias(self, alias: str, url: str) -> bool:
+        """Remember `alias` for the article stored under `url`; False if there is none."""
+        article_id = self.connection.execute(_article_id_by_url, {"url": url}).scalar()
+        if article_id is None:
+            return False
+        self._insert_alias(alias, int(article_id))
+        return True
 
     def _insert_alias(self, alias: str, article_id: int) -> None:
-        self.connection.execute(
-            idempotent_insert(self._engine, ArticleAlias)
-            .values(url=alias, article_id=article_id, created_at=self._clock())
-            .on_conflict_do_nothing(index_elements=["url"])
-        )
+        values = {"url": alias, "article_id": article_id, "created_at": self._clock()}
+        self.connection.execute(_alias_insert(self._dialect), values)
 
     def outlet_known(self, outlet: str) -> bool:
         """Whether an article from `outlet` is stored (including earlier in this transaction)."""
-        return self.connection.execute(
-            sa.select(_article_table.c.id).where(_article_table.c.outlet == outlet).limit(1)
-        ).first() is not None
+        return self.connection.execute(_outlet_article, {"outlet": outlet}).first() is not None
 
     def clear_url_failures(self, urls: Iterable[str]) -> None:
         """Forget the failures of URLs stored in this transaction."""
         wanted = list(dict.fromkeys(urls))
         if wanted:
-            self.connection.execute(sa.delete(UrlFailure).where(col(UrlFailure.url).in_(wanted)))
+            self.connection.execute(_url_failures_delete, {"urls": wanted})
 
 
 @dataclass(frozen=True)
@@ -415,17 +444,8 @@ class Repository:
 
     def add_alias(self, alias: str, url: str) -> bool:
         """Remember that `alias` leads to the article stored under `url`; False if there is none."""
-        with Session(self.engine) as session:
-            article_id = session.exec(select(Article.id).where(Article.url == url)).first()
-            if article_id is None:
-                return False
-            session.exec(
-                idempotent_insert(self.engine, ArticleAlias)
-                .values(url=alias, article_id=article_id, created_at=self.clock())
-                .on_conflict_do_nothing(index_elements=["url"])
-            )
-            session.commit()
-            return True
+        with self.engine.begin() as connection:
+            return ArticleBatch(self, connection).add_alias(alias, url)
 
     def aliases_of(self, article_id: int) -> list[str]:
         with Session(self.engine) as session:

@@ -68,17 +68,24 @@ def unique_terms(terms: Sequence[str]) -> list[str]:
     return [t for t in dict.fromkeys(terms) if t and not t.isspace()]
 
 
+# The statements `write_terms` runs for every stored article, built once with placeholders:
+# building them anew for each article cost more of the writer thread's CPU than running them.
+_fts_delete = sa.delete(_fts).where(_fts.c.rowid == sa.bindparam("article_id"))
+_fts_insert = sa.insert(_fts)
+_pg_insert = postgresql.insert(_pg)
+_pg_upsert = _pg_insert.on_conflict_do_update(
+    index_elements=["article_id"], set_={"terms": _pg_insert.excluded.terms}
+)
+
+
 def write_terms(connection: sa.Connection, article_id: int, terms: Sequence[str]) -> None:
     """Replace the article's index entry, inside the caller's transaction."""
     wanted = unique_terms(terms)
     if connection.dialect.name == "sqlite":
-        connection.execute(sa.delete(_fts).where(_fts.c.rowid == article_id))
-        connection.execute(sa.insert(_fts).values(rowid=article_id, terms=" ".join(wanted)))
+        connection.execute(_fts_delete, {"article_id": article_id})
+        connection.execute(_fts_insert, {"rowid": article_id, "terms": " ".join(wanted)})
     elif connection.dialect.name == "postgresql":
-        statement = postgresql.insert(_pg).values(article_id=article_id, terms=wanted)
-        connection.execute(
-            statement.on_conflict_do_update(index_elements=["article_id"], set_={"terms": statement.excluded.terms})
-        )
+        connection.execute(_pg_upsert, {"article_id": article_id, "terms": wanted})
     else:  # pragma: no cover - only the two supported backends exist
         raise NotImplementedError(f"no search index for {connection.dialect.name}")
 

@@ -141,6 +141,52 @@ def _candidates_statement(key_count: int) -> sa.Select:
     )
 
 
+# The statements every article's assignment runs, built once with placeholders: building
+# them with `.values(...)` and `.where(column == value)` for each article cost the crawl's
+# writer thread more CPU than running them. SQLAlchemy caches each one's compiled form.
+_assigned_article = sa.select(
+    _article.c.id,
+    _article.c.storyline_id,
+    _article.c.source_name,
+    _article.c.published_at,
+    _article.c.fetched_at,
+).where(_article.c.id == sa.bindparam("article_id"))
+_same_content = sa.select(_article.c.id, _article.c.storyline_id).where(
+    _article.c.content_hash == sa.bindparam("content_hash"),
+    _article.c.id != sa.bindparam("article_id"),
+    _article.c.storyline_id.is_not(None),
+)
+_title_and_text = (
+    sa.select(_article.c.title, _article.c.text).where(_article.c.id == sa.bindparam("article_id"))
+)
+_signature_insert = sa.insert(_signature)
+_band_insert = sa.insert(_band)
+_storyline_insert = sa.insert(_storyline).returning(_storyline.c.id)
+_storyline_joined = (
+    sa.update(_storyline)
+    .where(_storyline.c.id == sa.bindparam("storyline_id"))
+    .values(article_count=_storyline.c.article_count + 1, last_joined_at=sa.bindparam("now"))
+)
+# Parameter names differ from the columns set: an UPDATE reserves those for its SET clause.
+_storyline_reported_earlier = (
+    sa.update(_storyline)
+    .where(
+        _storyline.c.id == sa.bindparam("storyline_id"),
+        _storyline.c.first_reported_at > sa.bindparam("reported_at"),
+    )
+    .values(
+        first_article_id=sa.bindparam("article_id"),
+        first_source_name=sa.bindparam("source_name"),
+        first_reported_at=sa.bindparam("reported_at"),
+    )
+)
+_article_storyline_set = (
+    sa.update(_article)
+    .where(_article.c.id == sa.bindparam("article_id"))
+    .values(storyline_id=sa.bindparam("new_storyline_id"))
+)
+
+
 class AssignmentTransaction:
     """The reads and writes of one article's assignment, inside one locked transaction."""
 
@@ -157,11 +203,7 @@ class AssignmentTransaction:
         # PostgreSQL may walk the primary key instead of the hash index, which scans the
         # whole table whenever the hash is new (90 ms at 100k articles, measured).
         rows = self._connection.execute(
-            sa.select(_article.c.id, _article.c.storyline_id).where(
-                _article.c.content_hash == content_hash,
-                _article.c.id != self.article_id,
-                _article.c.storyline_id.is_not(None),
-            )
+            _same_content, {"content_hash": content_hash, "article_id": self.article_id}
         ).all()
         if not rows:
             return None
@@ -188,58 +230,43 @@ class AssignmentTransaction:
 
     def title_and_text(self, article_id: int) -> tuple[str, str]:
         """A stored article's title and text (to compare a borderline candidate exactly)."""
-        row = self._connection.execute(
-            sa.select(_article.c.title, _article.c.text).where(_article.c.id == article_id)
-        ).one()
+        row = self._connection.execute(_title_and_text, {"article_id": article_id}).one()
         return row.title, row.text
 
     def index(self, signature: bytes, shingle_count: int, band_keys: Iterable[int]) -> None:
         """Store the article's signature and band keys so later articles can find it."""
-        self._connection.execute(
-            sa.insert(_signature).values(
-                article_id=self.article_id, shingle_count=shingle_count, signature=signature
-            )
-        )
+        self._connection.execute(_signature_insert, {
+            "article_id": self.article_id, "shingle_count": shingle_count, "signature": signature,
+        })
         rows = [{"band_key": key, "article_id": self.article_id} for key in dict.fromkeys(band_keys)]
         if rows:
             # One statement with many parameter sets: compiled once and cached, sent as one batch
             # (psycopg pipelines it). A multi-row VALUES was compiled anew for every article:
             # about a quarter of the storing thread's time in a crawl.
-            self._connection.execute(sa.insert(_band), rows)
+            self._connection.execute(_band_insert, rows)
 
     def create(self) -> int:
         """Start a new storyline with this article as its first member; returns its id."""
-        storyline_id = self._connection.execute(
-            sa.insert(_storyline)
-            .values(
-                first_article_id=self.article_id,
-                first_source_name=self._article.source_name,
-                first_reported_at=self._reported_at,
-                created_at=self._now,
-                last_joined_at=self._now,
-                article_count=1,
-            )
-            .returning(_storyline.c.id)
-        ).scalar_one()
+        storyline_id = self._connection.execute(_storyline_insert, {
+            "first_article_id": self.article_id,
+            "first_source_name": self._article.source_name,
+            "first_reported_at": self._reported_at,
+            "created_at": self._now,
+            "last_joined_at": self._now,
+            "article_count": 1,
+        }).scalar_one()
         self._set_storyline(storyline_id)
         return int(storyline_id)
 
     def join(self, storyline_id: int) -> None:
         """Add this article to an existing storyline, and make it the first if it was reported earlier."""
-        self._connection.execute(
-            sa.update(_storyline)
-            .where(_storyline.c.id == storyline_id)
-            .values(article_count=_storyline.c.article_count + 1, last_joined_at=self._now)
-        )
-        self._connection.execute(
-            sa.update(_storyline)
-            .where(_storyline.c.id == storyline_id, _storyline.c.first_reported_at > self._reported_at)
-            .values(
-                first_article_id=self.article_id,
-                first_source_name=self._article.source_name,
-                first_reported_at=self._reported_at,
-            )
-        )
+        self._connection.execute(_storyline_joined, {"storyline_id": storyline_id, "now": self._now})
+        self._connection.execute(_storyline_reported_earlier, {
+            "storyline_id": storyline_id,
+            "reported_at": self._reported_at,
+            "article_id": self.article_id,
+            "source_name": self._article.source_name,
+        })
         self._set_storyline(storyline_id)
 
     @property
@@ -248,7 +275,7 @@ class AssignmentTransaction:
 
     def _set_storyline(self, storyline_id: int) -> None:
         self._connection.execute(
-            sa.update(_article).where(_article.c.id == self.article_id).values(storyline_id=storyline_id)
+            _article_storyline_set, {"article_id": self.article_id, "new_storyline_id": storyline_id}
         )
         self.current_storyline_id = storyline_id
 
@@ -276,15 +303,7 @@ class StorylineStore:
             yield self._assignment(own, article_id)
 
     def _assignment(self, connection: sa.Connection, article_id: int) -> AssignmentTransaction:
-        article = connection.execute(
-            sa.select(
-                _article.c.id,
-                _article.c.storyline_id,
-                _article.c.source_name,
-                _article.c.published_at,
-                _article.c.fetched_at,
-            ).where(_article.c.id == article_id)
-        ).first()
+        article = connection.execute(_assigned_article, {"article_id": article_id}).first()
         if article is None:
             raise StorageError(
                 f"article {article_id} is not stored: store it before assigning a storyline"
