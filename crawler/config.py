@@ -38,7 +38,7 @@ class CrawlerConfig(Section):
         50, ge=1, le=10_000, description="articles a crawl stores per database transaction, on a thread of its own"
     )
     store_delay: float = Field(
-        0.5, gt=0, le=60, description="seconds a stored article waits for its batch to fill before it is written anyway"
+        0.5, gt=0, le=60, description="seconds a stored article waits at most for its batch to fill (less once none arrived for a tenth of it)"
     )
     max_backoff: Duration = Field(timedelta(days=1), description="longest interval an unhealthy source is backed off to")
 

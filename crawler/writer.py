@@ -5,7 +5,12 @@ in a transaction of its own, on the reactor thread: with extraction in worker
 processes, that was what kept the crawl on one core. The pipeline hands each article
 to an `ArticleWriter` and awaits its outcome; the writer collects articles and writes
 `store_batch` of them, or whatever arrived within `store_delay` seconds, in one
-transaction (`write_batch`), one batch at a time, on its thread.
+transaction (`write_batch`), one batch at a time, on its thread. A batch is also
+written as soon as no article has arrived for a tenth of `store_delay` (the quiet gap):
+when articles stop coming (a crawl's last pages, a small run) nothing more will join
+the batch, and waiting out the whole delay only held the crawl open (a daemon's run of
+20 feeds spent 0.4 of its 0.7 s so). Articles that arrive closer together than the gap,
+as in any busy crawl, still share a batch.
 
 A batch that fails is written again one article at a time, so a bad article costs
 only itself. `close()` writes whatever is pending: a crawl ends (or is cancelled by a
@@ -130,7 +135,11 @@ def _store_alone(
 
 
 class ArticleWriter:
-    """Collects articles and stores them `batch` at a time, or after `delay` seconds, on its own thread.
+    """Collects articles and stores them `batch` at a time, on its own thread.
+
+    A partial batch is written `delay` seconds after its first article, or once no
+    article has arrived for `quiet` seconds (a tenth of `delay` unless given), whichever
+    comes first.
 
     `write` stores one batch (`write_batch` with the crawl's repository and storyline
     index) and runs on the writer's thread, one batch at a time, in arrival order.
@@ -138,13 +147,17 @@ class ArticleWriter:
     """
 
     def __init__(
-        self, write: Callable[[Sequence[PendingArticle]], list[Stored]], *, batch: int = 50, delay: float = 0.5
+        self, write: Callable[[Sequence[PendingArticle]], list[Stored]], *, batch: int = 50, delay: float = 0.5,
+        quiet: float | None = None,
     ) -> None:
         self._write = write
         self.batch = batch
         self.delay = delay
+        self.quiet = delay / 10 if quiet is None else min(quiet, delay)
         self._pending: list[tuple[PendingArticle, asyncio.Future[Stored]]] = []
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None  # the delay, from the batch's first article
+        self._quiet_timer: asyncio.TimerHandle | None = None  # the quiet gap, from its latest article
+        self._last_arrival = 0.0
         self._writing: set[asyncio.Future[list[Stored]]] = set()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="article-writer")
         self._closed = False
@@ -154,17 +167,33 @@ class ArticleWriter:
         loop = asyncio.get_running_loop()
         outcome: asyncio.Future[Stored] = loop.create_future()
         self._pending.append((item, outcome))
+        self._last_arrival = loop.time()
         if len(self._pending) >= self.batch:
             self.flush()
-        elif self._timer is None:
-            self._timer = loop.call_later(self.delay, self.flush)
+        else:
+            if self._timer is None:
+                self._timer = loop.call_later(self.delay, self.flush)
+            if self._quiet_timer is None:
+                self._quiet_timer = loop.call_later(self.quiet, self._flush_if_quiet)
         return await outcome
+
+    def _flush_if_quiet(self) -> None:
+        # One timer for the whole batch, moved on when articles kept arriving (cheaper than
+        # cancelling and scheduling one for every article of a busy crawl).
+        self._quiet_timer = None
+        loop = asyncio.get_running_loop()
+        waited = loop.time() - self._last_arrival
+        if waited >= self.quiet:
+            self.flush()
+        elif self._pending:
+            self._quiet_timer = loop.call_later(self.quiet - waited, self._flush_if_quiet)
 
     def flush(self) -> None:
         """Start writing what is pending now."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for timer in (self._timer, self._quiet_timer):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._quiet_timer = None
         if not self._pending:
             return
         pending, self._pending = self._pending, []

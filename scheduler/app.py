@@ -72,13 +72,16 @@ class App:
             return self._matchers
 
     def warm_up(self) -> None:
-        """Load what storing and matching pages need (jieba's dictionary, the seed vectors) now.
+        """Load what crawling, storing and matching pages need (Scrapy's components, jieba's dictionary, the seed vectors) now.
 
         About a second of CPU, several on a busy machine, and as much again in each page
         worker: a crawl calls this on a thread before it starts, so the load never holds the
         reactor, nor competes with the first pages, while downloads are in flight.
         """
         self.matchers  # noqa: B018
+        from crawler.fetch.settings import load_components
+
+        load_components(self.config.crawler)  # Scrapy's components, imported by the first crawl otherwise
         if self.pool is not None:
             # The workers match and segment every text: this process needs neither jieba nor the seed.
             self.pool.start()

@@ -118,23 +118,70 @@ def test_writer_stores_in_batches_of_the_set_size_off_the_event_loop(engine: sa.
     assert len(_rows(engine)) == 7
 
 
-def test_writer_writes_a_partial_batch_after_the_delay(engine: sa.Engine) -> None:
+def test_writer_writes_a_partial_batch_after_the_delay_while_articles_keep_arriving(engine: sa.Engine) -> None:
     repository = Repository(engine)
     storylines = StorylineIndex.from_engine(engine)
     counted: list[Stored] = []
+    written_at: list[tuple[float, int]] = []
 
-    async def crawl() -> float:
-        writer = ArticleWriter(lambda items: write_batch(repository, storylines, items), batch=50, delay=0.2)
+    async def crawl() -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await asyncio.gather(*(writer.store(_pending(_article(n), on_stored=counted.append)) for n in range(2)))
-        took = loop.time() - started
-        await writer.close()
-        return took
 
-    took = asyncio.run(crawl())
-    assert 0.15 <= took < 5
-    assert len(counted) == 2 and len(_rows(engine)) == 2
+        def write(items: Sequence[PendingArticle]) -> list[Stored]:
+            written_at.append((loop.time() - started, len(items)))
+            return write_batch(repository, storylines, items)
+
+        # Never quiet for 0.3 s: only the delay can end the first batch.
+        writer = ArticleWriter(write, batch=50, delay=0.5, quiet=0.3)
+
+        async def trickle(n: int) -> None:
+            await asyncio.sleep(0.1 * n)
+            await writer.store(_pending(_article(n), on_stored=counted.append))
+
+        await asyncio.gather(*(trickle(n) for n in range(10)))
+        await writer.close()
+
+    asyncio.run(crawl())
+    first_at, first_size = written_at[0]
+    assert 0.45 <= first_at < 0.8, written_at
+    assert 3 <= first_size <= 7, written_at  # what arrived within the delay, not all ten
+    assert len(counted) == 10 and len(_rows(engine)) == 10
+
+
+def test_a_batch_is_written_once_articles_stop_arriving_not_after_the_whole_delay(engine: sa.Engine) -> None:
+    # The last articles of a crawl used to wait out `store_delay` (0.5 s by default) before
+    # the crawl could end: a daemon's run of 20 feeds spent 0.4 of its 0.7 s waiting.
+    repository = Repository(engine)
+    storylines = StorylineIndex.from_engine(engine)
+    sizes: list[int] = []
+
+    def write(items: Sequence[PendingArticle]) -> list[Stored]:
+        sizes.append(len(items))
+        return write_batch(repository, storylines, items)
+
+    async def crawl() -> tuple[float, float]:
+        writer = ArticleWriter(write, batch=50, delay=4)  # quiet after a tenth of it: 0.4 s
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.gather(*(writer.store(_pending(_article(n))) for n in range(2)))
+        alone = loop.time() - started
+
+        async def trickle(n: int) -> Stored:
+            await asyncio.sleep(0.1 * (n - 2))  # one every 0.1 s: closer together than the quiet gap
+            return await writer.store(_pending(_article(n)))
+
+        started = loop.time()
+        await asyncio.gather(*(trickle(n) for n in range(2, 10)))
+        trickled = loop.time() - started
+        await writer.close()
+        return alone, trickled
+
+    alone, trickled = asyncio.run(crawl())
+    assert 0.3 <= alone < 2, alone
+    assert sizes == [2, 8]  # articles arriving closer together than the quiet gap still share a batch
+    assert 0.3 + 0.7 <= trickled < 3, trickled
+    assert len(_rows(engine)) == 10
 
 
 def test_a_crash_loses_only_the_unwritten_batch_and_its_pages_are_fetched_again(

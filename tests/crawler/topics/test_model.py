@@ -117,7 +117,21 @@ def test_model_overrules_the_rules_where_they_are_wrong(rows, matchers, item_id,
     assert by_rules.relevant != row["label"], why
     assert by_model.relevant == row["label"], why
     assert any(r.startswith("model=") for r in by_model.matched)
-    assert any(r.startswith("similarity=") for r in by_model.matched)  # the rule reasons stay visible
+    assert set(by_rules.matched) - {r for r in by_rules.matched if r.startswith("similarity=")} <= set(by_model.matched)  # the rule reasons stay visible
+
+
+def test_with_a_model_the_similarity_is_a_reason_for_pages_taken_only(rows, matchers):
+    # The model decides; the seed similarity is read only by the digest's "similar to the
+    # original report", so it is not computed for the pages the model leaves out.
+    _, learned = matchers
+    taken, left = rows["real031"], rows["real270"]
+    assert taken["label"] and not left["label"]
+    by_model_taken = learned.match(taken["title"], taken["excerpt"])
+    by_model_left = learned.match(left["title"], left["excerpt"])
+    assert by_model_taken.relevant and not by_model_left.relevant
+    assert next(r for r in by_model_taken.matched if r.startswith(("similarity=", "model="))).startswith("similarity=")
+    assert not any(r.startswith("similarity=") for r in by_model_left.matched)
+    assert by_model_left.matched[-1].startswith("model=")
 
 
 def test_topic_without_a_model_falls_back_to_rules_and_similarity(topic):
