@@ -270,7 +270,9 @@ def _finish(
         if (state := states.get(context.source.name)) is not None:
             _record_health(repository, context.source, state, settings.unhealthy_after, now)
         tally = result.tally
-        logger.info(
+        # At debug: each caller says how a run ended its own way (the daemon's event line, a
+        # worker's job line, the CLI's progress line); at info this one doubled theirs.
+        logger.debug(
             "source=%s status=%s found=%d new=%d duplicate=%d failed=%d seconds=%.1f",
             result.source, result.status, tally.found, tally.new, tally.duplicate, tally.failed, result.seconds,
         )
