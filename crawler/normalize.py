@@ -46,8 +46,16 @@ def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 
 
+# OpenCC maps no character below U+2E80 (CJK radicals, where the Han blocks begin), and its
+# phrases are made of Han characters (tests/crawler/test_normalize.py checks every one below):
+# a text without any such character, an English page, is left as it is without two passes.
+_MAY_CONVERT = re.compile(r"[\u2e80-\U0010ffff]")
+
+
 def to_simplified(text: str) -> str:
     """Traditional (Taiwan, Hong Kong or generic) Chinese to simplified, other scripts untouched."""
+    if _MAY_CONVERT.search(text) is None:
+        return text
     for config in _OPENCC_CHAIN:
         text = _converter(config).convert(text)
     return _REGIONAL.sub(lambda m: _REGIONAL_WORDS[m.group(0)], text)

@@ -55,6 +55,7 @@ class Term:
     pattern: re.Pattern[str]  # any alias: the alternatives in `aliases` order, no groups (see `find`)
     each: tuple[re.Pattern[str], ...]  # one pattern per alias, in the same order
     probes: tuple[str, ...]  # substrings of which at least one is in any text the pattern matches
+    probe_chars: tuple[frozenset[str], ...]  # each probe's characters, in the same order
 
     @classmethod
     def compile(cls, aliases: Sequence[str]) -> Term:
@@ -65,6 +66,7 @@ class Term:
         # Longest alias first, so 杭州六小龙 is reported rather than its part 六小龙.
         order = sorted(range(len(written)), key=lambda i: -len(normalized[i]))
         compiled = [_alias_pattern(normalized[i]) for i in order]
+        probes = tuple(dict.fromkeys(probe for _, probe in compiled))
         return cls(
             label=written[0],
             aliases=tuple(written[i] for i in order),
@@ -72,17 +74,26 @@ class Term:
             # engine turns into a set of first characters to scan for.
             pattern=re.compile("|".join(regex for regex, _ in compiled)),
             each=tuple(re.compile(regex) for regex, _ in compiled),
-            probes=tuple(dict.fromkeys(probe for _, probe in compiled)),
+            probes=probes,
+            probe_chars=tuple(frozenset(probe) for probe in probes),
         )
 
-    def _maybe_in(self, text: str) -> bool:
+    def _maybe_in(self, text: str, chars: frozenset[str] | None = None) -> bool:
         # A substring test is an order of magnitude cheaper than the regex, and most
-        # terms are absent from most articles.
-        return any(probe in text for probe in self.probes)
+        # terms are absent from most articles. With the text's characters at hand
+        # (`chars`, see `Rules.evaluate`), a probe with a character the text lacks is
+        # ruled out without scanning it: the Chinese probes on an English page, most
+        # Latin ones on a Chinese page.
+        if chars is None:
+            return any(probe in text for probe in self.probes)
+        return any(need <= chars and probe in text for probe, need in zip(self.probes, self.probe_chars, strict=True))
 
-    def find(self, text: str) -> str | None:
-        """The alias (as written in the config) found in normalised `text`, or None."""
-        if not self._maybe_in(text):
+    def find(self, text: str, chars: frozenset[str] | None = None) -> str | None:
+        """The alias (as written in the config) found in normalised `text`, or None.
+
+        `chars`, when given, must be `frozenset(text)` (it only saves scanning the text).
+        """
+        if not self._maybe_in(text, chars):
             return None
         match = self.pattern.search(text)
         if match is None:
@@ -139,9 +150,12 @@ class Group:
     def compile(cls, config: TopicGroupConfig) -> Group:
         return cls(config.name, config.mode, config.weight, tuple(Term.compile(t) for t in config.terms))
 
-    def found(self, text: str) -> list[str]:
-        """The aliases found, or [] when the group does not match (an `all` group needs every term)."""
-        hits = [t.find(text) for t in self.terms]
+    def found(self, text: str, chars: frozenset[str] | None = None) -> list[str]:
+        """The aliases found, or [] when the group does not match (an `all` group needs every term).
+
+        `chars`, when given, must be `frozenset(text)` (see `Term.find`).
+        """
+        hits = [t.find(text, chars) for t in self.terms]
         found = [h for h in hits if h is not None]
         if self.mode == "all" and len(found) < len(self.terms):
             return []
@@ -177,15 +191,16 @@ class Rules:
     def dictionary_words(self) -> list[str]:
         return sorted({w for term in self.terms for w in term.dictionary_words()})
 
-    def evaluate(self, text: str) -> RuleOutcome:
-        """Score normalised `text` against the keywords and groups."""
+    def evaluate(self, text: str, chars: frozenset[str] | None = None) -> RuleOutcome:
+        """Score normalised `text` against the keywords and groups (`chars`: `frozenset(text)`, if at hand)."""
+        chars = frozenset(text) if chars is None else chars
         reasons: list[str] = []
-        keyword_hits = [h for h in (k.find(text) for k in self.keywords) if h is not None]
+        keyword_hits = [h for h in (k.find(text, chars) for k in self.keywords) if h is not None]
         reasons.extend(keyword_hits)
         score = 1.0 if keyword_hits else 0.0
         keep = 1.0
         for group in self.groups:
-            found = group.found(text)
+            found = group.found(text, chars)
             if not found:
                 continue
             if group.mode == "none":

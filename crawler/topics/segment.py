@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 # Runs of Han characters, and runs of Latin letters and digits; everything else
 # (punctuation, spaces, symbols) only separates tokens.
 _RUNS = re.compile(r"(?P<han>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|(?P<latin>[a-z0-9]+)")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[a-z0-9]+")
 
 _base_lock = threading.Lock()
 _base: Any = None
@@ -87,6 +89,8 @@ class Segmenter:
 
     def words(self, text: str) -> list[str]:
         """Chinese words (jieba, HMM for unknown words) and Latin words, in order."""
+        if _HAN.search(text) is None:  # the Latin words alone, in one call rather than a match at a time
+            return _LATIN.findall(text)
         out: list[str] = []
         for match in _RUNS.finditer(text):
             if match.lastgroup == "latin":
@@ -100,6 +104,8 @@ class Segmenter:
 
         A search index built from these finds 南京 in a text where jieba kept 南京市 whole.
         """
+        if _HAN.search(text) is None:
+            return _LATIN.findall(text)
         out: list[str] = []
         for match in _RUNS.finditer(text):
             if match.lastgroup == "latin":

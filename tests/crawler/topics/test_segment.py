@@ -17,3 +17,13 @@ def test_terms_stay_with_their_own_segmenter() -> None:
     assert dragons.words("杭州六小龙") == ["杭州", "六小龙"]
     assert "六小龙" not in plain.words("杭州六小龙")
     assert plain._jieba() is not dragons._jieba()
+
+
+def test_a_text_without_han_characters_splits_into_its_latin_words_as_run_by_run() -> None:
+    segmenter = Segmenter(["六小龙"])
+    latin = "deepseek's r1, unitree’s h1 and 6 little-dragons in 2025: hangzhou vs. nanjing"
+    assert segmenter.words(latin) == segmenter.search_words(latin) == [
+        "deepseek", "s", "r1", "unitree", "s", "h1", "and", "6", "little", "dragons", "in", "2025", "hangzhou", "vs",
+        "nanjing"]
+    mixed = "deepseek 与杭州六小龙 in 2025"
+    assert segmenter.words(mixed)[0] == "deepseek" and "六小龙" in segmenter.words(mixed)

@@ -68,6 +68,8 @@ def test_a_term_finds_counts_and_spans_what_its_aliases_say(pieces: list[str], a
     text = normalize_text("".join(pieces))
     term = Term.compile(aliases)
     assert term.find(text) == _reference_find(aliases, text)
+    # Given the text's characters (as `Rules.evaluate` passes them), a term only skips scanning.
+    assert term.find(text, frozenset(text)) == _reference_find(aliases, text)
     spans = _reference_spans(aliases, text)
     assert term.count(text) == len(spans)
     assert term.spans(text) == [s for s in spans if s[1] > s[0]]
