@@ -227,6 +227,8 @@ def find_config_file(explicit: str | Path | None, environ: Mapping[str, str] = o
     """`--config`, then $MEDIAWATCH_CONFIG, then ./mediawatch.toml."""
     candidate = explicit or environ.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE
     path = Path(candidate).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"{path}: a folder, not a configuration file (name the .toml file in it)")
     if not path.is_file():
         hint = " (copy mediawatch.example.toml to start)" if str(candidate) == DEFAULT_CONFIG_FILE else ""
         raise ConfigError(f"{path}: configuration file not found{hint}")

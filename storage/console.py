@@ -21,6 +21,24 @@ from storage.repository import StoredArticle, with_matches
 from storage.search import Analyzer, join_matches
 
 
+def language_tag(tag: str) -> str:
+    """A language tag in the case BCP 47 recommends, as languages are stored.
+
+    "zh-hans", "ZH_HANS" → "zh-Hans"; "EN" → "en"; "zh-hant-tw" → "zh-Hant-TW": a filter typed
+    in another case found nothing, and said nothing about why.
+    """
+    first, *rest = tag.strip().replace("_", "-").split("-")
+    parts = [first.lower()]
+    for part in rest:
+        if len(part) == 4 and part.isalpha():
+            parts.append(part.title())  # script
+        elif (len(part) == 2 and part.isalpha()) or (len(part) == 3 and part.isdigit()):
+            parts.append(part.upper())  # region
+        else:
+            parts.append(part.lower())
+    return "-".join(parts)
+
+
 @dataclass(frozen=True)
 class CoverageFilter:
     """Which articles a coverage page or search shows. Everything left at None does not filter."""
@@ -114,7 +132,7 @@ class ConsoleQueries:
         if wanted.source:
             query = query.where(col(Article.source_name) == wanted.source)
         if wanted.language:
-            query = query.where(col(Article.language) == wanted.language)
+            query = query.where(col(Article.language) == language_tag(wanted.language))
         for column, low, high in (
             (Article.published_at, wanted.published_from, wanted.published_to),
             (Article.fetched_at, wanted.fetched_from, wanted.fetched_to),

@@ -123,6 +123,14 @@ def test_cli_exits_2_when_config_file_is_missing(tmp_path: Path) -> None:
     assert "absent.toml: configuration file not found" in result.stderr
 
 
+def test_cli_says_so_when_config_names_a_folder(tmp_path: Path) -> None:
+    # It said "configuration file not found" of a folder that is there.
+    result = run_cli("sources", config=tmp_path)
+    assert result.returncode == 2
+    assert f"{tmp_path}: a folder, not a configuration file" in result.stderr
+    assert "not found" not in result.stderr
+
+
 def test_config_file_can_come_from_environment(tmp_path: Path) -> None:
     config = write_config(tmp_path / "custom.toml", {**MINIMAL, "database": {"url": f"sqlite:///{tmp_path}/x.db"}})
     result = run_cli("config", "check", env={"MEDIAWATCH_CONFIG": str(config)})

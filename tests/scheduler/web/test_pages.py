@@ -65,6 +65,16 @@ def test_search_finds_english_words_and_honours_filters(console: ConsoleServer) 
     assert "No articles match these filters." in nothing
 
 
+def test_the_language_filter_takes_a_tag_in_any_case(console: ConsoleServer) -> None:
+    # "zh-hans" or "EN", typed into a URL or the API, matched nothing and said nothing.
+    with signed_in(console) as client:
+        found = {typed: headlines(client.get("/", params={"language": typed}).text)
+                 for typed in ("zh-Hant", "zh-hant", "ZH_HANT", "en", "EN")}
+    assert found["zh-Hant"] == ["海峽兩岸看城市競爭：六小龍從哪裡來"]
+    assert found["zh-hant"] == found["ZH_HANT"] == found["zh-Hant"]
+    assert found["en"] == found["EN"] == ["Why can't Nanjing grow its own six little dragons?"]
+
+
 def test_a_bad_filter_value_is_reported_and_ignored(console: ConsoleServer) -> None:
     with signed_in(console) as client:
         page = client.get("/", params={"published_from": "yesterday", "min_score": "lots"})
