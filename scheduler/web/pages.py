@@ -388,6 +388,10 @@ async def archived_digest(request: Request) -> Response:
 
     console = console_of(request)
     slug, name = request.path_params["slug"], request.path_params["name"]
+    if name == "index.html":
+        # An archived page links to its folder's index (the archive as static files has one):
+        # here the digests page is that index.
+        return RedirectResponse("/digests", status_code=303)
     settings = console.app.digest_context().settings
     archive = Archive(settings.archive_dir, tz=settings.tz)
     # Only a file an archive record names is served: the URL never becomes a path by itself.

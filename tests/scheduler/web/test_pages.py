@@ -271,3 +271,28 @@ def test_coverage_and_article_name_topics_by_their_title(console: ConsoleServer)
     tags = re.findall(r'<span class="tag" title="score [^"]*">([^<]*)</span>', page)
     assert tags and all(t.startswith(f"{title} ") for t in tags)
     assert f"<tr><td>{title}</td><td>yes</td>" in article
+
+
+def test_an_archived_digest_opens_and_its_links_to_the_index_lead_to_the_digests_page(
+    coverage_app: App, console: ConsoleServer
+) -> None:
+    from digest.service import send_digest
+    from tests.digest.support import TOPIC
+
+    assert send_digest(coverage_app.digest_context(), TOPIC).digest_id is not None  # archived, no one to mail
+    with signed_in(console) as client:
+        listing = client.get("/digests").text
+        page_url = re.search(r'href="(/digests/archive/[^"]+\.html)"', listing)
+        assert page_url is not None, listing
+        page = client.get(html.unescape(page_url.group(1)))
+        folder = page_url.group(1).rsplit("/", 1)[0]
+        # The archived page links to its folder's index.html, which the console did not serve (404).
+        index = client.get(f"{folder}/index.html")
+        outside = client.get(f"{folder}/..%2F..%2Fmediawatch.toml")
+    assert page.status_code == 200 and "六小龙" in page.text
+    assert 'href="index.html"' in page.text
+    # Both tables name the topic by its title, as every other page does, not by its key.
+    rows = re.findall(r"<tr><td[^>]*>[^<]*</td><td>([^<]*)</td>", listing)
+    assert rows and set(rows) == {html.escape(TITLE)}, rows
+    assert index.status_code == 303 and index.headers["location"] == "/digests"
+    assert outside.status_code == 404
