@@ -20,11 +20,15 @@ def pick_links(html: str, base_url: str, *, css: str | None = None, xpath: str |
     The selector may point at the `<a>` elements themselves or at their `href`
     attributes (`a::attr(href)`, `//a/@href`). Links in other schemes (`javascript:`,
     `mailto:`) are returned as they are: the spider refuses and counts them, as it does
-    a feed's, rather than their vanishing here.
+    a feed's, rather than their vanishing here. Relative links are read against the
+    page's `<base href>` when it has an http(s) one, as a browser reads them.
     """
     selector = Selector(text=html or "<html></html>", base_url=base_url)
     if not (css or xpath):
         raise ValueError("pick_links needs css or xpath")
+    base_href = (selector.xpath("(//base[@href])[1]/@href").get() or "").strip()
+    if base_href and urljoin(base_url, base_href).lower().startswith(("http://", "https://")):
+        base_url = urljoin(base_url, base_href)
     try:
         nodes = selector.css(css) if css else selector.xpath(xpath or "")
     except (SyntaxError, ValueError, ExpressionError) as exc:  # cssselect's and lxml's ways of saying "invalid"

@@ -44,3 +44,22 @@ def test_repeats_are_left_out_and_non_http_links_kept_for_the_spider_to_refuse()
 def test_a_selector_is_required() -> None:
     with pytest.raises(ValueError):
         pick_links(listing(), BASE)
+
+
+def test_relative_links_resolve_against_the_pages_base_element() -> None:
+    # A listing with <base href> means its relative links to be read against that, as a browser does;
+    # resolved against the page's own URL they pointed at pages that do not exist (404 on every one).
+    html = """<html><head><base href="/news/"></head><body>
+      <a class="s" href="s1.html">1</a><a class="s" href="/top.html">2</a>
+      <a class="s" href="https://other.example/x.html">3</a></body></html>"""
+
+    assert pick_links(html, "https://demo.example/list/index.html", css="a.s") == [
+        "https://demo.example/news/s1.html", "https://demo.example/top.html", "https://other.example/x.html"]
+    absolute = '<head><base href="https://cdn.example/d/"></head><a class="s" href="a.html">a</a>'
+    assert pick_links(absolute, BASE, xpath="//a[@class='s']/@href") == ["https://cdn.example/d/a.html"]
+
+
+def test_a_base_element_that_is_not_http_is_ignored() -> None:
+    html = '<head><base href="javascript:alert(1)//"></head><a class="s" href="a.html">a</a>'
+
+    assert pick_links(html, BASE, css="a.s") == ["https://demo.example/donghai/a.html"]
