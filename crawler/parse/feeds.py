@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
+import lxml.html
+from lxml.etree import ParserError
 
 from crawler.extract.dates import has_time_of_day, parse_datetime
 from crawler.extract.decode import charset_from_content_type, decode_page, strip_controls
@@ -74,7 +76,7 @@ def read_feed(body: bytes, base_url: str, content_type: str | None = None) -> Fe
         entries.append(
             FeedEntry(
                 url=urljoin(base_url, link),
-                title=_clean(entry.get("title")),
+                title=_clean(_title_text(entry)),
                 published=published,
                 author=_clean(entry.get("author")),
                 summary=_clean(entry.get("summary")),
@@ -117,6 +119,20 @@ def _clean(value: object) -> str | None:
     # A replacement character in a title is a decoding scar, never content; a control character is never content.
     text = strip_controls(str(value or "").replace("\ufffd", "")).strip()
     return text or None
+
+
+def _title_text(entry: Any) -> str | None:
+    """The entry's title as text: feedparser keeps a title it reads as HTML (CDATA with tags or
+    entities, Atom's type="html" or "xhtml") as markup, which no list or digest should show."""
+    title = entry.get("title")
+    detail = entry.get("title_detail") or {}
+    if not title or "html" not in str(detail.get("type", "")):
+        return title
+    try:
+        text = lxml.html.fragment_fromstring(str(title), create_parent="div").text_content()
+    except (ParserError, ValueError):
+        return str(title)
+    return re.sub(r"\s+", " ", text)
 
 
 def _describe_problem(problem: object) -> str:

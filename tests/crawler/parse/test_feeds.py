@@ -138,3 +138,22 @@ def test_control_characters_in_feed_titles_authors_and_summaries_are_dropped() -
         values = (entry.title or "", entry.author or "", entry.summary or "")
         assert not [c for v in values for c in v if c not in "\n\t" and (c < " " or "\x7f" <= c <= "\x9f")], values
         assert entry.title is not None and entry.title.startswith("南京 ") and entry.title.endswith("三问")
+
+
+def test_a_title_the_feed_marks_up_as_html_is_read_as_plain_text() -> None:
+    # Feeds put markup and entities in titles (CDATA in RSS, type="html" in Atom). The title was kept as
+    # markup, so a page stored from its entry was titled "南京 &amp; 杭州 <b>六小龙</b>" in lists and digests.
+    rss = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>x</title>
+      <item><title><![CDATA[南京 &amp; 杭州 <b>六小龙</b>]]></title><link>https://news.example/1.html</link></item>
+      <item><title>AT&amp;T &lt;3 六小龙</title><link>https://news.example/2.html</link></item>
+      <item><title><![CDATA[1 < 2 & 3 > 2]]></title><link>https://news.example/3.html</link></item>
+    </channel></rss>""".encode()
+    atom = """<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+      <entry><title type="html">&lt;i&gt;Two&lt;/i&gt; &amp;amp; 六小龙</title><link href="https://news.example/4.html"/>
+      <id>4</id></entry>
+      <entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">x <b>y</b></div></title>
+      <link href="https://news.example/5.html"/><id>5</id></entry></feed>""".encode()
+
+    titles = [entry.title for entry in (*parse_feed(rss, BASE), *parse_feed(atom, BASE))]
+
+    assert titles == ["南京 & 杭州 六小龙", "AT&T <3 六小龙", "1 < 2 & 3 > 2", "Two & 六小龙", "x y"]
