@@ -71,9 +71,10 @@ def articles(
     application = open_app(ctx, create=False)
     tz = ZoneInfo(application.config.digest.timezone)
     try:
-        if topic:
+        # `is not None`: an empty name (`-t "$UNSET"`) is refused like any unknown one, not a filter matching nothing.
+        if topic is not None:
             application.config.topic(topic)
-        if source:
+        if source is not None:
             application.config.select_sources([source])
         if search is not None:
             # Imported here: the ORM queries would load with every command (status's start-up, --help).
@@ -120,7 +121,7 @@ def export(
     application = open_app(ctx, create=False)
     tz = ZoneInfo(application.config.digest.timezone)
     try:
-        if topic:
+        if topic is not None:
             application.config.topic(topic)
         stored = application.repository.list_articles(
             topic=topic, since=parse_since(fetched_since, tz=tz), published_since=parse_since(since, tz=tz),

@@ -101,3 +101,19 @@ def test_a_list_cut_short_by_limit_says_there_is_more(
         assert "articles (newest 2; more with a higher --limit)" in cut.stdout, search
         whole = run_cli("articles", "--limit", "3", *search, config=config)
         assert "articles (3)" in whole.stdout, search
+
+
+def test_an_empty_topic_or_source_is_refused_like_an_unknown_one(
+    tmp_path: Path, database_url: str, repository: Repository
+) -> None:
+    # `-t ''` (an unset shell variable: `-t "$TOPIC"`) skipped the check and filtered on a topic named '',
+    # so `articles` and `export` printed an empty list with exit 0, where `-t nosuch` says what is configured.
+    store(repository, "南京为何养不出“六小龙”")
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}]})
+    for args, says in ((("articles", "-t", ""), "no topic named ''"), (("articles", "-s", ""), "unknown source ''"),
+                       (("articles", "-q", "六小龙", "-t", ""), "no topic named ''"),
+                       (("export", "-t", ""), "no topic named ''")):
+        result = run_cli(*args, config=config)
+        assert result.returncode == 2, (args, result.stdout)
+        assert says in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
