@@ -70,6 +70,12 @@ def cited_links(html: str | bytes, page_url: str) -> list[str]:
         return []
     page = canonicalize_url(page_url)
     page_outlet = outlet_of(page_url)
+    base_url = page_url  # relative links are read against the page's <base href>, as a browser reads them
+    for base in tree.iterfind(".//base[@href]"):
+        candidate = urljoin(page_url, (base.get("href") or "").strip())
+        if candidate.lower().startswith(("http://", "https://")):
+            base_url = candidate
+        break
     cued: list[str] = []
     other: list[str] = []
     for anchor in tree.iter("a"):
@@ -78,7 +84,7 @@ def cited_links(html: str | bytes, page_url: str) -> list[str]:
             continue
         if not _in_prose(anchor):  # first: most links are navigation, and resolving URLs costs more
             continue
-        url = urljoin(page_url, href)
+        url = urljoin(base_url, href)
         if not _looks_like_article(url):
             continue
         canonical = canonicalize_url(url)

@@ -30,6 +30,15 @@ def test_cited_links_are_cued_or_cross_outlet_links_in_the_prose() -> None:
     ]
 
 
+def test_cited_links_are_read_against_the_pages_base_element() -> None:
+    # A page with <base href="/news/"> means "2025/2.html" under /news/; read against the page's URL it
+    # became a link to a page that does not exist, fetched as a citation and counted as failed.
+    page = """<html><head><base href="https://www.site.cn/news/"></head><body><article>
+      <p>原标题：<a href="2025/2.html">三问南京</a></p></article></body></html>"""
+
+    assert cited_links(page, "https://www.site.cn/local/2025/1.html") == ["https://www.site.cn/news/2025/2.html"]
+
+
 def test_cited_links_of_junk_are_empty() -> None:
     assert cited_links(b"", "https://www.site.cn/") == []
     assert cited_links("<p>no links</p>", "https://www.site.cn/") == []
