@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -25,7 +26,14 @@ def register(app: typer.Typer) -> None:
 @config_app.command("check")
 def config_check(ctx: typer.Context) -> None:
     """Validate the configuration and summarise it."""
+    from scheduler.web.config import PASSWORD_HASH_ENV
+
     config = load_config(ctx)
+    if config.web.enabled or os.environ.get(PASSWORD_HASH_ENV):
+        # What `run` (with the console on) and `web` refuse to start without: a way to sign in.
+        from scheduler.web.auth import AuthSettings
+
+        AuthSettings.from_environment(config.web, os.environ)
     out.print(f"{config.path}: OK", markup=False)
     out.print(f"  database: {_hide_password(config.database.url)} ({config.database_origin})", markup=False)
     out.print(f"  topics: {', '.join(t.name for t in config.topics)}", markup=False)

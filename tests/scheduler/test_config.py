@@ -306,3 +306,22 @@ def test_config_check_lines_up_long_source_names_and_marks_disabled_sources(tmp_
     long_row, short_row = [line for line in result.stdout.splitlines() if line.startswith("    ")]
     assert long_row.index(" feed ") == short_row.index(" feed ")
     assert short_row.rstrip().endswith("(disabled)") and "disabled" not in long_row
+
+
+def test_config_check_refuses_a_web_console_no_one_can_sign_in_to(tmp_path: Path) -> None:
+    # `config check` said OK for `[web] enabled = true` without MEDIAWATCH_WEB_PASSWORD_HASH (or with one
+    # that is not an Argon2 hash), and `mediawatch run` then refused to start with exit 2.
+    config_path = write_config(tmp_path / "mediawatch.toml", {"web": {"enabled": True}, "topics": MINIMAL["topics"]})
+    missing = run_cli("config", "check", config=config_path)
+    assert missing.returncode == 2, missing.stdout
+    assert "MEDIAWATCH_WEB_PASSWORD_HASH" in missing.stderr and "Traceback" not in missing.stderr
+    not_a_hash = run_cli("config", "check", config=config_path, env={"MEDIAWATCH_WEB_PASSWORD_HASH": "hunter2"})
+    assert not_a_hash.returncode == 2 and "not an Argon2 hash" in not_a_hash.stderr
+    # A console that is off needs no password, but a hash set for `mediawatch web` must still be one.
+    off = write_config(tmp_path / "off.toml", {"topics": MINIMAL["topics"]})
+    assert run_cli("config", "check", config=off).returncode == 0
+    assert run_cli("config", "check", config=off, env={"MEDIAWATCH_WEB_PASSWORD_HASH": "hunter2"}).returncode == 2
+    from scheduler.web.auth import hash_password
+
+    good = run_cli("config", "check", config=config_path, env={"MEDIAWATCH_WEB_PASSWORD_HASH": hash_password("pw")})
+    assert good.returncode == 0, good.stderr
