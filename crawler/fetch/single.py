@@ -67,9 +67,16 @@ class _PageSpider(scrapy.Spider):
 async def fetch_pages(urls: Sequence[str], config: CrawlerConfig, *, allow_private: bool = False) -> list[FetchedPage]:
     """GET each URL once under the crawler's policy; every page comes back with a body or an error."""
     pages = [FetchedPage(url) for url in urls]
+    for page in pages:
+        try:
+            urlsplit(page.url).port  # noqa: B018 -- parsing the netloc is what raises
+        except ValueError as exc:  # Scrapy dropped such a request with a log line only: "not fetched"
+            page.error = f"not a valid URL: {exc}"
     settings = scrapy_settings(config)
     settings["ITEM_PIPELINES"] = {}
-    await AsyncCrawlerRunner(settings).crawl(_PageSpider, pages=pages, allow_private=allow_private)
+    valid = [page for page in pages if page.error is None]
+    if valid:
+        await AsyncCrawlerRunner(settings).crawl(_PageSpider, pages=valid, allow_private=allow_private)
     for page in pages:
         if page.error is None and page.final_url is None:
             page.error = "not fetched"

@@ -82,6 +82,13 @@ def test_extract_refuses_loopback_urls_unless_allowed(demo_site: StaticSite) -> 
     assert demo_site.requests == []
 
 
+def test_extract_names_what_is_wrong_with_a_malformed_url() -> None:
+    # It said "http://[::1: not fetched", with no reason.
+    result = run_cli("extract", "http://[::1")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["mediawatch: http://[::1: not a valid URL: Invalid IPv6 URL"]
+
+
 def test_extract_on_a_page_without_an_article_exits_non_zero(tmp_path: Path) -> None:
     page = tmp_path / "nav.html"
     page.write_text("<html><body><nav><a href='/'>首页</a><a href='/news'>新闻</a></nav></body></html>", encoding="utf-8")
