@@ -120,6 +120,8 @@ def extract(
     """Print what the extractor gets from pages, as JSON (one object per line)."""
     from crawler.extract.article import extract_article
 
+    if any(not target.strip() for target in targets):  # `extract ""` read the current folder: "Is a directory"
+        raise typer.BadParameter("an empty argument is neither a file nor a URL", param_hint="'FILE_OR_URL...'")
     remote = [t for t in targets if t.startswith(("http://", "https://"))]
     fetched = {page.url: page for page in _fetch(ctx, remote, allow_private)} if remote else {}
     failures = 0

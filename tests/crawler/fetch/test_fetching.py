@@ -89,6 +89,14 @@ def test_extract_names_what_is_wrong_with_a_malformed_url() -> None:
     assert result.stderr.splitlines() == ["mediawatch: http://[::1: not a valid URL: Invalid IPv6 URL"]
 
 
+def test_extract_of_an_empty_argument_is_a_usage_error() -> None:
+    # It read the current folder: "mediawatch: : cannot read: Is a directory".
+    result = run_cli("extract", "")
+    assert result.returncode == 2
+    assert "an empty argument is neither a file nor a URL" in result.stderr
+    assert "Traceback" not in result.stderr and "Is a directory" not in result.stderr
+
+
 def test_extract_on_a_page_without_an_article_exits_non_zero(tmp_path: Path) -> None:
     page = tmp_path / "nav.html"
     page.write_text("<html><body><nav><a href='/'>首页</a><a href='/news'>新闻</a></nav></body></html>", encoding="utf-8")
