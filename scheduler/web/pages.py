@@ -184,7 +184,8 @@ async def _coverage(request: Request, title: str, base: str) -> Response:
         total = await run_in_threadpool(console.queries.count_articles, parsed.wanted)
         last = max(1, -(-total // size))
         if total:
-            notice = f"There is no page {parsed.page}: page {last} is the last."
+            asked = request.query_params.get("page", "").strip() or str(parsed.page)  # not the capped number
+            notice = f"There is no page {asked}: page {last} is the last."
             result = await run_in_threadpool(
                 console.queries.find_articles, parsed.wanted, offset=(last - 1) * size, limit=size
             )
