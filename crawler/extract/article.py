@@ -31,7 +31,7 @@ from crawler.extract.dates import choose_published, is_bare_year, parse_datetime
 from crawler.extract.decode import decode_page, strip_controls
 from crawler.extract.language import choose_language
 from crawler.extract.metadata import byline_zone, choose_author, choose_title
-from crawler.extract.page import is_substantial, meta_tags, parse_html
+from crawler.extract.page import MAX_ELEMENTS, cut_after, is_substantial, meta_tags, parse_html
 from crawler.extract.selectors import Overrides, Selectors, apply_selectors
 from storage.errors import NoArticleError
 from storage.types import ExtractedArticle
@@ -100,6 +100,9 @@ def extract_with_overrides(
     tree = parse_html(strip_controls(page.text))
     if tree is None:
         raise NoArticleError(f"no article text found in {url}")
+    if cut_after(tree, MAX_ELEMENTS):
+        logger.info("url=%s is over %d elements: its article is read from the first %d", url, MAX_ELEMENTS,
+                    MAX_ELEMENTS)
     overrides = apply_selectors(tree, selectors, local_tz) if selectors is not None else Overrides()
     for missed in overrides.missed:
         logger.debug("selector %s matched nothing on %s", missed, url)

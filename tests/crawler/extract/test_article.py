@@ -351,3 +351,31 @@ def test_control_characters_in_a_page_never_reach_the_article() -> None:
     for value in (article.title, article.text, article.author or "", hinted.title):
         assert not [c for c in value if c not in "\n\t" and (c < " " or "\x7f" <= c <= "\x9f")], repr(value)
     assert "六小龙" in article.title and "南京之问" in article.title and "\n" in article.text
+
+
+def test_a_page_of_too_many_elements_is_read_from_its_start() -> None:
+    # 30,000 paragraphs with a link each (60,000 elements): text extraction costs more than
+    # linearly in a page's size, and a 9 MB page of this kind held a crawl's thread 40 s.
+    paragraphs = "".join(f"<p>第{i}段：南京与杭州的六小龙之问，创新生态与营商环境。<a href='/x{i}'>链接</a></p>"
+                         for i in range(30_000))
+    page = (f"<html><head><meta charset='utf-8'><title>南京追问六小龙</title>"
+            f"<meta property='article:published_time' content='2025-02-09T08:00:00+08:00'></head>"
+            f"<body><article><h1>南京追问六小龙</h1>{paragraphs}</article></body></html>").encode()
+    article = extract_article(page, "https://news.example/long.html")
+    assert article.title == "南京追问六小龙"  # the head is kept
+    assert article.published is not None and article.published.date().isoformat() == "2025-02-09"
+    assert "第0段" in article.text and "第9000段" in article.text
+    assert "第29999段" not in article.text  # past the cut
+
+
+def test_cut_after_keeps_the_document_up_to_the_limit_in_reading_order() -> None:
+    from crawler.extract.page import cut_after, parse_html
+
+    tree = parse_html("<html><head><title>t</title></head><body><div><p>a<b>b</b>c</p><p>d</p></div><p>e</p></body></html>")
+    assert tree is not None
+    order = [e.tag for e in tree.iter()]
+    assert order == ["html", "head", "title", "body", "div", "p", "b", "p", "p"]
+    assert not cut_after(tree, 9) and [e.tag for e in tree.iter()] == order  # nothing past the limit
+    assert cut_after(tree, 6)  # up to the first <p>, its own text kept, its children and what follows dropped
+    assert [e.tag for e in tree.iter()] == order[:6]
+    assert tree.body.text_content() == "a"
