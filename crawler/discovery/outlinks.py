@@ -22,7 +22,7 @@ from lxml import etree
 from scrapy.crawler import Crawler
 
 from crawler.discovery.outlets import outlet_of
-from crawler.fetch.urls import canonicalize_url
+from crawler.fetch.urls import canonicalize_url, document_base
 from storage.types import FeedEntry
 
 logger = logging.getLogger(__name__)
@@ -70,12 +70,7 @@ def cited_links(html: str | bytes, page_url: str) -> list[str]:
         return []
     page = canonicalize_url(page_url)
     page_outlet = outlet_of(page_url)
-    base_url = page_url  # relative links are read against the page's <base href>, as a browser reads them
-    for base in tree.iterfind(".//base[@href]"):
-        candidate = urljoin(page_url, (base.get("href") or "").strip())
-        if candidate.lower().startswith(("http://", "https://")):
-            base_url = candidate
-        break
+    base_url = document_base(tree, page_url)
     cued: list[str] = []
     other: list[str] = []
     for anchor in tree.iter("a"):

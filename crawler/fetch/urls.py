@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 # Query parameters that identify a campaign or a sharer, never the article.
 TRACKING_PARAMS = re.compile(
@@ -32,3 +33,17 @@ def canonicalize_url(url: str) -> str:
         path = re.sub(r"[/\s]+$", "", path) or "/"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)]
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query), doseq=True), ""))
+
+
+def document_base(root: Any, page_url: str) -> str:
+    """The URL a page's relative links are read against: its first `<base href>` when that is http(s), else its URL.
+
+    `root` is the parsed page (an lxml element), as a browser reads it.
+    """
+    for base in root.iterfind(".//base[@href]"):
+        candidate = urljoin(page_url, (base.get("href") or "").strip())
+        if candidate.lower().startswith(("http://", "https://")):
+            return candidate
+        break
+    return page_url
+

@@ -7,6 +7,7 @@ from urllib.parse import urljoin
 from cssselect import ExpressionError
 from parsel import Selector
 
+from crawler.fetch.urls import document_base
 from storage.errors import ExtractionError
 
 
@@ -26,9 +27,7 @@ def pick_links(html: str, base_url: str, *, css: str | None = None, xpath: str |
     selector = Selector(text=html or "<html></html>", base_url=base_url)
     if not (css or xpath):
         raise ValueError("pick_links needs css or xpath")
-    base_href = (selector.xpath("(//base[@href])[1]/@href").get() or "").strip()
-    if base_href and urljoin(base_url, base_href).lower().startswith(("http://", "https://")):
-        base_url = urljoin(base_url, base_href)
+    base_url = document_base(selector.root, base_url)
     try:
         nodes = selector.css(css) if css else selector.xpath(xpath or "")
     except (SyntaxError, ValueError, ExpressionError) as exc:  # cssselect's and lxml's ways of saying "invalid"

@@ -26,9 +26,11 @@ logger = logging.getLogger(__name__)
 
 # Runs of Han characters, and runs of Latin letters and digits; everything else
 # (punctuation, spaces, symbols) only separates tokens.
-_RUNS = re.compile(r"(?P<han>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|(?P<latin>[a-z0-9]+)")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[a-z0-9]+")
+_HAN_CLASS = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+_LATIN_CLASS = r"[a-z0-9]"
+_RUNS = re.compile(rf"(?P<han>{_HAN_CLASS}+)|(?P<latin>{_LATIN_CLASS}+)")
+_HAN = re.compile(_HAN_CLASS)
+_LATIN = re.compile(f"{_LATIN_CLASS}+")
 
 _base_lock = threading.Lock()
 _base: Any = None
