@@ -20,8 +20,6 @@ RUN pip install -r requirements.lock && pip install --no-deps .
 
 USER mediawatch
 WORKDIR /home/mediawatch
-# Build jieba's dictionary cache now, not on the daemon's first classification.
-RUN python -c "import jieba; jieba.initialize()"
 
 VOLUME ["/home/mediawatch/data", "/home/mediawatch/digests"]
 HEALTHCHECK --interval=60s --timeout=20s --start-period=60s \

@@ -1,17 +1,19 @@
-"""Word segmentation for normalised text: jieba for Chinese, plain words for Latin script.
+"""Word segmentation for normalised text: jieba's dictionary for Chinese, plain words for Latin script.
 
-jieba's module-level `jieba.cut` shares one global dictionary, and `jieba.add_word` on it
-would leak one topic's terms into every other topic (and into other libraries in the
-process). Instead, jieba's dictionary is loaded once per process into a private base
-`jieba.Tokenizer` that is never modified; a set of terms gets a copy of the prefix
-dictionary (about 10 ms and 20 MB for 500,000 entries) with those terms added, so
-六小龙, 深度求索 or 交汇点 stay whole for that topic only. Copies are cached per process by
-their term set: rebuilding a topic's matcher (a new `Segmenter` with the same terms)
-reuses its tokenizer instead of leaving another 20 MB copy for the garbage collector,
-and a segmenter without terms uses the base itself.
+The engine is jieba-rs (`rjieba`), jieba's algorithm and dictionary in Rust: the same words
+as jieba on every run of the real Chinese text in bench/data (tests/crawler/topics/test_segment.py),
+about ten times faster (jieba's pure-Python segmenter cost a crawl 1.6 ms a page) and
+without jieba's 60 MB prefix dictionary of Python objects. jieba itself is still installed
+for its IDF table (`crawler.topics.similarity`).
 
-jieba is imported on first use: loading its dictionary takes about half a second, and
-most commands never segment anything.
+A global dictionary with `add_word` would leak one topic's terms into every other topic.
+Instead, the plain dictionary is one `rjieba.Jieba` per process, never modified; a set of
+terms gets its own instance (about 0.1 s and 25 MB) with those terms added, so 六小龙,
+深度求索 or 交汇点 stay whole for that topic only. Instances are cached per process by their
+term set: rebuilding a topic's matcher (a new `Segmenter` with the same terms) reuses its
+tokenizer, and a segmenter without terms uses the plain one.
+
+The dictionary is loaded on first use: most commands never segment anything.
 """
 
 from __future__ import annotations
@@ -42,36 +44,29 @@ def _base_tokenizer() -> Any:
     global _base
     with _base_lock:
         if _base is None:
-            import jieba
+            import rjieba
 
-            # jieba logs "Building prefix dict…" at DEBUG on its own stderr handler.
-            jieba.setLogLevel(logging.WARNING)
-            tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
-            _base = tokenizer
-            logger.debug("jieba dictionary loaded: %d entries", len(tokenizer.FREQ))
+            _base = rjieba.Jieba()
+            logger.debug("jieba dictionary loaded")
         return _base
 
 
 def _tokenizer_for(terms: tuple[str, ...]) -> Any:
     """The process's tokenizer for `terms`: the base when there are none, else one shared copy per term set."""
-    base = _base_tokenizer()
     if not terms:
-        return base
+        return _base_tokenizer()
     with _base_lock:
         tokenizer = _with_terms.get(terms)
         if tokenizer is None:
-            import jieba
+            import rjieba
 
-            tokenizer = jieba.Tokenizer(base.dictionary)
-            tokenizer.FREQ = dict(base.FREQ)
-            tokenizer.total = base.total
-            tokenizer.initialized = True
+            tokenizer = rjieba.Jieba()
             for term in terms:
                 # Without a frequency, add_word picks one just high enough for the term
                 # to beat its own split (jieba's suggest_freq).
-                tokenizer.add_word(term)
+                tokenizer.add_word(term, None, None)
             _with_terms[terms] = tokenizer
+            logger.debug("segmenter for %d terms ready", len(terms))
         return tokenizer
 
 
@@ -98,7 +93,7 @@ class Segmenter:
             if match.lastgroup == "latin":
                 out.append(match.group())
             else:
-                out.extend(self._jieba().lcut(match.group(), HMM=True))
+                out.extend(self._jieba().cut(match.group(), True))
         return out
 
     def search_words(self, text: str) -> list[str]:
@@ -113,7 +108,7 @@ class Segmenter:
             if match.lastgroup == "latin":
                 out.append(match.group())
             else:
-                out.extend(self._jieba().lcut_for_search(match.group(), HMM=True))
+                out.extend(self._jieba().cut_for_search(match.group(), True))
         return out
 
     @staticmethod
