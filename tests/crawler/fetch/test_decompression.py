@@ -170,3 +170,46 @@ def test_extract_refuses_a_saved_file_that_starts_like_gzip_but_is_not_in_one_li
         f"mediawatch: {broken}: starts like gzip but does not decompress (Unknown compression method); "
         "nothing extracted"
     ]
+
+
+# Gzip bodies of every shape a server sends: what the middleware makes of each must be what
+# Scrapy's own gunzip makes of it (the fast path takes only a whole, single-member stream).
+def _gzip_shapes() -> dict[str, bytes]:
+    page = article_html("南京追问六小龙", charset="utf-8") * 40
+    whole = gzip.compress(page)
+    corrupt_crc = whole[:-8] + bytes([whole[-8] ^ 0xFF]) + whole[-7:]
+    return {
+        "whole": whole,
+        "two members": gzip.compress(page[:5000]) + gzip.compress(page[5000:]),
+        "truncated": whole[: len(whole) // 2],
+        "bad checksum": corrupt_crc,
+        "trailing bytes": whole + b"\x00\x00garbage",
+        "empty page": gzip.compress(b""),
+    }
+
+
+@pytest.mark.parametrize("shape", list(_gzip_shapes()))
+@pytest.mark.parametrize("max_size", [0, 10_000, 10_000_000])
+def test_gzip_bodies_of_every_shape_decompress_as_scrapys_gunzip_does(shape: str, max_size: int) -> None:
+    from scrapy.utils._compression import _DecompressionMaxSizeExceeded
+    from scrapy.utils.gz import gunzip
+
+    body = _gzip_shapes()[shape]
+    try:
+        expected: bytes | type[Exception] = gunzip(body, max_size=max_size)
+    except (_DecompressionMaxSizeExceeded, OSError, EOFError) as exc:
+        expected = type(exc)
+    try:
+        got: bytes | type[Exception] = DecompressionMiddleware._decode(body, b"gzip", max_size)
+    except (_DecompressionMaxSizeExceeded, OSError, EOFError) as exc:
+        got = type(exc)
+    assert got == expected
+
+
+def test_a_page_one_byte_over_the_limit_is_refused_as_scrapy_refuses_it() -> None:
+    from scrapy.utils._compression import _DecompressionMaxSizeExceeded
+
+    body = gzip.compress(b"x" * 10_001)
+    with pytest.raises(_DecompressionMaxSizeExceeded):
+        DecompressionMiddleware._decode(body, b"gzip", 10_000)
+    assert DecompressionMiddleware._decode(body, b"gzip", 10_001) == b"x" * 10_001
