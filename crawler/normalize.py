@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 import opencc
 
@@ -61,6 +61,10 @@ def to_simplified(text: str) -> str:
     return _REGIONAL.sub(lambda m: _REGIONAL_WORDS[m.group(0)], text)
 
 
+# A page's text is folded by matching, the search index, the storyline fingerprint and the body
+# hash in turn, each from the same title and text: the last few results are kept (a hit costs
+# the string's hash, a few µs, where folding a 4,000-character page costs 0.15 ms).
+@lru_cache(maxsize=8)
 def normalize_text(text: str) -> str:
     """Fold script, width and case so 六小龍, 六小龙 and full-width Ｄｅｅｐｓｅｅｋ compare equal.
 

@@ -35,7 +35,7 @@ class StoragePipeline:
         spider: Any = self.crawler.spider
         context = spider.contexts[item.source] if item.source else spider.context
         extracted = item.article
-        matches, print_, terms = item.matches, item.fingerprint, item.search_terms
+        matches, print_, terms, body_hash = item.matches, item.fingerprint, item.search_terms, item.content_hash
         pool = getattr(context, "pool", None)  # None: matched here (and in bare test contexts)
         if matches is None and pool is not None:
             # Stored from its feed entry, or under the feed's title: matched and segmented in a
@@ -44,6 +44,7 @@ class StoragePipeline:
                                                   tuple(m.name for m in context.matchers), context.storylines.params,
                                                   extracted.published))
             matches, print_, terms = analysed.matches, analysed.fingerprint, analysed.search_terms
+            body_hash = analysed.content_hash
         elif matches is None:
             matches = [matcher.match(extracted.title, extracted.text, extracted.published) for matcher in context.matchers]
         row = Article(
@@ -56,7 +57,7 @@ class StoragePipeline:
             language=extracted.language,
             encoding=extracted.encoding,
             text=extracted.text,
-            content_hash=content_hash(extracted.title, extracted.text),
+            content_hash=body_hash or content_hash(extracted.title, extracted.text),
             discovered_via=item.discovered_via,
             outlet=outlet_of(item.canonical_url),
             cited_by_id=item.cited_by,

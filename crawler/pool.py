@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.extract.article import Extraction, extract_with_overrides
+from crawler.normalize import content_hash
 from crawler.search_terms import SearchAnalyzer
 from crawler.storylines import Fingerprint, StorylineParams, fingerprint
 from crawler.topics.config import TopicConfig
@@ -61,6 +62,7 @@ class PageResult:
     matches: list[TopicMatch]
     fingerprint: Fingerprint
     search_terms: tuple[str, ...]  # of the extracted title and text, for the search index
+    content_hash: str  # of the extracted title and text (`crawler.normalize.content_hash`)
 
 
 def _start_worker(topics: Sequence[TopicConfig], base_dir: Path | None, owner: int | None = None) -> None:
@@ -105,15 +107,17 @@ class TextResult:
     matches: list[TopicMatch]
     fingerprint: Fingerprint
     search_terms: tuple[str, ...]
+    content_hash: str
 
 
 def analyse_text(job: TextJob) -> TextResult:
-    """Topic matches, storyline fingerprint and search terms of a title and text (runs in a worker)."""
+    """Topic matches, storyline fingerprint, search terms and body hash of a title and text (runs in a worker)."""
     matches = [_matchers[name].match(job.title, job.text, job.published) for name in job.topics if name in _matchers]
     # Segmenting the page for the search index (jieba, a few ms a page) here rather than in
     # the storing process, whose one thread (reactor and writer) is the crawl's bottleneck.
     terms = tuple(_analyzer.index_terms(document_text(job.title, job.text)))
-    return TextResult(matches, fingerprint(job.title, job.text, job.storyline_params), terms)
+    return TextResult(matches, fingerprint(job.title, job.text, job.storyline_params), terms,
+                      content_hash(job.title, job.text))
 
 
 def process_page(job: PageJob) -> PageResult:
@@ -125,7 +129,7 @@ def process_page(job: PageJob) -> PageResult:
     extraction = extract_with_overrides(job.body, job.url, job.content_type, **kwargs)
     article = extraction.article
     analysed = analyse_text(TextJob(article.title, article.text, job.topics, job.storyline_params, article.published))
-    return PageResult(extraction, analysed.matches, analysed.fingerprint, analysed.search_terms)
+    return PageResult(extraction, analysed.matches, analysed.fingerprint, analysed.search_terms, analysed.content_hash)
 
 
 def _worker_pid() -> int:

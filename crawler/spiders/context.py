@@ -89,6 +89,7 @@ class ArticleItem:
     matches: list[TopicMatch] | None = None  # computed with the extraction in a worker process
     fingerprint: Any = None  # the storyline signature, likewise
     search_terms: tuple[str, ...] | None = None  # the search index's terms, likewise
+    content_hash: str | None = None  # the body's hash, likewise
     alias: str | None = None  # the canonical URL the entry gave, when it redirected to `canonical_url`
     title_source: str = "page"  # "page" | "feed": where `article.title` came from
     date_source: str | None = None  # "page" | "feed" | "feed-day" | "sitemap" | "sitemap-day"

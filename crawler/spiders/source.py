@@ -374,7 +374,7 @@ class SourceSpider(scrapy.Spider):
             return
         # The feed's date is a hint unless it is a bare day: a page's exact time beats that.
         exact_hint = entry.published if not entry.day_only else None
-        matches, print_, terms = None, None, None
+        matches, print_, terms, body_hash = None, None, None, None
         try:
             pool = getattr(context, "pool", None)  # None: on this thread (and in bare test contexts)
             if pool is not None:
@@ -386,7 +386,7 @@ class SourceSpider(scrapy.Spider):
                     selectors=source.selectors,
                 ))
                 extraction, matches, print_ = result.extraction, result.matches, result.fingerprint
-                terms = result.search_terms
+                terms, body_hash = result.search_terms, result.content_hash
             else:
                 extraction = extract_with_overrides(
                     response.body,
@@ -433,8 +433,8 @@ class SourceSpider(scrapy.Spider):
         elif published is None:
             date_source = None
         if title != article.title:
-            # The worker matched and indexed the page's headline: the pipeline redoes both.
-            matches, print_, terms = None, None, None
+            # The worker matched, indexed and hashed the page's headline: the pipeline redoes it all.
+            matches, print_, terms, body_hash = None, None, None, None
         article = replace(article, url=final, title=title, published=published)
         cited_by = response.meta.get("mediawatch_cited_by")
         discovery = getattr(context, "discovery", None)  # None: discovery off (and in bare test contexts)
@@ -452,6 +452,7 @@ class SourceSpider(scrapy.Spider):
             title_source=title_source, date_source=date_source,
             discovered_via="cited" if cited_by is not None else source.discovery_path,
             cited_by=cited_by, outlinks=outlinks, matches=matches, fingerprint=print_, search_terms=terms,
+            content_hash=body_hash,
         )
 
     def _without_text(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from crawler.normalize import content_hash
 from crawler.search_terms import SearchAnalyzer
 from scheduler.demo import DEMO_SITE, DEMO_TOPIC, demo_sources
 from scheduler.demo.site import StaticSite
@@ -61,7 +62,21 @@ def test_a_crawl_with_worker_processes_stores_the_same_articles_matches_storylin
         assert item.article.storyline_id is not None, expected["path"]
         assert item.article.id is not None
         assert indexed[item.article.id] == repository.search_terms(item.article.title, item.article.text)
+        # The workers hash the body too (exact copies are found by it): the same hash storing computes.
+        assert item.article.content_hash == content_hash(item.article.title, item.article.text), expected["path"]
     repository.engine.dispose()
+
+
+def test_a_page_worker_returns_the_body_hash_storing_would_compute() -> None:
+    from crawler.pool import PageJob, process_page
+    from crawler.storylines import DEFAULT_PARAMS
+
+    page = (DEMO_SITE / EXPECTED["articles"][0]["path"]).read_bytes()
+    result = process_page(PageJob(page, "http://127.0.0.1/a.html", "text/html", topics=(),
+                                  storyline_params=DEFAULT_PARAMS))
+    article = result.extraction.article
+    assert article.text
+    assert result.content_hash == content_hash(article.title, article.text)
 
 
 OWNER = """
