@@ -116,7 +116,10 @@ def analyse_text(job: TextJob) -> TextResult:
     # Segmenting the page for the search index (jieba, a few ms a page) here rather than in
     # the storing process, whose one thread (reactor and writer) is the crawl's bottleneck.
     terms = tuple(_analyzer.index_terms(document_text(job.title, job.text)))
-    return TextResult(matches, fingerprint(job.title, job.text, job.storyline_params), terms,
+    print_ = fingerprint(job.title, job.text, job.storyline_params)
+    # The signature without its shingles (about 25 KB a page to pickle and unpickle): the storing
+    # process shingles the text again in the rare case a candidate is borderline (`choose_match`).
+    return TextResult(matches, Fingerprint(print_.hashvalues, print_.shingle_count), terms,
                       content_hash(job.title, job.text))
 
 

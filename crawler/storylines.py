@@ -224,12 +224,15 @@ def choose_match(
     candidates: Iterable[Candidate],
     body_of: Callable[[int], str],
     params: StorylineParams = DEFAULT_PARAMS,
+    own_text: str | None = None,
 ) -> tuple[Candidate, Similarity] | None:
     """The candidate `print_` duplicates, if any: the most similar match, earliest stored on a tie.
 
     Signatures decide clear cases. When none matches, the few candidates whose
     estimate fell just short are compared exactly on their text (`body_of(article_id)`),
-    since an estimate from 128 permutations is off by ±0.04 near the threshold.
+    since an estimate from 128 permutations is off by ±0.04 near the threshold. That needs
+    the article's own shingles: `print_.items`, or, for a signature sent without them (a page
+    worker's), those of `own_text` (its `article_body`), cut again only for such a case.
     """
     scored = []
     for candidate in candidates:
@@ -239,16 +242,19 @@ def choose_match(
     for candidate, similarity in scored:
         if similarity.is_match:
             return candidate, similarity
-    if print_.items is None:
+    if print_.items is None and own_text is None:
         return None
     borderline = [
         candidate
         for candidate, similarity in scored
         if _is_borderline(similarity, print_.shingle_count, candidate.shingle_count, params)
     ]
+    own_items = print_.items
     for candidate in borderline[: params.exact_checks]:
+        if own_items is None:
+            own_items = frozenset(shingles(own_text or "", params.shingle_tokens))
         items = frozenset(shingles(body_of(candidate.article_id), params.shingle_tokens))
-        similarity = compare_exactly(print_.items, items, params)
+        similarity = compare_exactly(own_items, items, params)
         if similarity.is_match:
             return candidate, similarity
     return None
@@ -309,7 +315,8 @@ class StorylineIndex:
             else:
                 candidates = tx.find_candidates(keys, self.params.max_candidates, self.params.bucket_cap)
                 found = choose_match(
-                    print_, candidates, lambda stored: article_body(*tx.title_and_text(stored)), self.params
+                    print_, candidates, lambda stored: article_body(*tx.title_and_text(stored)), self.params,
+                    own_text=article_body(title, text),
                 )
                 tx.index(print_.to_bytes(), print_.shingle_count, keys)
                 if found is None:

@@ -16,6 +16,7 @@ from crawler.storylines import (
     DEFAULT_PARAMS,
     Fingerprint,
     StorylineParams,
+    article_body,
     band_keys,
     choose_match,
     compare,
@@ -174,3 +175,21 @@ def test_clearly_different_candidates_never_cost_a_text_read() -> None:
     reads: list[int] = []
     assert choose_match(reprint, [other], lambda article_id: reads.append(article_id) or "") is None
     assert reads == []
+
+
+def test_a_signature_sent_without_its_shingles_is_still_decided_on_the_texts() -> None:
+    # Page workers send the signature alone (the shingles weighed 25 KB a page over the pipe):
+    # a borderline candidate is then compared with the article's own text, shingled again.
+    original_text = read_fixture("nanjing-policy-original.txt")[1]
+    title, text = read_fixture("nanjing-policy-new-headline.txt")
+    full = fingerprint(title, text)
+    bare = Fingerprint(full.hashvalues, full.shingle_count)
+    original = fingerprint("", original_text)
+    spoiled = original.hashvalues.copy()
+    agreeing = np.flatnonzero(spoiled == full.hashvalues)
+    spoiled[agreeing[: len(agreeing) - 54]] ^= 1
+    candidate = _as_candidate(original, 7, spoiled)
+
+    found = choose_match(bare, [candidate], {7: original_text}.__getitem__, own_text=article_body(title, text))
+    assert found is not None and found[0] is candidate
+    assert found[1].jaccard == pytest.approx(0.75, abs=0.01)
