@@ -113,15 +113,14 @@ class RuleFeatures:
     @classmethod
     def of(cls, rules: Rules, normalized: str, outcome: RuleOutcome | None = None) -> RuleFeatures:
         """The features of normalised text; pass `outcome` when the rules have already been evaluated."""
-        chars = frozenset(normalized)
-        outcome = outcome if outcome is not None else rules.evaluate(normalized, chars)
+        outcome = outcome if outcome is not None else rules.evaluate(normalized)
         values: dict[str, float] = {
             "rules:score": outcome.score,
             "rules:keep": outcome.keep,
             "rules:keyword": 1.0 if outcome.keyword_hit else 0.0,
         }
         for group in rules.groups:
-            values[f"group:{group.name}"] = 1.0 if group.found(normalized, chars) else 0.0
+            values[f"group:{group.name}"] = 1.0 if group.name in outcome.groups else 0.0
         return cls(values)
 
 

@@ -170,6 +170,7 @@ class RuleOutcome:
     keyword_hit: bool
     keep: float  # product of (1 - weight) over matched none groups; 1.0 when none matched
     reasons: tuple[str, ...]  # matched aliases; none-group hits as "not:<alias>"
+    groups: frozenset[str] = frozenset()  # the names of the groups that matched, of every mode
 
 
 @dataclass(frozen=True)
@@ -199,10 +200,12 @@ class Rules:
         reasons.extend(keyword_hits)
         score = 1.0 if keyword_hits else 0.0
         keep = 1.0
+        matched: list[str] = []
         for group in self.groups:
             found = group.found(text, chars)
             if not found:
                 continue
+            matched.append(group.name)
             if group.mode == "none":
                 keep *= 1.0 - group.weight
                 reasons.extend(f"not:{alias}" for alias in found)
@@ -214,4 +217,5 @@ class Rules:
             keyword_hit=bool(keyword_hits),
             keep=keep,
             reasons=tuple(dict.fromkeys(reasons)),
+            groups=frozenset(matched),
         )
