@@ -96,12 +96,17 @@ def text_features(text: str) -> list[str]:
     English page's "dragons" and a Chinese page's embedded "deepseek" need not mean the same);
     cross-validation preferred it to shared n-grams (bench/data/relevance/README.md).
     """
-    group = script_group(text)
+    group, grams = _untagged_features(text)
+    return [f"{group}|{g}" for g in grams]
+
+
+def _untagged_features(text: str) -> tuple[str, list[str]]:
+    """(script group, the n-grams of `text_features` before they are tagged with it)."""
     grams = char_ngrams(text)
     words = _LATIN_WORD.findall(text)
     grams.extend(f"w:{w}" for w in words)
     grams.extend(f"w:{a} {b}" for a, b in pairwise(words))
-    return [f"{group}|{g}" for g in grams]
+    return script_group(text), grams
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,16 @@ class TopicModel:
     source: str = ""
     excerpt_chars: int = EXCERPT_CHARS
     thresholds: Mapping[str, float] = field(default_factory=dict)  # script group -> threshold
+    # `ngrams` split by script group, untagged: a page's n-grams are looked up without building
+    # a tagged copy of each (a thousand strings a page, half of the model's cost).
+    _by_group: Mapping[str, Mapping[str, tuple[float, float]]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_group: dict[str, dict[str, tuple[float, float]]] = {}
+        for tagged, values in self.ngrams.items():
+            group, _, gram = tagged.partition("|")
+            by_group.setdefault(group, {})[gram] = values
+        object.__setattr__(self, "_by_group", by_group)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "") -> TopicModel:
@@ -194,15 +209,23 @@ class TopicModel:
 
     def ngram_vector(self, text: str) -> dict[str, float]:
         """The unit-length TF-IDF weights of the known n-grams in `text` (already `model_text`)."""
-        counts = Counter(g for g in text_features(text) if g in self.ngrams)
-        raw = {g: (1.0 + math.log(tf)) * self.ngrams[g][0] for g, tf in counts.items()}
+        group, vector, _ = self._untagged_vector(text)
+        return {f"{group}|{g}": v for g, v in vector.items()}
+
+    def _untagged_vector(self, text: str) -> tuple[str, dict[str, float], Mapping[str, tuple[float, float]]]:
+        """(script group, `ngram_vector` with untagged keys, that group's n-grams: gram -> (idf, weight))."""
+        group, grams = _untagged_features(text)
+        known = self._by_group.get(group, {})
+        counts = Counter(g for g in grams if g in known)
+        raw = {g: (1.0 + math.log(tf)) * known[g][0] for g, tf in counts.items()}
         norm = math.sqrt(sum(v * v for v in raw.values()))
-        return {g: v / norm for g, v in raw.items()} if norm else {}
+        return group, ({g: v / norm for g, v in raw.items()} if norm else {}), known
 
     def margin(self, normalized: str, features: RuleFeatures) -> float:
         text = model_text(normalized)
         total = self.intercept
-        total += sum(v * self.ngrams[g][1] for g, v in self.ngram_vector(text).items())
+        _, vector, known = self._untagged_vector(text)
+        total += sum(v * known[g][1] for g, v in vector.items())
         total += sum(self.rule_weights.get(k, 0.0) * v for k, v in features.values.items())
         return total
 
