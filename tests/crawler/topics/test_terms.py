@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crawler.normalize import normalize_text
-from crawler.topics.rules import Term
+from crawler.topics.config import TopicGroupConfig
+from crawler.topics.rules import Group, Rules, Term
 
 ALIASES = ["learn from", "study tour", "replicate", "got it right", "lesson", "copy", "学杭州", "对标", "取经",
            "Xi'an", "AI", "six little dragons", "六小龙", "杭州六小龙", "c919"]
@@ -80,3 +81,26 @@ def test_found_alias_is_the_longest_at_the_leftmost_match() -> None:
     assert term.find(normalize_text("他们要 learn from 杭州六小龙")) == "learn from"
     assert term.find(normalize_text("杭州六小龍與南京")) == "杭州六小龙"
     assert term.find(normalize_text("unlearn from here")) is None
+
+
+# The rules look for every term's probes in one pass (`Rules.present`), keyed by one character
+# of each probe: whichever character that is, a term must find exactly what it finds alone.
+RULES = Rules(
+    keywords=(Term.compile(TERMS[1]),),
+    groups=(Group.compile(TopicGroupConfig(name="learn", terms=[TERMS[0], TERMS[2]])),
+            Group.compile(TopicGroupConfig(name="other", mode="none", terms=[TERMS[3]]))),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(PIECES, max_size=14))
+def test_terms_find_the_same_with_the_rules_one_pass_over_their_probes(pieces: list[str]) -> None:
+    text = normalize_text("".join(pieces))
+    chars = frozenset(text)
+    present = RULES.present(text, chars)
+    for term in RULES.terms:
+        assert term.find(text, chars, present) == _reference_find(list(term.aliases), text)
+    outcome = RULES.evaluate(text)
+    expected_groups = {group.name for group in RULES.groups
+                       if any(_reference_find(list(t.aliases), text) for t in group.terms)}
+    assert outcome.groups == expected_groups
