@@ -35,8 +35,15 @@ def backoff_interval(source: SourceConfig, state: Source | None, *, unhealthy_af
     interval = source.every
     if state is None or state.consecutive_failures < unhealthy_after:
         return interval
-    factor = 2 ** (state.consecutive_failures - unhealthy_after + 1)
-    return min(interval * factor, max(max_backoff, interval))
+    cap = max(max_backoff, interval)
+    backed_off = interval
+    # Doubled until the cap, not 2**failures at once: a source dead for weeks multiplied its
+    # interval past what a timedelta holds (OverflowError), which stopped the daemon.
+    for _ in range(state.consecutive_failures - unhealthy_after + 1):
+        if backed_off >= cap:
+            break
+        backed_off *= 2
+    return min(backed_off, cap)
 
 
 URL_RETRY_FIRST = timedelta(hours=1)

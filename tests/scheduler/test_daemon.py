@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from crawler.health import assess_health, backoff_interval
 from scheduler.app import build_app
@@ -77,6 +78,37 @@ def test_failing_source_becomes_unhealthy_and_backs_off() -> None:
     assert backoff_interval(source, state, unhealthy_after=3, max_backoff=timedelta(days=1)) == timedelta(minutes=20)
     state.consecutive_failures = 20
     assert backoff_interval(source, state, unhealthy_after=3, max_backoff=timedelta(days=1)) == timedelta(days=1)
+
+
+def test_a_source_failing_for_weeks_stays_backed_off_at_the_cap(database_url: str) -> None:
+    # Every 30m, backed off to 1d: by its 38th failure in a row (about five weeks of a dead
+    # feed) 30m x 2**36 no longer fit a timedelta, and the daemon died on start (OverflowError).
+    source = _config(every="30m")
+    state = Source(name="s", kind="feed", url="u", consecutive_failures=1000)
+    assert backoff_interval(source, state, unhealthy_after=3, max_backoff=timedelta(days=1)) == timedelta(days=1)
+    assert backoff_interval(source, state, unhealthy_after=3, max_backoff=timedelta(minutes=5)) == timedelta(minutes=30)
+
+    config = config_from_mapping(
+        {"database": {"url": database_url}, "topics": [TOPIC],
+         "sources": [{"name": "dead", "kind": "feed", "url": "http://127.0.0.1:9/f", "every": "30m"}]},
+        environ={},
+    )
+    now = datetime(2025, 2, 10, 9, 0, tzinfo=UTC)
+    app = build_app(config, clock=lambda: now)
+    app.repository.sync_sources([("dead", "feed", "http://127.0.0.1:9/f")])
+    with app.engine.begin() as connection:
+        connection.execute(update(Source).where(Source.name == "dead")  # type: ignore[arg-type]
+                           .values(consecutive_failures=40, last_run_at=now - timedelta(hours=1)))
+
+    async def start_and_stop() -> None:
+        stop = asyncio.Event()
+        runner = asyncio.create_task(Daemon(app, digest_runner=lambda when, topics: None).run(stop))
+        await asyncio.sleep(0.5)
+        stop.set()
+        await runner
+
+    asyncio.run(start_and_stop())
+    app.close()
 
 
 def test_silent_source_is_unhealthy_after_its_limit() -> None:
