@@ -106,14 +106,27 @@ def check_email(value: str) -> str:
     return value
 
 
+# Ten years: more than any interval, grace or lifetime needs, and far enough from what a
+# timedelta or a date can hold that "now + every" and "10 x every" never overflow.
+MAX_DURATION = timedelta(days=3650)
+
+
 def _to_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
-        if value <= timedelta(0):
-            raise ValueError(f"{format_duration(value)!r} must be longer than zero")
-        return value
-    if isinstance(value, str):
-        return parse_duration(value)
-    raise ValueError(f"{value!r} is not a duration like '30m', '1h30m' or '2d'")
+        duration = value
+    elif isinstance(value, str):
+        try:
+            duration = parse_duration(value)
+        except OverflowError:
+            duration = timedelta.max
+    else:
+        raise ValueError(f"{value!r} is not a duration like '30m', '1h30m' or '2d'")
+    if duration <= timedelta(0):
+        raise ValueError(f"{format_duration(duration)!r} must be longer than zero")
+    if duration > MAX_DURATION:
+        shown = value if isinstance(value, str) else format_duration(duration)
+        raise ValueError(f"{shown!r} is too long (at most {format_duration(MAX_DURATION)})")
+    return duration
 
 
 # "30m" in the file, a timedelta in the code, "30m" again when printed.

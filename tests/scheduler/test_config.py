@@ -117,6 +117,20 @@ def test_cli_exits_2_on_bad_every(tmp_path: Path) -> None:
     assert "every" in result.stderr
 
 
+@pytest.mark.parametrize("every", ["99999999999999d", "1000000000d", "2932896d"])
+def test_a_duration_too_long_to_schedule_is_refused_at_load(tmp_path: Path, every: str) -> None:
+    # The first overflowed a C int in config check, the second a timedelta, the third the
+    # calendar once added to today (`run` died on start); each was a traceback.
+    config = write_config(tmp_path / "mediawatch.toml", {**MINIMAL, "sources": [_source(every=every)]})
+    for command in (("config", "check"), ("crawl",), ("run",)):
+        result = run_cli(*command, config=config)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        assert f"sources[0] (s1).every: '{every}' is too long (at most 3650d)" in result.stderr
+    with pytest.raises(ConfigError, match=r"daemon\.lease: '99999999999999d' is too long"):
+        config_from_mapping({**MINIMAL, "daemon": {"lease": "99999999999999d"}}, environ={})
+
+
 def test_cli_exits_2_when_config_file_is_missing(tmp_path: Path) -> None:
     result = run_cli("sources", config=tmp_path / "absent.toml")
     assert result.returncode == 2
