@@ -24,12 +24,12 @@ class CrawlerConfig(Section):
     )
     obey_robots: bool = Field(True, description="obey robots.txt")
     concurrency_per_host: int = Field(2, ge=1, le=8, description="parallel requests per host")
-    download_timeout: float = Field(30.0, gt=0, description="seconds before a request is abandoned")
+    download_timeout: float = Field(30.0, gt=0, le=3600, description="seconds before a request is abandoned")
     max_page_bytes: int = Field(10 * 1024 * 1024, gt=0, description="larger responses are refused")
     retry_times: int = Field(2, ge=0, le=10, description="retries for 5xx and timeouts (never for 4xx)")
     autothrottle: bool = Field(True, description="adapt the request rate to each host's latency")
     max_articles_per_run: int = Field(200, ge=1, description="article pages fetched per source per run")
-    retry_backoff: float = Field(2.0, ge=0, description="seconds before the first retry; doubles each retry")
+    retry_backoff: float = Field(2.0, ge=0, le=600, description="seconds before the first retry; doubles each retry")
     unhealthy_after: int = Field(3, ge=1, description="failed runs in a row before a source is unhealthy")
     extract_processes: int = Field(
         0, ge=0, le=64, description="worker processes that extract, match and fingerprint pages (0: on the crawl's own thread)"
@@ -71,7 +71,7 @@ class DiscoveryConfig(Section):
     outlink_deny: list[str] = Field(default_factory=list, description="hosts cited links are never fetched from")
     max_outlinks_per_run: int = Field(20, ge=0, description="cited pages fetched per crawl run, all sources together")
     render_concurrency: int = Field(2, ge=1, le=8, description="pages rendered in the browser at once (render = true)")
-    render_timeout: float = Field(30.0, gt=0, description="seconds a rendered page may take to load")
+    render_timeout: float = Field(30.0, gt=0, le=3600, description="seconds a rendered page may take to load")
     browser: str = Field("/usr/bin/chromium", description="the Chromium executable render = true drives (never downloaded)")
 
 

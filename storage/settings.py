@@ -20,9 +20,13 @@ from storage.durations import format_duration, parse_duration
 
 
 class Section(BaseModel):
-    """A configuration section: unknown keys are errors, values never change after loading."""
+    """A configuration section: unknown keys are errors, values never change after loading.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    No number is infinite or NaN: TOML writes them (`inf`, `nan`), and a timeout or a
+    retry's wait of `inf` left a crawl waiting for ever.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def check_http_url(value: str) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from scheduler.config import config_from_mapping, load_config
+from scheduler.demo.site import Route, StaticSite
 from storage.errors import ConfigError
 from tests.conftest import REPO_ROOT, run_cli, write_config
 
@@ -174,6 +175,12 @@ def test_config_file_can_come_from_environment(tmp_path: Path) -> None:
         ({"crawler": {"store_batch": 0}}, "crawler.store_batch: Input should be greater than or equal to 1"),
         ({"crawler": {"store_delay": 0}}, "crawler.store_delay: Input should be greater than 0"),
         ({"crawler": {"store_delay": "soon"}}, "crawler.store_delay"),
+        # An infinite or astronomical wait: `crawl` waited for ever for a retry or a slow server.
+        ({"crawler": {"retry_backoff": float("inf")}}, "crawler.retry_backoff: Input should be a finite number"),
+        ({"crawler": {"retry_backoff": 1e300}}, "crawler.retry_backoff: Input should be less than or equal to 600"),
+        ({"crawler": {"download_timeout": float("inf")}}, "crawler.download_timeout: Input should be a finite number"),
+        ({"crawler": {"download_timeout": 1e300}}, "crawler.download_timeout: Input should be less than or equal to 3600"),
+        ({"discovery": {"render_timeout": float("inf")}}, "discovery.render_timeout: Input should be a finite number"),
     ],
 )
 def test_values_that_would_fail_later_are_refused_at_load(extra: dict[str, object], expected: str) -> None:
@@ -181,6 +188,17 @@ def test_values_that_would_fail_later_are_refused_at_load(extra: dict[str, objec
         config_from_mapping({**MINIMAL, **extra}, environ={})
     assert expected in str(info.value)
     assert len(str(info.value).splitlines()) == 1
+
+
+def test_crawl_refuses_an_infinite_retry_backoff_instead_of_waiting_for_ever(tmp_path: Path) -> None:
+    site = StaticSite({"feed.xml": Route(b"down", status=500, content_type="text/plain")})
+    with site:
+        source = _source(url=site.url("/feed.xml"), allow_private=True)
+        config = write_config(tmp_path / "mediawatch.toml", {**MINIMAL, "sources": [source],
+                                                             "database": {"url": f"sqlite:///{tmp_path}/x.db"}})
+        result = run_cli("crawl", config=config, env={"MEDIAWATCH_CRAWLER_RETRY_BACKOFF": "inf"}, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "crawler.retry_backoff: Input should be a finite number" in result.stderr
 
 
 def test_valid_selectors_cron_and_addresses_pass() -> None:
