@@ -10,7 +10,15 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from scheduler.cli.common import err, invocation, load_config, out, print_articles, print_crawl_table
+from scheduler.cli.common import (
+    err,
+    invocation,
+    load_config,
+    not_empty,
+    out,
+    print_articles,
+    print_crawl_table,
+)
 from storage.durations import format_duration
 
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
@@ -94,11 +102,13 @@ def db_current(ctx: typer.Context) -> None:
 
 
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", metavar="DIR", help="Where the demo database, config and files go.")] = Path("demo"),
+    directory_name: Annotated[str, typer.Option("--dir", metavar="DIR", help="Where the demo database, config and files go.",
+                                                callback=not_empty)] = "demo",
     serve: Annotated[bool, typer.Option("--serve", help="Keep the demo site up afterwards (for `mediawatch run`).")] = False,
     port: Annotated[int, typer.Option(min=0, max=65535, metavar="PORT", help="Port for the demo site (0: any free one).")] = 0,
 ) -> None:
     """Serve the bundled demo site on 127.0.0.1, crawl it into a fresh database, show the result."""
+    directory = Path(directory_name)
     from scheduler.demo import DemoFolderError, open_demo_site, run_demo
 
     with open_demo_site(port) as site:

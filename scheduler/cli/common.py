@@ -114,6 +114,18 @@ def parse_since(value: str | None, now: datetime | None = None, tz: tzinfo = UTC
     return moment
 
 
+def not_empty(value: str | None) -> str | None:
+    """A file or folder argument given as "" (an unset shell variable) is a usage mistake.
+
+    Read as a path, "" is the current folder: `classify ""` said "Is a directory", `export -o ""`
+    too, `digest build --out ""` wrote into the current folder and `--config ""` quietly fell
+    back to $MEDIAWATCH_CONFIG or ./mediawatch.toml.
+    """
+    if value is not None and not value.strip():
+        raise typer.BadParameter("an empty value is not a file or folder name")
+    return value
+
+
 def check_since(value: str | None) -> str | None:
     """Reject a bad `--since` before anything is opened, as a usage error (exit 2)."""
     parse_since(value)

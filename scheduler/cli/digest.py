@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from scheduler.cli.common import MAX_LISTED, err, open_app, out
+from scheduler.cli.common import MAX_LISTED, err, not_empty, open_app, out
 from scheduler.records import digest_record
 from storage.errors import DeliveryError
 
@@ -41,9 +41,10 @@ def _topics(application: Any, topic: str | None) -> list[str]:
 def build(
     ctx: typer.Context,
     topic: TopicOption = None,
-    out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for the preview files.")] = Path("digest-preview"),
+    out_name: Annotated[str, typer.Option("--out", metavar="DIR", help="Folder for the preview files.", callback=not_empty)] = "digest-preview",
 ) -> None:
     """Render the next digest to HTML and text files without sending or recording anything."""
+    out_dir = Path(out_name)
     from digest.archive import topic_slug
     from digest.service import build_digest
 

@@ -16,6 +16,7 @@ from scheduler.cli.common import (
     FetchedSinceOption,
     SinceOption,
     TopicOption,
+    not_empty,
     open_app,
     out,
     parse_since,
@@ -115,9 +116,11 @@ def export(
     topic: Annotated[str | None, TopicOption] = None,
     since: Annotated[str | None, SinceOption] = None,
     fetched_since: Annotated[str | None, FetchedSinceOption] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to a file instead of stdout.")] = None,
+    output_name: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write to a file instead of stdout.",
+                                                    callback=not_empty)] = None,
 ) -> None:
     """Write stored articles (with scores, storylines and digest membership) as JSON Lines or CSV."""
+    output = Path(output_name) if output_name is not None else None
     application = open_app(ctx, create=False)
     tz = ZoneInfo(application.config.digest.timezone)
     try:

@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from scheduler.cli import admin, crawl, daemon, digest, export, topics, web, worker
-from scheduler.cli.common import Options, err
+from scheduler.cli.common import Options, err, not_empty
 from scheduler.cli.root import RootGroup, check_log_level
 from scheduler.logs import configure_logging
 from storage.errors import ConfigError, MediawatchError
@@ -56,7 +56,8 @@ def _show_version(value: bool) -> None:
 def main_options(
     ctx: typer.Context,
     config: Annotated[
-        str | None, typer.Option("--config", "-c", metavar="FILE", help="Configuration file (default: $MEDIAWATCH_CONFIG or ./mediawatch.toml).")
+        str | None, typer.Option("--config", "-c", metavar="FILE", help="Configuration file (default: $MEDIAWATCH_CONFIG or ./mediawatch.toml).",
+                                         callback=not_empty)
     ] = None,
     log_level: Annotated[
         str, typer.Option(metavar="LEVEL", help="Log level for stderr: debug, info, warning, error (the daemon's own one-line events show unless it is error).",

@@ -22,7 +22,7 @@ from typing import Any
 import typer
 import typer.core
 
-from scheduler.cli.common import options
+from scheduler.cli.common import not_empty, options
 from scheduler.logs import LOG_LEVELS, configure_logging
 
 GLOBAL_PANEL = "Global options"
@@ -52,6 +52,7 @@ def _given(ctx: Any, param: Any) -> bool:
 def _late_config(ctx: Any, param: Any, value: str | None) -> None:
     if value is None or not _given(ctx, param):
         return
+    not_empty(value)
     given = options(ctx)
     if given.config_path is not None and given.config_path != value:
         raise typer.BadParameter(

@@ -19,7 +19,7 @@ from typing import IO, Annotated, Any
 import typer
 
 from crawler.topics.dates import latest_day
-from scheduler.cli.common import load_config
+from scheduler.cli.common import load_config, not_empty
 from storage.errors import MediawatchError
 
 
@@ -84,7 +84,8 @@ def register(app: typer.Typer) -> None:
         source: Annotated[
             str,
             typer.Argument(
-                metavar="[FILE|-]", help="JSON Lines with title, text (and url, lang, published); - for stdin."
+                metavar="[FILE|-]", help="JSON Lines with title, text (and url, lang, published); - for stdin.",
+                callback=not_empty,
             ),
         ] = "-",
         topic: Annotated[

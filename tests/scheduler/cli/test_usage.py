@@ -170,6 +170,28 @@ def test_bad_value_is_refused_even_with_a_valid_config(tmp_path: Path, args: tup
     assert not (tmp_path / "data").exists()  # refused before any database was opened
 
 
+@pytest.mark.parametrize("args", [
+    ("classify", ""),
+    ("export", "-o", ""),
+    ("digest", "build", "--out", ""),
+    ("demo", "--dir", ""),
+    ("--config", "", "status"),
+    ("status", "--config", ""),
+])
+def test_an_empty_file_or_folder_argument_is_a_usage_error(tmp_path: Path, args: tuple[str, ...]) -> None:
+    # An unset shell variable: "" read as the current folder. classify and export said "Is a
+    # directory" (exit 1), digest build wrote its preview into the current folder (exit 0) and
+    # --config "" quietly used ./mediawatch.toml instead.
+    config = write_config(tmp_path / "mediawatch.toml", {"topics": [TOPIC]})
+    assert run_cli("db", "upgrade", config=config, cwd=tmp_path).returncode == 0
+    before = sorted(tmp_path.iterdir())
+    result = run_cli(*args, cwd=tmp_path) if "--config" in args else run_cli(*args, config=config, cwd=tmp_path)
+    assert result.returncode == 2, (args, result.stdout, result.stderr)
+    assert "an empty value is not a file or folder name" in result.stderr
+    assert len(result.stderr.splitlines()) == 2 and "Traceback" not in result.stderr
+    assert sorted(tmp_path.iterdir()) == before
+
+
 def test_an_output_path_that_cannot_be_written_is_one_line_and_exit_1(tmp_path: Path) -> None:
     # Both once ended in a Python traceback (FileNotFoundError, FileExistsError).
     config = write_config(tmp_path / "mediawatch.toml", {"topics": [TOPIC]})
