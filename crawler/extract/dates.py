@@ -97,6 +97,11 @@ def has_time_of_day(value: str) -> bool:
     return _TIME_OF_DAY.search(value) is not None
 
 
+def plausible_year(value: datetime) -> bool:
+    """Whether a date can be a news article's: 1990-2100 (not the epoch or year 1 a CMS prints for none)."""
+    return 1990 <= value.year <= 2100
+
+
 def parse_datetime(value: str, local_tz: tzinfo) -> datetime | None:
     """Parse an ISO 8601, RFC 2822 or Chinese/numeric date; naive values are in ``local_tz``.
 
@@ -120,7 +125,7 @@ def parse_datetime(value: str, local_tz: tzinfo) -> datetime | None:
         if parsed is None:
             found = find_dates(value)
             parsed = found[0][1] if found else None
-    if parsed is None or not 1990 <= parsed.year <= 2100:
+    if parsed is None or not plausible_year(parsed):
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=local_tz)
 

@@ -15,7 +15,7 @@ import feedparser
 import lxml.html
 from lxml.etree import ParserError
 
-from crawler.extract.dates import has_time_of_day, parse_datetime
+from crawler.extract.dates import has_time_of_day, parse_datetime, plausible_year
 from crawler.extract.decode import charset_from_content_type, decode_page, strip_controls
 from storage.errors import ExtractionError
 from storage.types import FeedEntry
@@ -156,13 +156,16 @@ def _entry_link(entry: Any) -> str | None:
 def _entry_date(entry: Any) -> tuple[datetime | None, str]:
     """(published, "feed" | "feed-day"): the entry's publication date, else its update date.
 
+    A date outside 1990-2100 (the Unix epoch or year 1, a CMS's way of printing none) is no date,
+    as on pages.
+
     feedparser reads a bare day (`<dc:date>2025-02-12</dc:date>`, an Atom `<updated>` without
     a time) as midnight UTC, a time nobody published at; its raw string says whether there
     was a time of day. RSS 1.0's dc:date arrives as `updated`.
     """
     for key in ("published", "updated"):
         published = _struct_time(entry.get(f"{key}_parsed"))
-        if published is not None:
+        if published is not None and plausible_year(published):
             return published, "feed" if has_time_of_day(str(entry.get(key) or "")) else "feed-day"
     return None, "feed"
 

@@ -124,6 +124,21 @@ def test_a_feed_date_with_a_time_of_day_is_exact(template: str, date: str) -> No
     assert entry.date_source == "feed"
 
 
+@pytest.mark.parametrize(
+    ("template", "date"),
+    [(RSS20, "Thu, 01 Jan 1970 00:00:00 +0000"), (RSS20, "Mon, 01 Jan 0001 00:00:00 GMT"),
+     (ATOM, "1970-01-01T00:00:00Z"), (RSS10, "0001-01-01T00:00:00Z"), (JSON_FEED, "1970-01-01T00:00:00Z")],
+    ids=["rss20-epoch", "rss20-year-1", "atom-epoch", "rss10-year-1", "json-feed-epoch"],
+)
+def test_a_placeholder_feed_date_is_no_date(template: str, date: str) -> None:
+    # A CMS's empty date printed as the Unix epoch or year 1: stored as published then, it
+    # put the article first in its storyline, stretched the digest's chart over decades and
+    # was off every topic with a `since`. Page and JSON Feed dates outside 1990-2100 were
+    # already dropped; RSS and Atom dates were not.
+    [entry] = parse_feed(template.format(date=date).encode(), BASE)
+    assert entry.published is None
+
+
 def test_control_characters_in_feed_titles_authors_and_summaries_are_dropped() -> None:
     # A title "\x1b]0;pwned\x07" (raw, or as &#27; in a lenient parse) was kept and printed to the
     # operator's terminal by `mediawatch articles`; JSON escapes "\u001b" the same way.
