@@ -9,7 +9,6 @@ from calendar import timegm
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
 import feedparser
 import lxml.html
@@ -17,6 +16,7 @@ from lxml.etree import ParserError
 
 from crawler.extract.dates import has_time_of_day, parse_datetime, plausible_year
 from crawler.extract.decode import charset_from_content_type, decode_page, strip_controls
+from crawler.parse.links import resolve_link
 from storage.errors import ExtractionError
 from storage.types import FeedEntry
 
@@ -75,7 +75,7 @@ def read_feed(body: bytes, base_url: str, content_type: str | None = None) -> Fe
         published, date_source = _entry_date(entry)
         entries.append(
             FeedEntry(
-                url=urljoin(base_url, link),
+                url=resolve_link(base_url, link),
                 title=_clean(_title_text(entry)),
                 published=published,
                 author=_clean(entry.get("author")),
@@ -199,7 +199,7 @@ def _parse_json_feed(text: str, base_url: str) -> list[FeedEntry]:
         date = item.get("date_published") or item.get("date_modified")
         entries.append(
             FeedEntry(
-                url=urljoin(base_url, link),
+                url=resolve_link(base_url, link),
                 title=_clean(item.get("title") if isinstance(item.get("title"), str) else None),
                 published=_json_feed_date(date),
                 author=_clean(author) if isinstance(author, str) else None,

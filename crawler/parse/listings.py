@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
-
 from cssselect import ExpressionError
 from parsel import Selector
 
 from crawler.fetch.urls import document_base
+from crawler.parse.links import resolve_link
 from storage.errors import ExtractionError
 
 
@@ -38,7 +37,7 @@ def pick_links(html: str, base_url: str, *, css: str | None = None, xpath: str |
         href = node.attrib.get("href") if node.root is not None and not isinstance(node.root, str) else node.get()
         if not href or not isinstance(href, str):
             continue
-        absolute = urljoin(base_url, href.strip())
+        absolute = resolve_link(base_url, href.strip())
         if absolute not in links:
             links.append(absolute)
     return links

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC
-from urllib.parse import urljoin
 
 from lxml import etree
 
 from crawler.extract.dates import has_time_of_day, parse_datetime
+from crawler.parse.links import resolve_link
 from storage.errors import ExtractionError
 from storage.types import FeedEntry
 
@@ -31,7 +31,7 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[list[FeedEntry], list[str
         raise ExtractionError(f"{base_url}: not a readable sitemap (no root element)")
     tag = etree.QName(root).localname
     if tag == "sitemapindex":
-        children = [urljoin(base_url, loc.strip()) for loc in root.xpath("//*[local-name()='sitemap']/*[local-name()='loc']/text()")]
+        children = [resolve_link(base_url, loc.strip()) for loc in root.xpath("//*[local-name()='sitemap']/*[local-name()='loc']/text()")]
         return [], children
     if tag != "urlset":
         raise ExtractionError(f"{base_url}: not a sitemap (root element <{tag}>)")
@@ -51,6 +51,6 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[list[FeedEntry], list[str
         if published is not None:
             date_source = "sitemap" if has_time_of_day(date) else "sitemap-day"
         entries.append(
-            FeedEntry(url=urljoin(base_url, loc), title=title, published=published, date_source=date_source)
+            FeedEntry(url=resolve_link(base_url, loc), title=title, published=published, date_source=date_source)
         )
     return entries, []

@@ -51,6 +51,7 @@ from crawler.fetch.urls import canonicalize_url
 from crawler.health import url_retry_at
 from crawler.parse.feeds import read_feed
 from crawler.parse.garbled import looks_garbled
+from crawler.parse.links import url_problem
 from crawler.parse.listings import pick_links
 from crawler.parse.sitemaps import parse_sitemap
 from crawler.pool import PageJob
@@ -188,6 +189,10 @@ class SourceSpider(scrapy.Spider):
             tally.etag = _header(response, b"ETag")
             tally.last_modified = _header(response, b"Last-Modified")
         for child in children[:MAX_CHILD_SITEMAPS]:
+            problem = url_problem(child)
+            if problem is not None:  # scrapy.Request raises on it, which would end this generator
+                tally.lost.append(f"{response.url}: sitemap {child[:200]} is not a valid URL ({problem})")
+                continue
             yield self.request(
                 context, child, role="child-sitemap", callback=self.parse_source, errback=self.source_failed,
                 dont_filter=True,
@@ -225,6 +230,12 @@ class SourceSpider(scrapy.Spider):
                 tally.found += 1
                 tally.refused += 1
                 tally.note_error(f"refused {entry.url[:200]}: only http(s) links are followed")
+                continue
+            problem = url_problem(entry.url)
+            if problem is not None:  # canonicalize_url raised on it, ending this generator (as above)
+                tally.found += 1
+                tally.refused += 1
+                tally.note_error(f"refused {entry.url[:200]}: not a valid URL ({problem})")
                 continue
             if context.source.kind == "search":
                 publisher = unwrap_engine_link(entry.url, self._engine_hosts(context))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,47 @@ def test_non_http_links_on_a_listing_page_are_refused_like_a_feeds(tmp_path: Pat
     run = last_run(database_url, "l")
     assert (run.found, run.new, run.refused) == (4, 2, 2)
     assert run.error is not None and "javascript:void(0)" in run.error
+
+
+def test_a_malformed_link_is_refused_and_the_rest_of_the_source_followed(tmp_path: Path, database_url: str) -> None:
+    # One link Python cannot parse (an unclosed IPv6 bracket, a port past 65535) raised
+    # ValueError in the parser or while deduplicating: every other link of the feed, listing
+    # or sitemap was dropped, and the run said "ok", found 0.
+    bad = ["http://[::1/x.html", "http://127.0.0.1:99999/y.html"]
+    json_feed = {"version": "https://jsonfeed.org/version/1.1", "title": "t",
+                 "items": [{"id": str(i), "url": url} for i, url in enumerate(["{base}/a.html", *bad, "{base}/b.html"])]}
+    sitemap = ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+               + "".join(f"<url><loc>{url}</loc></url>" for url in ["{base}/a.html", *bad, "{base}/b.html"])
+               + "</urlset>")
+    listing = "<ul class='news'>" + "".join(f"<li><a href='{url}'>x</a></li>" for url in ["/a.html", *bad, "/b.html"]) + "</ul>"
+    routes = {
+        "feed.xml": Route(body=rss([("甲", "{base}/a.html"), ("乙", bad[0]), ("丙", bad[1]), ("丁", "{base}/b.html")]),
+                          content_type=RSS, templated=True),
+        "feed.json": Route(body=json.dumps(json_feed).encode(), content_type="application/feed+json", templated=True),
+        "sitemap.xml": Route(body=sitemap.encode(), content_type="application/xml", templated=True),
+        "index.html": Route(body=listing.encode(), content_type="text/html; charset=utf-8"),
+        "a.html": Route(body=article_html("南京甲")), "b.html": Route(body=article_html("南京丁")),
+    }
+    index = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+             + "".join(f"<sitemap><loc>{url}</loc></sitemap>" for url in [*bad, "{base}/sitemap.xml"]) + "</sitemapindex>")
+    routes["index.xml"] = Route(body=index.encode(), content_type="application/xml", templated=True)
+    sources = [{"name": "rss", "kind": "feed", "url": "feed.xml"}, {"name": "json", "kind": "feed", "url": "feed.json"},
+               {"name": "sitemap", "kind": "sitemap", "url": "sitemap.xml"},
+               {"name": "listing", "kind": "listing", "url": "index.html", "link_selector": "ul.news a"}]
+    with FaultServer(routes) as site:
+        sources.append({"name": "index", "kind": "sitemap", "url": "index.xml"})
+        config = crawl_config(tmp_path, database_url, [dict(s, url=site.url(s["url"])) for s in sources])
+        assert crawl(config).returncode == 0
+    assert sorted(stored(database_url)) == [site.url("a.html"), site.url("b.html")]
+    index_run = last_run(database_url, "index")
+    assert index_run.status == "partial" and index_run.error is not None
+    assert "sitemap http://127.0.0.1:99999/y.html is not a valid URL" in index_run.error
+    assert index_run.found == 4  # the good child sitemap was still read
+    for source in sources[:-1]:
+        run = last_run(database_url, source["name"])
+        # Each one refused and named (feedparser itself drops the unclosed bracket from an RSS item).
+        assert run.status == "ok" and run.refused >= 1 and run.found == 2 + run.refused, (source["name"], run)
+        assert run.error is not None and "http://127.0.0.1:99999/y.html: not a valid URL" in run.error, source
 
 
 # 3 -------------------------------------------------------------------------------------------
