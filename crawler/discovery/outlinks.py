@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
@@ -23,6 +23,7 @@ from scrapy.crawler import Crawler
 
 from crawler.discovery.outlets import outlet_of
 from crawler.fetch.urls import canonicalize_url, document_base
+from crawler.parse.links import resolve_link, url_problem
 from storage.types import FeedEntry
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,9 @@ def cited_links(html: str | bytes, page_url: str) -> list[str]:
             continue
         if not _in_prose(anchor):  # first: most links are navigation, and resolving URLs costs more
             continue
-        url = urljoin(base_url, href)
+        url = resolve_link(base_url, href)
+        if url_problem(url) is not None:  # it raised here, and the article citing it was lost
+            continue
         if not _looks_like_article(url):
             continue
         canonical = canonicalize_url(url)

@@ -209,3 +209,25 @@ def test_only_an_on_topic_article_has_its_citations_followed(
     stored = _stored(database_url)
     assert stored[cited.url("news/x.html")].discovered_via == "cited"
     assert {on_topic, off_topic} <= set(stored)
+
+
+@pytest.mark.parametrize("extract_processes", [0, 1])
+def test_an_article_citing_a_malformed_link_is_stored(tmp_path: Path, database_url: str, extract_processes: int) -> None:
+    # With discovery on (the default), a link in the prose that urllib cannot parse raised
+    # ValueError while the article's citations were collected: the article was dropped, and
+    # the run said "ok", found 1, new 0, failed 0, on every crawl.
+    with StaticSite({}) as known:
+        page = known.url("on.html")
+        cue = '<p>据<a href="http://[::1/news/x.html">日报报道</a>，另据<a href="http://127.0.0.1:99999/news/y.html">报道</a>。</p>'
+        known.routes.update({
+            "feed.xml": rss("known outlet", [("南京之问", page)]),
+            "on.html": article("江苏官媒三问南京：为何没有六小龙", STORY_A, cue),
+        })
+        config = discovery_config(
+            tmp_path, database_url,
+            [{"name": "known", "kind": "feed", "url": known.url("feed.xml"), "allow_private": True}],
+            crawler={"extract_processes": extract_processes},
+        )
+        result = run_cli("crawl", config=config)
+        assert result.returncode == 0, result.stderr
+    assert page in _stored(database_url)

@@ -39,6 +39,15 @@ def test_cited_links_are_read_against_the_pages_base_element() -> None:
     assert cited_links(page, "https://www.site.cn/local/2025/1.html") == ["https://www.site.cn/news/2025/2.html"]
 
 
+def test_a_cited_link_python_cannot_parse_is_skipped_not_raised() -> None:
+    # urljoin / canonicalize_url raised ValueError on it, and the article citing it was lost.
+    page = """<html><body><article>
+      <p>据<a href="http://[::1/news/2025/02/10/1.html">新华日报报道</a>，又据<a href="https://x.example:99999/news/2.html">报道</a>，
+      再据<a href="https://www.jnnews.tv/p/2025/02/10/1.html">济南日报报道</a>。</p></article></body></html>"""
+
+    assert cited_links(page, "https://www.site.cn/local/2025/1.html") == ["https://www.jnnews.tv/p/2025/02/10/1.html"]
+
+
 def test_cited_links_of_junk_are_empty() -> None:
     assert cited_links(b"", "https://www.site.cn/") == []
     assert cited_links("<p>no links</p>", "https://www.site.cn/") == []
