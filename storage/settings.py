@@ -30,8 +30,13 @@ class Section(BaseModel):
 
 
 def check_http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- reading the port is what raises on one past 65535 or not a number
+    except ValueError as exc:
+        # Scrapy refuses such a URL when the crawl starts, which stopped every source's crawl.
+        raise ValueError(f"{value!r} is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an http(s) URL")
     return value
 

@@ -175,6 +175,13 @@ def test_config_file_can_come_from_environment(tmp_path: Path) -> None:
         ({"crawler": {"store_batch": 0}}, "crawler.store_batch: Input should be greater than or equal to 1"),
         ({"crawler": {"store_delay": 0}}, "crawler.store_delay: Input should be greater than 0"),
         ({"crawler": {"store_delay": "soon"}}, "crawler.store_delay"),
+        # A port or host urllib cannot read passed, and the crawl of *every* source then
+        # stored nothing and said "ok" (scrapy.Request raised on it while starting).
+        ({"sources": [_source(url="http://127.0.0.1:99999/feed.xml")]},
+         "sources[0] (s1).url: 'http://127.0.0.1:99999/feed.xml' is not a valid URL: Port out of range 0-65535"),
+        ({"sources": [_source(url="http://127.0.0.1:8o/feed.xml")]}, "sources[0] (s1).url: 'http://127.0.0.1:8o/feed.xml' is not a valid URL"),
+        ({"sources": [_source(url="http://:80/feed.xml")]}, "sources[0] (s1).url: 'http://:80/feed.xml' is not an http(s) URL"),
+        ({"digest": {"archive_url": "https://news.example:123456/"}}, "digest.archive_url: 'https://news.example:123456/' is not a valid URL"),
         # An infinite or astronomical wait: `crawl` waited for ever for a retry or a slow server.
         ({"crawler": {"retry_backoff": float("inf")}}, "crawler.retry_backoff: Input should be a finite number"),
         ({"crawler": {"retry_backoff": 1e300}}, "crawler.retry_backoff: Input should be less than or equal to 600"),
