@@ -37,7 +37,7 @@ def web(
         return
     from crawler.fetch.reactor import run_on_reactor
     from scheduler.web.auth import AuthSettings
-    from scheduler.web.server import serve_standalone
+    from scheduler.web.server import console_url, serve_standalone
 
     application = open_app(ctx)
     settings = application.config.web
@@ -47,7 +47,7 @@ def web(
         AuthSettings.from_environment(settings, os.environ)
         listening = _listen(bind_host, bind_port)
         bind_port = listening.getsockname()[1]
-        err.print(f"mediawatch web console on http://{bind_host}:{bind_port}/ (Ctrl-C stops it)", markup=False)
+        err.print(f"mediawatch web console on {console_url(bind_host, bind_port)} (Ctrl-C stops it)", markup=False)
         run_on_reactor(lambda: serve_standalone(
             application, host=bind_host, port=bind_port, environ=os.environ, sockets=[listening]))
     finally:

@@ -90,6 +90,12 @@ def bound_port(server: uvicorn.Server) -> int | None:
     return None
 
 
+def console_url(host: str, port: int) -> str:
+    """The console's address as a URL: an IPv6 host in brackets (http://::1:8080/ opens nothing)."""
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}/"
+
+
 class EmbeddedConsole:
     """The console as a task on the daemon's event loop, next to Scrapy and APScheduler.
 
@@ -101,6 +107,7 @@ class EmbeddedConsole:
         web = app.config.web
         self.app = app
         self.address = f"{web.host}:{web.port}"
+        self.url = console_url(web.host, web.port)
         self.server = build_server(app, DaemonCrawls(daemon), host=web.host, port=web.port, environ=environ,
                                    embedded=True)
         self._task: asyncio.Task[None] | None = None
@@ -124,7 +131,7 @@ class EmbeddedConsole:
         while not self.server.started:
             await asyncio.sleep(0.05)
         # On the daemon's events logger: one of its lines at the default level, like its start line.
-        logging.getLogger(EVENTS_LOGGER).info("web console at http://%s/", self.address)
+        logging.getLogger(EVENTS_LOGGER).info("web console at %s", self.url)
 
     async def stop(self) -> None:
         self.server.should_exit = True

@@ -52,3 +52,45 @@ def test_hash_password_prints_only_the_hash_on_stdout(tmp_path: Path) -> None:
     assert result.stdout.count("\n") == 1 and result.stdout.startswith("$argon2id$")
     assert PasswordHasher().verify(result.stdout.strip(), "s3cret-pass")
     assert "password" in result.stderr
+
+
+def test_web_on_an_ipv6_address_announces_a_url_that_opens(tmp_path: Path) -> None:
+    # It printed "http://::1:PORT/", which no browser or curl reads as a host and a port.
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.conftest import REPO_ROOT
+
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError:
+        import pytest
+
+        pytest.skip("no IPv6 loopback here")
+    config = write_config(tmp_path / "mediawatch.toml", {"topics": TOPICS})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scheduler", "--config", str(config), "web", "--host", "::1", "--port", "0"],
+        stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**env, **console_environ(), "PYTHONPATH": str(REPO_ROOT)},
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        assert line.startswith("mediawatch web console on http://[::1]:"), line
+        url = line.split(" on ", 1)[1].split()[0]
+        for _ in range(100):
+            try:
+                response = httpx.get(url + "healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                import time
+
+                time.sleep(0.1)
+        assert response.status_code == 200 and response.text == "ok"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
