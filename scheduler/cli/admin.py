@@ -136,7 +136,9 @@ def demo(
                       f"`{me} --config {config} run`. Ctrl-C to stop.", markup=False)
             _wait_for_stop()
         else:
-            out.print(f"          `{me} demo --serve` keeps the site up for `{me} --config {config} run`",
+            # Served into another folder, the site's new port would land in that folder's config, not this one.
+            folder = "" if directory_name == "demo" else f" --dir {shlex.quote(directory_name)}"
+            out.print(f"          `{me} demo{folder} --serve` keeps the site up for `{me} --config {config} run`",
                       markup=False)
 
 

@@ -135,3 +135,19 @@ def test_demo_points_at_the_web_console_and_how_to_sign_in(tmp_path: Path) -> No
     [browse] = [line for line in result.stdout.splitlines() if line.startswith("browse:")]
     assert "web --hash-password" in browse and "MEDIAWATCH_WEB_PASSWORD_HASH" in browse
     assert f"--config {config} web" in browse
+
+
+def test_the_serve_hint_keeps_the_folder_the_demo_was_given(tmp_path: Path) -> None:
+    # After `demo --dir other` it suggested `demo --serve`, which serves (and writes its config
+    # with the new site's port) into ./demo: the suggested `run` on other/mediawatch.toml then
+    # crawled a site that was no longer there.
+    folder = tmp_path / "other place"
+    result = run_cli("demo", "--dir", str(folder), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [hint] = [line for line in result.stdout.splitlines() if "--serve" in line]
+    assert f"demo --dir {shlex.quote(str(folder))} --serve`" in hint
+    assert f"--config {shlex.quote(str(folder / 'mediawatch.toml'))} run" in hint
+    default = run_cli("demo", cwd=tmp_path)
+    assert default.returncode == 0, default.stderr
+    [hint] = [line for line in default.stdout.splitlines() if "--serve" in line]
+    assert "demo --serve`" in hint  # the default folder needs no --dir
