@@ -111,10 +111,15 @@ def channel_urls_from(digest: Mapping[str, Any] | None, environ: Mapping[str, st
     """The Apprise URL of every channel `[digest]` names, from the environment (for the loader)."""
     if not isinstance(digest, Mapping):
         return {}
-    names = list(digest.get("channels") or [])
-    for audience in (digest.get("topics") or {}).values():
+    # Only looked at here: a value of the wrong shape is left for validation to name (it was a traceback).
+    def listed(value: Any) -> list[Any]:
+        return list(value) if isinstance(value, list) else []
+
+    names = listed(digest.get("channels"))
+    audiences = digest.get("topics")
+    for audience in audiences.values() if isinstance(audiences, Mapping) else ():
         if isinstance(audience, Mapping):
-            names += list(audience.get("channels") or [])
+            names += listed(audience.get("channels"))
     return {n: environ[channel_env(n)] for n in names if isinstance(n, str) and environ.get(channel_env(n))}
 
 

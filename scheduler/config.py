@@ -255,6 +255,10 @@ def config_from_mapping(
     """Validate an already-parsed configuration (used by the demo and by tests)."""
     label = str(path) if path else "<config>"
     data = {key: (dict(value) if isinstance(value, Mapping) else value) for key, value in raw.items()}
+    for section in ENV_SECTIONS:
+        # Read below before validation (secrets, overrides, channels): `smtp = 5` was a traceback there.
+        if section in data and not isinstance(data[section], dict):
+            raise ConfigError(f"{label}: {section}: expected a table ([{section}]), got {_kind_of(data[section])}")
     for section, key in SECRET_KEYS:
         if key in data.get(section, {}):
             raise ConfigError(
@@ -271,6 +275,12 @@ def config_from_mapping(
     config = _place_database(config.model_copy(update={"path": path}), raw, environ)
     _check_paths(config, label)
     return config
+
+
+def _kind_of(value: object) -> str:
+    """How a TOML value reads in an error: "an integer", "a string", "a list"…"""
+    kinds = ((bool, "true/false"), (int, "an integer"), (float, "a number"), (str, "a string"), (list, "a list"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
 
 
 def _check_paths(config: Config, label: str) -> None:

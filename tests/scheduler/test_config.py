@@ -182,6 +182,13 @@ def test_config_file_can_come_from_environment(tmp_path: Path) -> None:
         ({"sources": [_source(url="http://127.0.0.1:8o/feed.xml")]}, "sources[0] (s1).url: 'http://127.0.0.1:8o/feed.xml' is not a valid URL"),
         ({"sources": [_source(url="http://:80/feed.xml")]}, "sources[0] (s1).url: 'http://:80/feed.xml' is not an http(s) URL"),
         ({"digest": {"archive_url": "https://news.example:123456/"}}, "digest.archive_url: 'https://news.example:123456/' is not a valid URL"),
+        # A section or a [digest] table of the wrong shape was a Python traceback (TypeError,
+        # AttributeError) from the loader's own look at it before validation.
+        ({"smtp": 5}, "smtp: expected a table ([smtp]), got an integer"),
+        ({"digest": "weekly"}, "digest: expected a table ([digest]), got a string"),
+        ({"digest": {"topics": "t"}}, "digest.topics: Input should be a valid dictionary"),
+        ({"digest": {"topics": ["t"]}}, "digest.topics: Input should be a valid dictionary"),
+        ({"digest": {"channels": 5}}, "digest.channels: Input should be a valid list"),
         # An infinite or astronomical wait: `crawl` waited for ever for a retry or a slow server.
         ({"crawler": {"retry_backoff": float("inf")}}, "crawler.retry_backoff: Input should be a finite number"),
         ({"crawler": {"retry_backoff": 1e300}}, "crawler.retry_backoff: Input should be less than or equal to 600"),
@@ -195,6 +202,14 @@ def test_values_that_would_fail_later_are_refused_at_load(extra: dict[str, objec
         config_from_mapping({**MINIMAL, **extra}, environ={})
     assert expected in str(info.value)
     assert len(str(info.value).splitlines()) == 1
+
+
+def test_a_digest_topics_override_that_is_not_a_table_is_a_configuration_error(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "mediawatch.toml", MINIMAL)
+    result = run_cli("config", "check", config=config, env={"MEDIAWATCH_DIGEST_TOPICS": "t"})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "MEDIAWATCH_DIGEST_TOPICS: digest.topics: Input should be a valid dictionary" in result.stderr
 
 
 def test_crawl_refuses_an_infinite_retry_backoff_instead_of_waiting_for_ever(tmp_path: Path) -> None:
