@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -122,6 +123,12 @@ def export(
     """Write stored articles (with scores, storylines and digest membership) as JSON Lines or CSV."""
     output = Path(output_name) if output_name is not None else None
     application = open_app(ctx, create=False)
+    if output is not None:
+        try:
+            _refuse_own_files(output, application.config)
+        except typer.BadParameter:
+            application.close()
+            raise
     tz = ZoneInfo(application.config.digest.timezone)
     try:
         if topic is not None:
@@ -149,3 +156,19 @@ def export(
             stream.close()
     if output:
         print(f"wrote {len(records)} articles to {output}", file=sys.stderr)
+
+
+def _refuse_own_files(output: Path, config: Any) -> None:
+    """`-o` naming the database or the configuration would truncate it: refused (exit 2), as a usage mistake."""
+    from storage.sqlite import sqlite_file
+
+    target = os.path.realpath(output)
+    own: list[tuple[Path, str]] = []
+    if config.path is not None:
+        own.append((Path(config.path), "configuration"))
+    database = sqlite_file(config.database.url)
+    if database is not None:
+        own += [(Path(f"{database}{suffix}"), "database") for suffix in ("", "-wal", "-shm", "-journal")]
+    for path, what in own:
+        if os.path.realpath(path) == target:
+            raise typer.BadParameter(f"{output} is the {what} file; export would overwrite it", param_hint="'--output'")

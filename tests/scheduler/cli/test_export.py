@@ -48,3 +48,22 @@ def test_csv_export_keeps_a_scraped_formula_from_running_in_a_spreadsheet(
     assert exported.returncode == 0, exported.stderr
     titles = {json.loads(line)["title"] for line in exported.stdout.splitlines()}
     assert FORMULAS["title"] in titles and "-5% 南京与杭州的差距" in titles
+
+
+def test_export_refuses_to_write_over_the_database_or_the_configuration(tmp_path: Path) -> None:
+    # `export -o data/mediawatch.db` (meant as a backup, say) truncated the database and wrote
+    # JSON Lines into it, and `-o mediawatch.toml` replaced the configuration: both were lost.
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": "sqlite:///data/mediawatch.db"}, "topics": [{"name": "t", "keywords": ["六小龙"]}]})
+    assert run_cli("db", "upgrade", config=config, cwd=tmp_path).returncode == 0
+    database = tmp_path / "data" / "mediawatch.db"
+    before = config.read_bytes()
+    for target, named in ((str(database), "database"), ("data/mediawatch.db", "database"),
+                          (str(config), "configuration"), ("data/../mediawatch.toml", "configuration")):
+        result = run_cli("export", "-o", target, config=config, cwd=tmp_path)
+        assert result.returncode == 2, (target, result.stderr)
+        assert f"is the {named} file" in result.stderr and len(result.stderr.splitlines()) == 2, result.stderr
+    assert config.read_bytes() == before
+    status = run_cli("status", config=config, cwd=tmp_path)
+    assert "not a database" not in status.stderr and status.returncode in (0, 1), status.stderr
+    assert run_cli("export", "-o", "backup.jsonl", config=config, cwd=tmp_path).returncode == 0
