@@ -88,6 +88,9 @@ class SourceSpider(scrapy.Spider):
         # Article URLs requested in this run by any source: two sources listing one story fetch it once.
         self.requested: set[str] = set()
         self._engine_last_asked: dict[str, datetime | None] = {}  # search sources: when the engine last answered
+        # Sitemaps each source has asked for in this run: an index that lists itself (or one child
+        # twice) is read once, not again for every mention down to the depth limit.
+        self._sitemaps: dict[str, set[str]] = {}
 
     @property
     def context(self) -> CrawlContext:
@@ -188,11 +191,15 @@ class SourceSpider(scrapy.Spider):
         if is_source:
             tally.etag = _header(response, b"ETag")
             tally.last_modified = _header(response, b"Last-Modified")
+        asked = self._sitemaps.setdefault(source.name, {canonicalize_url(source.url)}) if children else set()
         for child in children[:MAX_CHILD_SITEMAPS]:
             problem = url_problem(child)
             if problem is not None:  # scrapy.Request raises on it, which would end this generator
                 tally.lost.append(f"{response.url}: sitemap {child[:200]} is not a valid URL ({problem})")
                 continue
+            if canonicalize_url(child) in asked:
+                continue
+            asked.add(canonicalize_url(child))
             yield self.request(
                 context, child, role="child-sitemap", callback=self.parse_source, errback=self.source_failed,
                 dont_filter=True,

@@ -99,6 +99,28 @@ def test_a_malformed_link_is_refused_and_the_rest_of_the_source_followed(tmp_pat
         assert run.error is not None and "http://127.0.0.1:99999/y.html: not a valid URL" in run.error, source
 
 
+def test_a_sitemap_index_that_lists_itself_is_read_once(tmp_path: Path, database_url: str) -> None:
+    # The index was fetched again for every mention of itself, down to Scrapy's depth limit
+    # (four times here; an index listing itself five times cost 156 requests), and each
+    # reading repeated its notes in the run's error.
+    index = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+             "<sitemap><loc>{base}/index.xml</loc></sitemap><sitemap><loc>{base}/news.xml</loc></sitemap>"
+             "<sitemap><loc>{base}/news.xml</loc></sitemap><sitemap><loc>ftp://example.cn/x.xml</loc></sitemap>"
+             "</sitemapindex>")
+    news = ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            "<url><loc>{base}/a.html</loc></url></urlset>")
+    routes = {"index.xml": Route(body=index.encode(), content_type="application/xml", templated=True),
+              "news.xml": Route(body=news.encode(), content_type="application/xml", templated=True),
+              "a.html": Route(body=article_html("南京甲"))}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "s", "kind": "sitemap", "url": site.url("index.xml")}])
+        assert crawl(config).returncode == 0
+        assert site.hits("index.xml") == 1 and site.hits("news.xml") == 1
+    assert list(stored(database_url)) == [site.url("a.html")]
+    run = last_run(database_url, "s")
+    assert run.error is not None and run.error.count("only http(s) URLs are fetched") == 1, run.error
+
+
 # 3 -------------------------------------------------------------------------------------------
 def test_page_headline_beats_the_feed_title_and_recheck_sees_no_edit(tmp_path: Path, database_url: str) -> None:
     routes = {"feed.xml": Route(body=rss([("南京追问", "{base}/a.html")]), content_type=RSS, templated=True),
