@@ -328,7 +328,10 @@ def _place_database(config: Config, raw: Mapping[str, Any], environ: Mapping[str
     url = config.database.url
     file = sqlite_file(url)
     if file is not None and not file.is_absolute() and config.path is not None:
-        url = f"sqlite:///{(config.path.resolve().parent / file).as_posix()}"
+        # Escaped as a URL's path: a folder named "what?" or "50%41off" was read as a query string
+        # or a percent-escape, and the database went to another file ("what", "50Aoff/…").
+        path = (config.path.resolve().parent / file).as_posix()
+        url = "sqlite:///" + path.replace("%", "%25").replace("?", "%3F").replace("#", "%23")
         origin += ", relative to the configuration file's folder"
     if url != config.database.url or origin != config.database_origin:
         database = config.database.model_copy(update={"url": url})

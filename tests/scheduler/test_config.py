@@ -270,6 +270,21 @@ def test_relative_sqlite_path_is_relative_to_the_config_file_not_the_working_fol
     assert from_env.database_origin.startswith("from MEDIAWATCH_DATABASE_URL")
 
 
+@pytest.mark.parametrize("folder", ["what?", "50%41off", "issue#7", "南京 新闻"])
+def test_the_database_is_placed_in_the_config_files_folder_whatever_its_name(tmp_path: Path, folder: str) -> None:
+    # The folder's path went into the SQLite URL as it was: in "what?" everything after the "?"
+    # was a query string, and `db upgrade` created the database as a file named "what" next to
+    # the folder; "50%41off" was decoded to "50Aoff", a folder the user never made.
+    site = tmp_path / folder
+    site.mkdir()
+    config = write_config(site / "mediawatch.toml", MINIMAL)
+    result = run_cli("db", "upgrade", config=config, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (site / "data" / "mediawatch.db").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder]
+    assert run_cli("status", config=config, cwd=tmp_path).returncode in (0, 1)
+
+
 def test_rsshub_routes_are_read_from_the_configured_instance_and_the_environment_overrides_it() -> None:
     source = {"name": "zb", "kind": "rsshub", "route": "zaobao/realtime/china"}
     config = config_from_mapping({**MINIMAL, "sources": [source], "discovery": {"rsshub_url": "http://hub:1200/"}},
