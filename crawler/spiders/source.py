@@ -245,7 +245,16 @@ class SourceSpider(scrapy.Spider):
                 tally.note_error(f"refused {entry.url[:200]}: not a valid URL ({problem})")
                 continue
             if context.source.kind == "search":
-                publisher = unwrap_engine_link(entry.url, self._engine_hosts(context))
+                try:
+                    publisher = unwrap_engine_link(entry.url, self._engine_hosts(context))
+                    problem = url_problem(publisher) if publisher is not None else None
+                except ValueError as exc:  # the wrapped URL's host cannot be read
+                    publisher, problem = None, str(exc)
+                if problem is not None:  # it raised below (canonicalize_url), ending this generator
+                    tally.found += 1
+                    tally.refused += 1
+                    tally.note_error(f"refused {entry.url[:200]}: the publisher URL in it is not a valid URL ({problem})")
+                    continue
                 if publisher is None:
                     if worth_resolving(entry.published, self._engine_last_asked.get(context.source.name)):
                         unresolved.setdefault(entry.url, entry)

@@ -231,3 +231,30 @@ def test_an_article_citing_a_malformed_link_is_stored(tmp_path: Path, database_u
         result = run_cli("crawl", config=config)
         assert result.returncode == 0, result.stderr
     assert page in _stored(database_url)
+
+
+def test_a_search_result_wrapping_a_malformed_url_is_refused_and_the_others_followed(
+    tmp_path: Path, database_url: str
+) -> None:
+    # The publisher URL read off an engine's wrapper link was not checked: one urllib cannot
+    # parse raised in unwrap_engine_link or canonicalize_url, ending the spider's generator, and
+    # the whole search source stored nothing while its run said "ok", found 0.
+    with StaticSite({}) as engine, StaticSite({}) as jinan:
+        good = jinan.url("news/b.html")
+        wrapped = [("坏链接 - x", "http://[::1/news/x.html"), ("坏端口 - y", "http://example.cn:99999/news/y.html"),
+                   ("济南之问 - jinan", good)]
+        engine.routes["rss/search"] = rss("search results", [
+            (title, engine.url("news/apiclick.aspx") + "?tid=1&url=" + quote(url, safe="")) for title, url in wrapped])
+        jinan.routes["news/b.html"] = article("济南之问：我们离六小龙还有多远", STORY_B)
+        config = discovery_config(tmp_path, database_url, [
+            {"name": "news-search", "kind": "search", "url": engine.url("rss/search") + "?q={query}&hl=zh-CN",
+             "every": "1h", "allow_private": True}], outlinks=False)
+        result = run_cli("crawl", config=config)
+        assert result.returncode == 0, result.stderr
+    assert list(_stored(database_url)) == [good]
+    engine_db = create_engine(database_url)
+    try:
+        [run] = Repository(engine_db).runs_for("news-search", limit=1)
+    finally:
+        engine_db.dispose()
+    assert run.refused == 2 and run.error is not None and "not a valid URL" in run.error, run
