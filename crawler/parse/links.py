@@ -6,10 +6,18 @@ from urllib.parse import urljoin, urlsplit
 
 
 def url_problem(url: str) -> str | None:
-    """Why `url` is not a URL Python can read (an unclosed IPv6 bracket, a port past 65535), else None."""
+    """Why `url` is not a URL a request can be made for, else None.
+
+    urllib refuses an unclosed IPv6 bracket or a port past 65535; scrapy.Request (w3lib's
+    `safe_url_string`) also refuses text after an IPv6 host's bracket and a lone surrogate,
+    which a JSON string can hold.
+    """
+    from w3lib.url import safe_url_string
+
     try:
         urlsplit(url).port  # noqa: B018 -- parsing the host and port is what raises
-    except ValueError as exc:
+        safe_url_string(url)
+    except (ValueError, UnicodeError) as exc:
         return str(exc)
     return None
 
@@ -24,3 +32,8 @@ def resolve_link(base_url: str, href: str) -> str:
         return urljoin(base_url, href)
     except ValueError:
         return href
+
+
+def shown_link(url: str, limit: int = 200) -> str:
+    """`url` as a run's note may name it: cut short, and a lone surrogate escaped (it cannot be stored or printed)."""
+    return url[:limit].encode("utf-8", "backslashreplace").decode("utf-8")

@@ -51,7 +51,7 @@ from crawler.fetch.urls import canonicalize_url
 from crawler.health import url_retry_at
 from crawler.parse.feeds import read_feed
 from crawler.parse.garbled import looks_garbled
-from crawler.parse.links import url_problem
+from crawler.parse.links import shown_link, url_problem
 from crawler.parse.listings import pick_links
 from crawler.parse.sitemaps import parse_sitemap
 from crawler.pool import PageJob
@@ -195,7 +195,7 @@ class SourceSpider(scrapy.Spider):
         for child in children[:MAX_CHILD_SITEMAPS]:
             problem = url_problem(child)
             if problem is not None:  # scrapy.Request raises on it, which would end this generator
-                tally.lost.append(f"{response.url}: sitemap {child[:200]} is not a valid URL ({problem})")
+                tally.lost.append(f"{response.url}: sitemap {shown_link(child)} is not a valid URL ({problem})")
                 continue
             if canonicalize_url(child) in asked:
                 continue
@@ -236,13 +236,13 @@ class SourceSpider(scrapy.Spider):
                 # here would end this generator and silently drop every later entry.
                 tally.found += 1
                 tally.refused += 1
-                tally.note_error(f"refused {entry.url[:200]}: only http(s) links are followed")
+                tally.note_error(f"refused {shown_link(entry.url)}: only http(s) links are followed")
                 continue
             problem = url_problem(entry.url)
             if problem is not None:  # canonicalize_url raised on it, ending this generator (as above)
                 tally.found += 1
                 tally.refused += 1
-                tally.note_error(f"refused {entry.url[:200]}: not a valid URL ({problem})")
+                tally.note_error(f"refused {shown_link(entry.url)}: not a valid URL ({problem})")
                 continue
             if context.source.kind == "search":
                 try:
@@ -253,7 +253,7 @@ class SourceSpider(scrapy.Spider):
                 if problem is not None:  # it raised below (canonicalize_url), ending this generator
                     tally.found += 1
                     tally.refused += 1
-                    tally.note_error(f"refused {entry.url[:200]}: the publisher URL in it is not a valid URL ({problem})")
+                    tally.note_error(f"refused {shown_link(entry.url)}: the publisher URL in it is not a valid URL ({problem})")
                     continue
                 if publisher is None:
                     if worth_resolving(entry.published, self._engine_last_asked.get(context.source.name)):

@@ -65,10 +65,14 @@ def test_a_malformed_link_is_refused_and_the_rest_of_the_source_followed(tmp_pat
     bad = ["http://[::1/x.html", "http://127.0.0.1:99999/y.html"]
     json_feed = {"version": "https://jsonfeed.org/version/1.1", "title": "t",
                  "items": [{"id": str(i), "url": url} for i, url in enumerate(["{base}/a.html", *bad, "{base}/b.html"])]}
+    # Two more that urlsplit reads but scrapy.Request refuses: text after an IPv6 host's bracket,
+    # and a lone surrogate (a JSON string may hold one: "\ud800").
+    json_feed["items"] += [{"id": "s", "url": "http://127.0.0.1/\ud800.html"}, {"id": "v", "url": "http://[::1]x/z.html"}]
     sitemap = ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
                + "".join(f"<url><loc>{url}</loc></url>" for url in ["{base}/a.html", *bad, "{base}/b.html"])
                + "</urlset>")
-    listing = "<ul class='news'>" + "".join(f"<li><a href='{url}'>x</a></li>" for url in ["/a.html", *bad, "/b.html"]) + "</ul>"
+    listing = "<ul class='news'>" + "".join(f"<li><a href='{url}'>x</a></li>"
+                                            for url in ["/a.html", *bad, "http://[::1]x/z.html", "/b.html"]) + "</ul>"
     routes = {
         "feed.xml": Route(body=rss([("甲", "{base}/a.html"), ("乙", bad[0]), ("丙", bad[1]), ("丁", "{base}/b.html")]),
                           content_type=RSS, templated=True),
