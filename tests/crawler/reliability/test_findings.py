@@ -125,6 +125,23 @@ def test_a_sitemap_index_that_lists_itself_is_read_once(tmp_path: Path, database
     assert run.error is not None and run.error.count("only http(s) URLs are fetched") == 1, run.error
 
 
+def test_a_json_feed_entry_holding_a_lone_surrogate_is_stored(tmp_path: Path, database_url: str) -> None:
+    # JSON may escape half a character ("\ud800"), which json.loads accepts and no database or
+    # terminal takes: the article stored from such an entry failed in the pipeline with a
+    # UnicodeEncodeError, and the run said "ok", found 1, new 0, failed 0.
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+        {"id": "1", "url": "{base}/video.html", "title": "南京\ud800之问", "summary": "六小龙\udfff 之问",
+         "authors": [{"name": "\ud800"}]}]}
+    routes = {"feed.json": Route(body=json.dumps(feed).encode(), content_type="application/feed+json", templated=True),
+              "video.html": Route(body=b"<html><head><title></title></head><body><video></video></body></html>")}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "j", "kind": "feed", "url": site.url("feed.json")}])
+        assert crawl(config).returncode == 0
+    article = stored(database_url)[site.url("video.html")].article
+    assert (article.title, article.text) == ("南京之问", "六小龙 之问")
+    assert last_run(database_url, "j").new == 1
+
+
 # 3 -------------------------------------------------------------------------------------------
 def test_page_headline_beats_the_feed_title_and_recheck_sees_no_edit(tmp_path: Path, database_url: str) -> None:
     routes = {"feed.xml": Route(body=rss([("南京追问", "{base}/a.html")]), content_type=RSS, templated=True),
