@@ -250,6 +250,11 @@ class DecompressionMiddleware(HttpCompressionMiddleware):
     @staticmethod
     def _decode(body: bytes, encoding: bytes, max_size: int) -> bytes:
         if encoding in (b"gzip", b"x-gzip"):
+            if body and not looks_gzipped(body):
+                # The header lies (a misconfigured server over plain bytes): without gzip's magic
+                # number they cannot be gzip, and refusing them failed the whole feed or page.
+                logger.debug("declared gzip over bytes that are not gzip: read as they are")
+                return body
             return gunzip(body, max_size)
         return HttpCompressionMiddleware._decode(body, encoding, max_size)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,23 @@ def test_a_page_one_byte_over_the_limit_is_refused_as_scrapy_refuses_it() -> Non
     with pytest.raises(_DecompressionMaxSizeExceeded):
         DecompressionMiddleware._decode(body, b"gzip", 10_000)
     assert DecompressionMiddleware._decode(body, b"gzip", 10_001) == b"x" * 10_001
+
+
+def test_a_feed_and_page_declared_gzip_but_sent_plain_are_read(tmp_path: Path, database_url: str) -> None:
+    # A misconfigured server says "Content-Encoding: gzip" over plain bytes: the whole source failed
+    # on "Not a gzipped file (b'<?')". Bytes without gzip's magic number cannot be gzip.
+    routes = {"feed.xml": Route(body=rss([("南京追问", "{base}/a.html")]), content_type=RSS, templated=True,
+                                headers={"Content-Encoding": "gzip"}),
+              "a.html": Route(body=article_html("南京追问六小龙"), headers={"Content-Encoding": "gzip"})}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        assert crawl(config).returncode == 0
+    run = last_run(database_url, "f")
+    assert (run.status, run.found, run.new) == ("ok", 1, 1), run
+    assert stored(database_url)[site.url("a.html")].article.title == "南京追问六小龙"
+
+
+def test_declared_gzip_that_starts_like_gzip_but_does_not_decompress_is_still_an_error() -> None:
+    broken = b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4
+    with pytest.raises((OSError, EOFError, zlib.error)):
+        DecompressionMiddleware._decode(broken, b"gzip", 0)
