@@ -26,6 +26,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from sqlalchemy.exc import SQLAlchemyError
@@ -91,6 +93,27 @@ class SourceSpider(scrapy.Spider):
         # Sitemaps each source has asked for in this run: an index that lists itself (or one child
         # twice) is read once, not again for every mention down to the depth limit.
         self._sitemaps: dict[str, set[str]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.callback_crashed, signal=signals.spider_error, weak=False)
+        return spider
+
+    def callback_crashed(self, failure: Failure, response: Response | Failure, spider: scrapy.Spider) -> None:
+        """A bug in a callback (not an HTTP error): Scrapy only logs it, so the run would read ok with 0 found."""
+        request = response.request if isinstance(response, Response) else getattr(response, "request", None)
+        if request is None or request.meta.get("mediawatch_source") not in self.contexts:
+            return
+        context = self.context_of(request)
+        message = f"spider error on {request.url}: {failure.value!r}"
+        role = request.meta.get("mediawatch_role")
+        if role == "source":
+            context.tally.source_error = context.tally.source_error or message
+        elif role == "child-sitemap":
+            context.tally.lost.append(message)
+        else:
+            self._article_error(context, request.cb_kwargs.get("canonical") or canonicalize_url(request.url), message)
 
     @property
     def context(self) -> CrawlContext:

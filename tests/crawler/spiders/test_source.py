@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from scheduler.demo.site import Route
+from tests.conftest import REPO_ROOT
 from tests.support.crawl import crawl, crawl_config, last_run, stored
-from tests.support.faults import FaultServer, article_html
+from tests.support.faults import FaultServer, article_html, rss
 
 INDEX = (b"<?xml version='1.0' encoding='utf-8'?><sitemapindex xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
          b"<sitemap><loc>{base}/broken.xml</loc></sitemap></sitemapindex>")
@@ -49,3 +53,40 @@ def test_exact_page_time_beats_a_date_only_feed_date(tmp_path: Path, database_ur
     day = articles[site.url("undated.html")].article
     assert day.published_at is not None and day.published_at.date().isoformat() == "2025-02-12"
     assert day.date_source == "feed-day"
+
+
+# One crawl in one process with the feed parser broken (a bug, not a bad feed), printing each run's outcome.
+BROKEN_PARSER = """
+import json, sys
+import crawler.spiders.source as spider_module
+from crawler.fetch.reactor import run_on_reactor
+from scheduler.app import build_app, crawl_now, load_app_config
+
+def broken(*args, **kwargs):
+    raise RuntimeError("parser bug")
+
+spider_module.read_feed = broken
+app = build_app(load_app_config(sys.argv[1]))
+
+async def main():
+    return await crawl_now(app, app.config.select_sources(None), trigger="manual")
+
+results = run_on_reactor(main)
+app.close()
+print(json.dumps([[r.status, r.error] for r in results]))
+"""
+
+
+def test_a_bug_in_the_spider_fails_the_run_with_the_error(tmp_path: Path, database_url: str) -> None:
+    routes = {"feed.xml": Route(body=rss([("南京", "/a.html")]), content_type="application/rss+xml"),
+              "a.html": Route(body=article_html("南京"))}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        done = subprocess.run([sys.executable, "-c", BROKEN_PARSER, str(config)], capture_output=True, text=True,
+                              timeout=180, cwd=REPO_ROOT, env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    [[status, error]] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert status == "failed"
+    assert "RuntimeError('parser bug')" in error
+    run = last_run(database_url, "f")
+    assert run.status == "failed" and "parser bug" in (run.error or ""), run
