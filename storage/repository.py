@@ -363,8 +363,17 @@ class Repository:
             select(CrawlRun.source_name, sa.func.count()).where(*running).group_by(col(CrawlRun.source_name))
         ).all())
         if counts:
+            # A running run's counts are still 0 (written when it finishes), though its batches were
+            # stored: what the source stored since the run began is the run's (one lease holder at a
+            # time), and it found at least that many.
+            stored = (sa.select(sa.func.count()).select_from(Article)
+                      .where(col(Article.source_name) == col(CrawlRun.source_name),
+                             col(Article.fetched_at) >= col(CrawlRun.started_at))
+                      .correlate(CrawlRun).scalar_subquery())
             session.exec(sa.update(CrawlRun).where(*running).values(
-                status="interrupted", finished_at=self.clock(), error="process ended during the crawl"))
+                status="interrupted", finished_at=self.clock(), error="process ended during the crawl",
+                new=stored, found=stored,
+            ))
         return {name: int(count) for name, count in counts.items()}
 
     def interrupt_runs_since(self, source_name: str, started_since: datetime, error: str) -> int:

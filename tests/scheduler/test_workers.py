@@ -167,6 +167,9 @@ def test_two_workers_share_the_crawl_and_a_killed_workers_job_is_taken_over(
         assert count("SELECT count(*) FROM crawl_run WHERE trigger = 'worker:B' AND status = 'ok' AND new > 0") >= 1
         assert count("SELECT count(*) FROM crawl_run WHERE trigger = 'worker:B' AND status = 'ok' "
                      "AND source_name = :s", s=killed_source) == 1
+        # A's cut run is recorded as interrupted with what it stored (it read found 0, new 0).
+        assert count("SELECT count(*) FROM crawl_run WHERE trigger = 'worker:A' AND status = 'interrupted' "
+                     "AND source_name = :s AND new >= :n AND found >= new", s=killed_source, n=stored_by_a) == 1
         # No page fetched twice, except those the killed worker had fetched and not yet stored when it
         # died (downloaded ahead, waiting for extraction): a killed process cannot store what it held.
         # A stored page is never fetched again, and nothing is fetched more than twice.

@@ -114,6 +114,20 @@ def test_crawl_run_outcome_updates_source_state(repository: Repository) -> None:
     assert repository.last_runs()["s"].error == "HTTP 500"
 
 
+def test_a_run_left_running_by_a_dead_process_is_closed_with_what_it_stored(engine: sa.Engine) -> None:
+    started = datetime(2025, 2, 9, 2, 0, tzinfo=UTC)
+    repository = Repository(engine, clock=lambda: started)
+    repository.sync_sources([("s", "feed", "https://example.org/feed")])
+    repository.add_article(_article("https://example.org/before", fetched_at=started - timedelta(hours=1)), [])
+    repository.start_run("s", "worker:A")  # the worker stored two batches, then was killed
+    for n in range(3):
+        repository.add_article(_article(f"https://example.org/{n}", fetched_at=started + timedelta(minutes=n)), [])
+    repository.add_article(_article("https://example.org/other", source_name="t", fetched_at=started), [])
+    assert repository.interrupt_stale_runs(["s"]) == 1
+    run = repository.last_runs()["s"]
+    assert (run.status, run.found, run.new) == ("interrupted", 3, 3)
+
+
 def test_a_source_whose_url_changed_forgets_the_old_urls_http_validators(repository: Repository) -> None:
     repository.sync_sources([("jiangnan", "feed", "https://jiangnan.example/rss.xml")])
     repository.save_http_validators("jiangnan", '"abc"', "Mon, 10 Feb 2025 08:30:00 GMT")
