@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
+from storage.durations import format_duration
 from storage.settings import CssSelector, Duration, HttpUrl, Section, Selector, TimeZoneName, XPathExpression
 
 
@@ -95,6 +96,9 @@ ENGINE_EDITIONS: dict[str, dict[str, str]] = {
 }
 # A news-search engine is asked at most this often per source, whatever `every` says.
 MIN_SEARCH_EVERY = timedelta(minutes=15)
+# Any other site at most this often: more is polling someone else's server, not crawling it.
+# A source on a private address (`allow_private`: your own server, a test fixture) may go faster.
+MIN_EVERY = timedelta(minutes=1)
 
 
 class SourceConfig(Section):
@@ -149,6 +153,9 @@ class SourceConfig(Section):
                 raise ValueError("a search source's url is a template with {query} (or give engine = ...)")
             if self.every < MIN_SEARCH_EVERY:
                 raise ValueError("a search source is asked at most every 15m: search engines rate-limit")
+        if self.every < MIN_EVERY and not self.allow_private:
+            raise ValueError(f"every {format_duration(self.every)!r} is too often: at least "
+                             f"{format_duration(MIN_EVERY)} between crawls of a site")
         if self.kind == "rsshub" and not self.route:
             raise ValueError("an rsshub source needs route, e.g. '/zaobao/realtime/china'")
         return self

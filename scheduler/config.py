@@ -33,7 +33,7 @@ from digest.config import DigestConfig, SmtpConfig, channel_urls_from
 from scheduler.web.config import PASSWORD_HASH_ENV, SECRET_KEY_ENV, WebConfig
 from storage.durations import format_duration
 from storage.errors import ConfigError
-from storage.settings import Duration, Section
+from storage.settings import DelayDuration, Duration, Section
 from storage.sqlite import plain_sqlite_file, sqlite_file
 
 # The sections are re-exported: this module is where the whole configuration is assembled.
@@ -79,8 +79,9 @@ class DatabaseConfig(Section):
 
 
 class DaemonConfig(Section):
-    jitter: Duration = Field(
-        timedelta(seconds=30), description="random delay added to each crawl so sources on one host spread out"
+    jitter: DelayDuration = Field(
+        timedelta(seconds=30),
+        description="random delay added to each crawl so sources on one host spread out ('0s': none)",
     )
     digest_grace: Duration = Field(
         timedelta(hours=6), description="a digest missed by downtime is sent on start if this recent"

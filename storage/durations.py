@@ -9,15 +9,15 @@ _PART = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-def parse_duration(value: str) -> timedelta:
-    """Parse "45s", "30m", "1h30m", "2d" or "1w"; raise ValueError otherwise."""
+def parse_duration(value: str, *, allow_zero: bool = False) -> timedelta:
+    """Parse "45s", "30m", "1h30m", "2d" or "1w" ("0s" too with `allow_zero`); raise ValueError otherwise."""
     text = value.strip().lower().replace(" ", "")
     if not text or _PART.sub("", text):
         raise ValueError(f"{value!r} is not a duration like '30m', '1h30m' or '2d'")
     total = timedelta()
     for amount, unit in _PART.findall(text):
         total += timedelta(**{_UNITS[unit]: int(amount)})
-    if total <= timedelta(0):
+    if total < timedelta(0) or (total == timedelta(0) and not allow_zero):
         raise ValueError(f"{value!r} must be longer than zero")
     return total
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -120,17 +121,17 @@ def check_email(value: str) -> str:
 MAX_DURATION = timedelta(days=3650)
 
 
-def _to_duration(value: Any) -> timedelta:
+def _to_duration(value: Any, *, allow_zero: bool = False) -> timedelta:
     if isinstance(value, timedelta):
         duration = value
     elif isinstance(value, str):
         try:
-            duration = parse_duration(value)
+            duration = parse_duration(value, allow_zero=allow_zero)
         except OverflowError:
             duration = timedelta.max
     else:
         raise ValueError(f"{value!r} is not a duration like '30m', '1h30m' or '2d'")
-    if duration <= timedelta(0):
+    if duration < timedelta(0) or (duration == timedelta(0) and not allow_zero):
         raise ValueError(f"{format_duration(duration)!r} must be longer than zero")
     if duration > MAX_DURATION:
         shown = value if isinstance(value, str) else format_duration(duration)
@@ -140,6 +141,10 @@ def _to_duration(value: Any) -> timedelta:
 
 # "30m" in the file, a timedelta in the code, "30m" again when printed.
 Duration = Annotated[timedelta, BeforeValidator(_to_duration), PlainSerializer(format_duration, return_type=str)]
+# A delay that may be none at all ("0s"), such as the daemon's jitter.
+DelayDuration = Annotated[
+    timedelta, BeforeValidator(partial(_to_duration, allow_zero=True)), PlainSerializer(format_duration, return_type=str)
+]
 HttpUrl = Annotated[str, AfterValidator(check_http_url)]
 CssSelector = Annotated[str, AfterValidator(check_css)]
 XPathExpression = Annotated[str, AfterValidator(check_xpath)]

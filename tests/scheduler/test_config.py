@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,20 @@ def test_typo_in_key_names_the_key_and_suggests_the_right_one() -> None:
 def test_bad_every_value_is_rejected_with_the_key() -> None:
     with pytest.raises(ConfigError, match=r"sources\[0\] \(s1\)\.every: '5 fortnights' is not a duration"):
         config_from_mapping({**MINIMAL, "sources": [_source(every="5 fortnights")]}, environ={})
+
+
+def test_zero_jitter_is_accepted_from_the_file_and_the_environment() -> None:
+    # "0s" was refused ("must be longer than zero"), though no jitter is a sensible choice.
+    assert config_from_mapping({**MINIMAL, "daemon": {"jitter": "0s"}}, environ={}).daemon.jitter == timedelta(0)
+    assert config_from_mapping(MINIMAL, environ={"MEDIAWATCH_DAEMON_JITTER": "0s"}).daemon.jitter == timedelta(0)
+    with pytest.raises(ConfigError, match=r"daemon\.heartbeat: '0s' must be longer than zero"):
+        config_from_mapping({**MINIMAL, "daemon": {"heartbeat": "0s"}}, environ={})
+
+
+def test_a_source_on_a_private_address_may_be_crawled_more_often_than_the_floor() -> None:
+    # Your own server (test fixtures, an intranet): politeness to someone else's site is not at stake.
+    config = config_from_mapping({**MINIMAL, "sources": [_source(every="5s", allow_private=True)]}, environ={})
+    assert config.sources[0].every == timedelta(seconds=5)
 
 
 def test_listing_without_selector_is_rejected() -> None:
@@ -195,6 +210,9 @@ def test_config_file_can_come_from_environment(tmp_path: Path) -> None:
         ({"crawler": {"download_timeout": float("inf")}}, "crawler.download_timeout: Input should be a finite number"),
         ({"crawler": {"download_timeout": 1e300}}, "crawler.download_timeout: Input should be less than or equal to 3600"),
         ({"discovery": {"render_timeout": float("inf")}}, "discovery.render_timeout: Input should be a finite number"),
+        # A crawl every second passed: a site polled 86,400 times a day.
+        ({"sources": [_source(every="1s")]}, "sources[0] (s1): every '1s' is too often"),
+        ({"daemon": {"jitter": "-1s"}}, "daemon.jitter: '-1s' is not a duration"),
     ],
 )
 def test_values_that_would_fail_later_are_refused_at_load(extra: dict[str, object], expected: str) -> None:
