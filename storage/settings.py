@@ -11,11 +11,19 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+)
 
 from storage.durations import format_duration, parse_duration
 
@@ -28,6 +36,21 @@ class Section(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # TOML's true is a Python bool, which is an int: `port = true` was port 1, and so on.
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            if not _accepts(annotation, bool) and (_accepts(annotation, int) or _accepts(annotation, float)):
+                raise ValueError(f"expected a number, got {str(value).lower()}")
+        return value
+
+
+def _accepts(annotation: Any, kind: type) -> bool:
+    """Whether `kind` is the annotation or one of its union's members (`int | None`)."""
+    return annotation is kind or any(_accepts(member, kind) for member in get_args(annotation))
 
 
 def check_http_url(value: str) -> str:

@@ -213,6 +213,12 @@ def test_config_file_can_come_from_environment(tmp_path: Path) -> None:
         # A crawl every second passed: a site polled 86,400 times a day.
         ({"sources": [_source(every="1s")]}, "sources[0] (s1): every '1s' is too often"),
         ({"daemon": {"jitter": "-1s"}}, "daemon.jitter: '-1s' is not a duration"),
+        # TOML's true is a Python bool, an int to pydantic: port 1, one retry, a 1 s timeout.
+        ({"smtp": {"port": True}}, "smtp.port: expected a number, got true"),
+        ({"crawler": {"retry_times": False}}, "crawler.retry_times: expected a number, got false"),
+        ({"crawler": {"download_timeout": True}}, "crawler.download_timeout: expected a number, got true"),
+        ({"topics": [{"name": "t", "keywords": ["六小龙"], "threshold": True}]},
+         "topics[0] (t).threshold: expected a number, got true"),
     ],
 )
 def test_values_that_would_fail_later_are_refused_at_load(extra: dict[str, object], expected: str) -> None:
