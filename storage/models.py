@@ -71,7 +71,7 @@ class Article(SQLModel, table=True):
     cited_by_id: int | None = Field(default=None, foreign_key="article.id")  # the article whose link led here
     feed_title: str | None = None  # what the feed, listing or sitemap called it (kept beside the page's headline)
     title_source: str | None = None  # "page" | "feed": where `title` came from, so a recheck compares like with like
-    date_source: str | None = None  # "page" | "feed" | "feed-day" | "sitemap" | "sitemap-day": where `published_at` came from
+    date_source: str | None = None  # "page" | "feed" | "feed-day" | "sitemap" | "sitemap-day" | "fetched" (a date in the future): where `published_at` came from
     # No article text could be extracted (paywall, video, gallery, script-rendered page):
     # stored from the feed's title and summary, and tried again on the recheck schedule.
     text_missing: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})

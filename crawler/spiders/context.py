@@ -92,5 +92,5 @@ class ArticleItem:
     content_hash: str | None = None  # the body's hash, likewise
     alias: str | None = None  # the canonical URL the entry gave, when it redirected to `canonical_url`
     title_source: str = "page"  # "page" | "feed": where `article.title` came from
-    date_source: str | None = None  # "page" | "feed" | "feed-day" | "sitemap" | "sitemap-day"
+    date_source: str | None = None  # "page" | "feed" | "feed-day" | "sitemap" | "sitemap-day" | "fetched"
     text_missing: bool = False  # the page had no extractable text: stored from the entry

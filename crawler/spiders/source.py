@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -68,6 +68,10 @@ FEED_KINDS = ("feed", "search", "rsshub")
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_ENGINE_HOPS = 5
 HTML_TYPES = (b"text/html", b"application/xhtml+xml", b"text/plain", b"")
+# How far past the fetch time a publication date may be before it is taken for a mistake:
+# clocks disagree by a few minutes; a bare day (read as midnight UTC) by up to a day.
+CLOCK_SKEW = timedelta(minutes=15)
+DAY_DATE_SKEW = timedelta(days=1)
 
 
 
@@ -482,8 +486,9 @@ class SourceSpider(scrapy.Spider):
             published, date_source = entry.published, entry.date_source or "feed"
         elif published is None:
             date_source = None
-        if title != article.title:
-            # The worker matched, indexed and hashed the page's headline: the pipeline redoes it all.
+        published, date_source, ahead = self._not_in_future(context, canonical, published, date_source)
+        if title != article.title or ahead:
+            # The worker matched, indexed and hashed the page's headline and date: the pipeline redoes it all.
             matches, print_, terms, body_hash = None, None, None, None
         article = replace(article, url=final, title=title, published=published)
         cited_by = response.meta.get("mediawatch_cited_by")
@@ -518,16 +523,36 @@ class SourceSpider(scrapy.Spider):
             return None
         summary = _plain(entry.summary or "")
         logger.info("source=%s url=%s stored without text: %s", context.source.name, response.url, why)
+        published, date_source, _ = self._not_in_future(
+            context, final, entry.published, (entry.date_source or "feed") if entry.published else None)
         article = ExtractedArticle(
-            url=final, title=title, text=summary, published=entry.published, encoding=page.encoding,
+            url=final, title=title, text=summary, published=published, encoding=page.encoding,
         )
-        date_source = (entry.date_source or "feed") if entry.published else None
         cited_by = response.meta.get("mediawatch_cited_by")
         return ArticleItem(
             canonical_url=final, article=article, entry=entry, source=context.source.name, alias=alias,
             title_source=title_source, date_source=date_source, text_missing=True,
             discovered_via="cited" if cited_by is not None else context.source.discovery_path, cited_by=cited_by,
         )
+
+    @staticmethod
+    def _not_in_future(
+        context: CrawlContext, url: str, published: datetime | None, date_source: str | None
+    ) -> tuple[datetime | None, str | None, bool]:
+        """(published, date_source, moved): a date past now (a scheduled post, a typo, a wrong zone) becomes the fetch time.
+
+        A bare day is midnight UTC, up to a day ahead of a publisher east of Greenwich: it gets a day.
+        """
+        if published is None:
+            return published, date_source, False
+        now = context.clock()
+        allowance = DAY_DATE_SKEW if (date_source or "").endswith("-day") else CLOCK_SKEW
+        if published <= now + allowance:
+            return published, date_source, False
+        context.tally.note_error(f"{url}: dated {published:%Y-%m-%d %H:%M} UTC, in the future; stored with the fetch time")
+        logger.info("source=%s url=%s date %s is in the future: the fetch time instead", context.source.name, url,
+                    published.isoformat())
+        return now, "fetched", True
 
     def article_failed(self, failure: Failure) -> None:
         request = failed_request(failure)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 from scheduler.demo.site import Route
@@ -90,3 +92,30 @@ def test_a_bug_in_the_spider_fails_the_run_with_the_error(tmp_path: Path, databa
     assert "RuntimeError('parser bug')" in error
     run = last_run(database_url, "f")
     assert run.status == "failed" and "parser bug" in (run.error or ""), run
+
+
+FUTURE_FEED = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>
+<item><title>a</title><link>{base}/ahead.html</link><pubDate>Tue, 01 Jan 2099 10:00:00 +0800</pubDate></item>
+<item><title>b</title><link>{base}/today.html</link><pubDate>{today}</pubDate></item>
+</channel></rss>"""
+
+
+def test_a_feed_date_in_the_future_gives_way_to_the_fetch_time(tmp_path: Path, database_url: str) -> None:
+    # A CMS's scheduled or mistyped date was stored as is: the article sat at the top of every
+    # newest-first list and in no digest window until 2099.
+    today = format_datetime(datetime.now(UTC) - timedelta(hours=1))
+    feed = FUTURE_FEED.replace("{today}", today).encode()
+    routes = {"feed.xml": Route(body=feed, content_type="application/rss+xml", templated=True),
+              "ahead.html": Route(body=article_html("南京甲")), "today.html": Route(body=article_html("南京乙"))}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        assert crawl(config).returncode == 0
+    articles = stored(database_url)
+    ahead = articles[site.url("ahead.html")].article
+    assert ahead.published_at is not None and ahead.published_at.year < 2099
+    assert abs(ahead.published_at - ahead.fetched_at) < timedelta(minutes=1)
+    assert ahead.date_source == "fetched"
+    assert "in the future" in (last_run(database_url, "f").error or "")
+    recent = articles[site.url("today.html")].article
+    assert recent.date_source == "feed" and recent.published_at is not None
+    assert recent.published_at < recent.fetched_at - timedelta(minutes=30)
