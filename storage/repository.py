@@ -570,6 +570,11 @@ class Repository:
                 write_terms(session.connection(), article_id, terms)
             session.commit()
 
+    def has_articles_from(self, source_name: str) -> bool:
+        """Whether any article is stored under this source name (configured still or not)."""
+        with Session(self.engine) as session:
+            return session.exec(select(Article.id).where(Article.source_name == source_name).limit(1)).first() is not None
+
     def count_articles(self) -> int:
         with Session(self.engine) as session:
             return int(session.exec(select(sa.func.count()).select_from(Article)).one())

@@ -76,7 +76,8 @@ def articles(
         # `is not None`: an empty name (`-t "$UNSET"`) is refused like any unknown one, not a filter matching nothing.
         if topic is not None:
             application.config.topic(topic)
-        if source is not None:
+        # A source removed from the configuration still names the articles it stored.
+        if source is not None and not application.repository.has_articles_from(source):
             application.config.select_sources([source])
         if search is not None:
             # Imported here: the ORM queries would load with every command (status's start-up, --help).

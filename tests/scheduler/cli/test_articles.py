@@ -117,3 +117,19 @@ def test_an_empty_topic_or_source_is_refused_like_an_unknown_one(
         result = run_cli(*args, config=config)
         assert result.returncode == 2, (args, result.stdout)
         assert says in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
+
+
+def test_a_source_removed_from_the_config_still_lists_its_stored_articles(
+    tmp_path: Path, database_url: str, repository: Repository
+) -> None:
+    # `-s retired` said "unknown source" although its articles were stored: the only way to see them was SQL.
+    store(repository, "南京为何养不出“六小龙”", source="retired")
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}]})
+    for search in ((), ("-q", "六小龙")):
+        listed = run_cli("articles", "--json", "-s", "retired", *search, config=config)
+        assert listed.returncode == 0, listed.stderr
+        assert [json.loads(line)["title"] for line in listed.stdout.splitlines()] == ["南京为何养不出“六小龙”"], search
+    # A name nothing was ever stored under is still a typo.
+    unknown = run_cli("articles", "-s", "retird", config=config)
+    assert unknown.returncode == 2 and "unknown source 'retird'" in unknown.stderr
