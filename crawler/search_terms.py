@@ -9,8 +9,23 @@ simplified script, full-width letters and case find each other.
 
 from __future__ import annotations
 
+import re
+
 from crawler.normalize import normalize_text
 from crawler.topics.segment import Segmenter
+
+# What the segmenter leaves out: words of other scripts (Cyrillic, Greek, Arabic, kana, Hangul …),
+# one term a run, and symbols (emoji, ★, ☎), one term each.
+_OTHER_WORDS = re.compile(r"[^\W\d_a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_SYMBOLS = re.compile("[\u2190-\u2bff\U0001f000-\U0001faff]")
+# SQLite's FTS5 tokenizer drops symbols as separators: a symbol's term is a private-use
+# character (a token character to it) and its code point, which no text spells.
+_SYMBOL_MARK = "\ue000"
+
+
+def other_terms(text: str) -> list[str]:
+    """Terms for the words and symbols `Segmenter` skips, from normalised text."""
+    return [*_OTHER_WORDS.findall(text), *(f"{_SYMBOL_MARK}{ord(ch):x}" for ch in _SYMBOLS.findall(text))]
 
 
 class SearchAnalyzer:
@@ -21,7 +36,11 @@ class SearchAnalyzer:
         self.segmenter = segmenter or Segmenter()
 
     def index_terms(self, text: str) -> list[str]:
-        return list(dict.fromkeys(self.segmenter.search_words(normalize_text(text))))
+        folded = normalize_text(text)
+        return list(dict.fromkeys([*self.segmenter.search_words(folded), *other_terms(folded)]))
 
     def query_terms(self, text: str) -> list[str]:
-        return list(dict.fromkeys(self.segmenter.words(normalize_text(text))))
+        # Other scripts' words and symbols only when the query has nothing else: articles indexed
+        # before they were terms are still found by the words next to them.
+        folded = normalize_text(text)
+        return list(dict.fromkeys(self.segmenter.words(folded) or other_terms(folded)))

@@ -88,3 +88,18 @@ def test_backfill_indexes_articles_stored_without_an_analyzer(engine: sa.Engine)
 
 def test_query_terms_cannot_become_fts5_operators() -> None:
     assert fts5_query(['NEAR("a"', "OR", 'x"y']) == '"NEAR(""a""" "OR" "x""y"'
+
+
+def test_an_emoji_or_a_word_in_another_script_is_searchable(engine: sa.Engine) -> None:
+    # A query of only an emoji (or Cyrillic, Arabic, kana) held no term the index knew: the console
+    # said "Nothing to search for: type a word." to someone who had typed one.
+    repository = Repository(engine, analyzer=SearchAnalyzer())
+    repository.add_article(_article("u:dragon", "🐉 六小龙来了", "杭州的六小龙。"), [])
+    repository.add_article(_article("u:russian", "Новости Нанкина", "Шесть маленьких драконов ⭐"), [])
+    repository.add_article(_article("u:plain", "南京为何发展不出杭州六小龙", "江苏官媒连发三问。"), [])
+    queries = ConsoleQueries(engine, SearchAnalyzer())
+    page = queries.find_articles(CoverageFilter(query="🐉", relevant_only=False))
+    assert [item.article.url for item in page.items] == ["u:dragon"] and not page.searched_nothing
+    assert _found(engine, "новости") == ["u:russian"]
+    assert _found(engine, "⭐") == ["u:russian"]
+    assert _found(engine, "“”！") == []  # punctuation is still nothing to search for
