@@ -45,10 +45,12 @@ def routes() -> list[Route]:
         Route("/sources/{name}", source),
         Route("/sources/{name}/crawl", csrf_protected(crawl_source), methods=["POST"]),
         Route("/digests", digests),
-        Route("/digests/preview/{topic}", digest_preview),
-        Route("/digests/preview/{topic}/page", digest_preview_page),
+        # A topic key may hold "/": its links quote it (%2F), but routes see the decoded path.
+        # The preview's page first, as the preview's own route would take ".../page" too.
+        Route("/digests/preview/{topic:path}/page", digest_preview_page),
+        Route("/digests/preview/{topic:path}", digest_preview),
         Route("/digests/archive/{slug}/{name}", archived_digest),
-        Route("/topics/{topic}", topic_charts),
+        Route("/topics/{topic:path}", topic_charts),
     ]
 
 

@@ -6,15 +6,16 @@ import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
 from scheduler.app import App
 from storage.repository import Repository
-from tests.digest.support import TITLE, FixedClock
+from tests.digest.support import START, TITLE, FixedClock, digest_config, make_app, store
 from tests.scheduler.web.conftest import HOSTILE
-from tests.scheduler.web.support import ConsoleServer, csrf_from, sign_in
+from tests.scheduler.web.support import ConsoleServer, csrf_from, sign_in, web_config
 
 
 @contextmanager
@@ -297,3 +298,23 @@ def test_an_archived_digest_opens_and_its_links_to_the_index_lead_to_the_digests
     assert rows and set(rows) == {html.escape(TITLE)}, rows
     assert index.status_code == 303 and index.headers["location"] == "/digests"
     assert outside.status_code == 404
+
+
+def test_a_topic_whose_key_holds_a_slash_has_its_chart_and_preview(database_url: str, tmp_path: Path) -> None:
+    # The links quote the key (cities%2Fnanjing), but routing sees the decoded path: every page 404'd.
+    config = web_config(digest_config(database_url, tmp_path, recipients=()))
+    config["topics"] = [{**config["topics"][0], "name": "cities/nanjing"}]
+    app = make_app(config, FixedClock(START + timedelta(days=1)))
+    try:
+        store(app.repository, "江苏官媒三问南京：为什么发展不出“杭州六小龙”？", topic="cities/nanjing")
+        with ConsoleServer(app) as console, signed_in(console) as client:
+            home = client.get("/").text
+            chart = client.get("/topics/cities%2Fnanjing")
+            preview = client.get("/digests/preview/cities%2Fnanjing")
+            framed = client.get("/digests/preview/cities%2Fnanjing/page")
+    finally:
+        app.close()
+    assert 'href="/topics/cities%2Fnanjing"' in home
+    assert chart.status_code == 200 and f"<h1>Coverage of {html.escape(TITLE, quote=False)}</h1>" in chart.text
+    assert preview.status_code == 200, preview.text
+    assert framed.status_code == 200 and "江苏官媒三问南京" in framed.text
