@@ -260,6 +260,16 @@ class DigestLedger:
         with Session(self.engine) as session:
             return list(session.exec(query).all())
 
+    def archive_only(self, digest_ids: Sequence[int]) -> set[int]:
+        """Which of these digests were sent to nobody (archived alone): `sent` in the ledger, shown as archived."""
+        if not digest_ids:
+            return set()
+        with Session(self.engine) as session:
+            return {digest_id for digest_id in session.exec(
+                select(Digest.id).where(col(Digest.id).in_(list(digest_ids)), col(Digest.status) == "sent",
+                                        sa.not_(_delivered()))
+            ).all() if digest_id is not None}
+
     # -- writing ---------------------------------------------------------------
     def claim(
         self, topic: str, *, now: datetime, period_start: datetime | None, allow_empty: bool = False,

@@ -147,6 +147,7 @@ def digests(
         ledger = DigestLedger(application.engine)
         rows = ledger.list_digests(topic, limit=limit)
         channels = {d.id: ledger.deliveries(d.id) for d in rows if d.id is not None}
+        archive_only = ledger.archive_only([d.id for d in rows if d.id is not None])
     finally:
         application.close()
     if json_output:
@@ -159,7 +160,7 @@ def digests(
         table.add_column(column, justify="right" if column in ("id", "articles") else "left")
     for d in rows:
         table.add_row(
-            str(d.id), d.topic, d.status, d.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            str(d.id), d.topic, "archived" if d.id in archive_only else d.status, d.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
             d.sent_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if d.sent_at else "-", str(d.article_count),
             (d.error or _owed(channels.get(d.id or 0, [])) or d.message_id or "")[:80],
         )

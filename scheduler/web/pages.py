@@ -362,9 +362,11 @@ async def digests(request: Request) -> Response:
     console = console_of(request)
     ledger = DigestLedger(console.app.engine)
     rows = await run_in_threadpool(lambda: ledger.list_digests(limit=100))
+    archive_only = await run_in_threadpool(ledger.archive_only, [d.id for d in rows if d.id is not None])
     settings = console.app.digest_context().settings
     records = await run_in_threadpool(Archive(settings.archive_dir, tz=settings.tz).records)
-    return console.render(request, "digests.html.j2", title="Digests", digests=rows, records=records)
+    return console.render(request, "digests.html.j2", title="Digests", digests=rows, records=records,
+                          archive_only=archive_only)
 
 
 async def digest_preview(request: Request) -> Response:
@@ -372,7 +374,8 @@ async def digest_preview(request: Request) -> Response:
     topic = request.path_params["topic"]
     if topic not in {t.name for t in console.app.config.topics}:
         raise HTTPException(404, f"no topic named {topic!r}")
-    return console.render(request, "digest_preview.html.j2", title=f"Next digest: {topic}", topic=topic)
+    shown = console.app.config.topic(topic).title or topic
+    return console.render(request, "digest_preview.html.j2", title=f"Next digest: {shown}", topic=topic, shown=shown)
 
 
 async def digest_preview_page(request: Request) -> Response:

@@ -146,3 +146,14 @@ def test_digest_send_sends_a_takedown_alone_and_says_so(tmp_path: Path, database
     assert "(0 article(s), 1 removed) to 2 recipient(s)" in sent.stdout
     text, _ = parts(sink.messages[1])
     assert "REMOVED SINCE THE LAST DIGEST" in text and gone.title in text
+
+
+def test_digests_says_archived_for_a_digest_sent_to_nobody(tmp_path: Path, database_url: str, repository: Repository) -> None:
+    # No recipients, no channels: the table said "sent", like a digest someone received.
+    stored_articles(repository)
+    config = config_file(tmp_path, database_url, free_port(), recipients=())
+    assert run_cli("digest", "send", config=config).returncode == 0
+    listed = run_cli("digests", config=config)
+    assert listed.returncode == 0, listed.stderr
+    [row] = [line for line in listed.stdout.splitlines() if TOPIC in line]
+    assert " archived " in row and " sent " not in row

@@ -318,3 +318,20 @@ def test_a_topic_whose_key_holds_a_slash_has_its_chart_and_preview(database_url:
     assert chart.status_code == 200 and f"<h1>Coverage of {html.escape(TITLE, quote=False)}</h1>" in chart.text
     assert preview.status_code == 200, preview.text
     assert framed.status_code == 200 and "江苏官媒三问南京" in framed.text
+
+
+def test_the_digests_page_says_archived_for_a_digest_sent_to_nobody_and_names_topics_by_title(
+    coverage_app: App, console: ConsoleServer
+) -> None:
+    from digest.service import send_digest
+    from tests.digest.support import TOPIC
+
+    # No recipients, no channels: the digest went to the archive alone, and the ledger said "sent".
+    assert send_digest(coverage_app.digest_context(), TOPIC).digest_id is not None
+    with signed_in(console) as client:
+        listing = client.get("/digests").text
+        preview = client.get(f"/digests/preview/{TOPIC}").text
+    title = html.escape(TITLE, quote=False)
+    [status] = re.findall(r'<tr><td class="num">\d+</td><td>[^<]*</td><td>([^<]*)</td>', listing)
+    assert status == "archived"
+    assert f"<h1>Next digest: {title}</h1>" in preview and f"Next digest: {title} · mediawatch" in preview
