@@ -187,6 +187,12 @@ class RequireLogin:
         request = Request(scope, receive)
         user = self.console.user(request)
         if user is None and path.startswith("/api/"):
+            wait = self._basic_auth_wait(request)
+            if wait:
+                # As the login form answers: a 401 told a script its right password was wrong.
+                await JSONResponse({"error": f"too many failed attempts: try again in {wait} s"}, status_code=429,
+                                   headers={"Retry-After": str(wait)})(scope, receive, send)
+                return
             user = await self._basic_auth(request)
         if user is not None:
             scope.setdefault("state", {})["user"] = user
@@ -202,6 +208,12 @@ class RequireLogin:
         else:
             response = PlainTextResponse("sign in first", status_code=401)
         await response(scope, receive, send)
+
+    def _basic_auth_wait(self, request: Request) -> int | None:
+        """Seconds a client sending Basic credentials must wait, locked out by its failures; None if it need not."""
+        if not request.headers.get("authorization", "").lower().startswith("basic "):
+            return None
+        return self.console.limiter.retry_after(client_address(request)) or None
 
     async def _basic_auth(self, request: Request) -> str | None:
         """Scripts may send the console password as HTTP Basic auth (any user name) to the API."""

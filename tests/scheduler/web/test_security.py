@@ -131,6 +131,20 @@ def test_scripts_may_use_basic_auth_on_the_api(console: ConsoleServer) -> None:
         assert client.get("/", headers={"Authorization": f"Basic {good}"}).status_code == 303  # pages: sign in
 
 
+def test_basic_auth_during_a_lockout_is_told_to_wait(console: ConsoleServer) -> None:
+    # Locked out, even the right password answered 401, as if it were wrong: a script retried at once, for ever.
+    good = base64.b64encode(f"script:{PASSWORD}".encode()).decode()
+    bad = base64.b64encode(b"script:nope").decode()
+    with console.client() as client:
+        for _ in range(console.app.config.web.login_attempts):
+            assert client.get("/api/runs", headers={"Authorization": f"Basic {bad}"}).status_code == 401
+        blocked = client.get("/api/runs", headers={"Authorization": f"Basic {good}"})
+        anonymous = client.get("/api/runs")
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    assert "try again in" in blocked.json()["error"]
+    assert anonymous.status_code == 401  # no credentials: nothing to rate-limit
+
+
 def test_no_way_to_sign_in_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="MEDIAWATCH_WEB_PASSWORD_HASH"):
         AuthSettings.from_environment(WebConfig(), {})
