@@ -28,12 +28,13 @@ import lxml.html
 from crawler.extract.bodytext import BodyOptions, extract_body
 from crawler.extract.boilerplate import clean_text, drop_leading_title
 from crawler.extract.dates import choose_published, is_bare_year, parse_datetime
-from crawler.extract.decode import decode_page, strip_controls
+from crawler.extract.decode import decode_page
 from crawler.extract.language import choose_language
 from crawler.extract.metadata import byline_zone, choose_author, choose_title
 from crawler.extract.page import MAX_ELEMENTS, cut_after, is_substantial, meta_tags, parse_html
 from crawler.extract.selectors import Overrides, Selectors, apply_selectors
 from storage.errors import NoArticleError
+from storage.text import strip_controls
 from storage.types import ExtractedArticle
 
 logger = logging.getLogger(__name__)

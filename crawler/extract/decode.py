@@ -539,14 +539,3 @@ def _likeliest_cjk(body: bytes) -> str | None:
         if share is not None and share > best_share:
             best, best_share = codec, share
     return best if best_share >= _MIN_COMMON_SHARE else None
-
-
-# C0 controls but tab, newline and carriage return; DEL; C1 controls (U+0080–U+009F).
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def strip_controls(text: str) -> str:
-    """`text` without control characters: no page or feed means them, and an escape sequence in a
-    stored headline reached the operator's terminal through `mediawatch articles`. Nor half a
-    character (a lone surrogate, which a JSON Feed may escape as "\\ud800"): no database takes it."""
-    return _CONTROLS.sub("", text)

@@ -15,9 +15,10 @@ import lxml.html
 from lxml.etree import ParserError
 
 from crawler.extract.dates import has_time_of_day, parse_datetime, plausible_year
-from crawler.extract.decode import charset_from_content_type, decode_page, strip_controls
+from crawler.extract.decode import charset_from_content_type, decode_page
 from crawler.parse.links import resolve_link
 from storage.errors import ExtractionError
+from storage.text import strip_controls
 from storage.types import FeedEntry
 
 logger = logging.getLogger(__name__)

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich import table as rich_table
 from rich.console import Console
-from rich.table import Table
 
 from storage.durations import parse_duration
+from storage.text import strip_controls
 
 if TYPE_CHECKING:
     from scheduler.app import App
@@ -29,6 +30,18 @@ if TYPE_CHECKING:
 # Piped output (tests, scripts) gets wide tables instead of rich's 80-column default. No markup:
 # table cells hold scraped headlines and server errors, where "[/]" would raise and "[b]" vanish.
 out = Console(highlight=False, soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 200)
+
+
+class Table(rich_table.Table):
+    """A rich table whose text cells lose their control characters at display.
+
+    What the crawler stores is stripped, but rows stored before it was (a headline, a source
+    name, a run's note) kept escape sequences that recoloured, retitled or cleared the
+    operator's terminal: every CLI table strips again.
+    """
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        super().add_row(*(strip_controls(r) if isinstance(r, str) else r for r in renderables), **kwargs)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from scheduler.cli.common import err, load_config, open_app, options, out, print_crawl_table
+from scheduler.cli.common import Table, err, load_config, open_app, options, out, print_crawl_table
 from scheduler.records import source_records
 from storage.errors import ConfigError, MediawatchError
 

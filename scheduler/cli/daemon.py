@@ -6,9 +6,8 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from scheduler.cli.common import load_config, open_app, out
+from scheduler.cli.common import Table, load_config, open_app, out
 
 
 def register(app: typer.Typer) -> None:

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from scheduler.cli.common import MAX_LISTED, err, not_empty, open_app, out
+from scheduler.cli.common import MAX_LISTED, Table, err, not_empty, open_app, out
 from scheduler.records import digest_record
 from storage.errors import DeliveryError
 

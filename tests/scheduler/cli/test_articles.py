@@ -133,3 +133,24 @@ def test_a_source_removed_from_the_config_still_lists_its_stored_articles(
     # A name nothing was ever stored under is still a typo.
     unknown = run_cli("articles", "-s", "retird", config=config)
     assert unknown.returncode == 2 and "unknown source 'retird'" in unknown.stderr
+
+
+def test_control_characters_stored_before_they_were_stripped_never_reach_the_terminal(
+    tmp_path: Path, database_url: str, repository: Repository
+) -> None:
+    # Headlines and run notes stored by an older version kept their escape sequences: a table
+    # printed them raw, recolouring (or retitling, or clearing) the operator's terminal.
+    store(repository, "\x1b[31m南京\x1b]0;pwned\x07为何养不出六小龙\x1b[0m", source="jiangnan\x1b[2J")
+    repository.sync_sources([("jiangnan", "feed", "https://jiangnan.example/rss.xml")])
+    run = repository.start_run("jiangnan", "manual")
+    repository.finish_run(run, status="failed", found=0, new=0, duplicate=0, failed=0, http_status=500,
+                          error="HTTP 500 \x1b[8mhidden\x1b[0m")
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}],
+        "sources": [{"name": "jiangnan", "kind": "feed", "url": "https://jiangnan.example/rss.xml"}]})
+    listed = run_cli("articles", config=config)
+    status = run_cli("status", config=config)
+    assert listed.returncode == 0 and status.returncode == 0, listed.stderr + status.stderr
+    assert "南京" in listed.stdout and "为何养不出六小龙" in listed.stdout and "hidden" in status.stdout
+    for output in (listed.stdout, status.stdout):
+        assert "\x1b" not in output and "\x07" not in output, output
