@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import Literal
 
 import numpy as np
@@ -94,13 +95,19 @@ def tokenize(text: str) -> list[str]:
 
 
 def shingles(text: str, size: int = DEFAULT_PARAMS.shingle_tokens) -> set[bytes]:
-    """The set of runs of `size` consecutive tokens (a shorter text is one shingle)."""
+    """The set of runs of `size` consecutive tokens, joined by U+001F (a shorter text is one shingle)."""
     tokens = tokenize(text)
     if not tokens:
         return set()
+    joined = "\x1f".join(tokens)
+    data = joined.encode("utf-8")
     if len(tokens) <= size:
-        return {"\x1f".join(tokens).encode("utf-8")}
-    return {"\x1f".join(tokens[i : i + size]).encode("utf-8") for i in range(len(tokens) - size + 1)}
+        return {data}
+    # Each shingle is a slice of the joined text's bytes, from a token's first byte to the end
+    # of the `size`-th token from it: the text is encoded once, not once per shingle.
+    widths = [len(token) + 1 for token in tokens] if joined.isascii() else [len(token.encode()) + 1 for token in tokens]
+    starts = [0, *accumulate(widths)]
+    return {data[start : end - 1] for start, end in zip(starts, starts[size:], strict=False)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,15 +142,38 @@ def fingerprint(title: str, text: str, params: StorylineParams = DEFAULT_PARAMS)
     The title is left out on purpose: a reprint under a new headline is the same piece.
     """
     items = shingles(article_body(title, text), params.shingle_tokens)
-    minhash = MinHash(
-        num_perm=params.num_perm,
-        seed=MINHASH_SEED,
-        scheme=MINHASH_SCHEME,
-        permutations=_permutations(params.num_perm),
-    )
-    if items:
-        minhash.update_batch(list(items))
-    return Fingerprint(minhash.hashvalues.astype(np.uint32), len(items), frozenset(items))
+    return Fingerprint(minhash_signature(items, params.num_perm), len(items), frozenset(items))
+
+
+# MurmurHash3's 32-bit finalizer, which datasketch's affine32 scheme applies to each hash.
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+_CHUNK = 4096  # shingles a step: the step's matrix is _CHUNK x num_perm values
+
+
+def minhash_signature(items: Iterable[bytes], num_perm: int = DEFAULT_PARAMS.num_perm) -> np.ndarray:
+    """datasketch's MinHash of `items` (seed MINHASH_SEED, scheme affine32, its default SHA-1 hash), as uint32.
+
+    The same values as `MinHash(...).update_batch(items)`, computed in a few numpy steps:
+    datasketch hashes each item in a Python call of its own (SHA-1, then `struct.unpack`),
+    about 40% of a fingerprint's time. Tests compare the two on generated and real texts.
+    """
+    multipliers, offsets = _permutations(num_perm)
+    signature = np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+    sha1 = hashlib.sha1
+    batch = list(items)
+    for start in range(0, len(batch), _CHUNK):
+        # datasketch's sha1_hash32: the digest's first 4 bytes, little-endian.
+        digests = b"".join([sha1(item).digest()[:4] for item in batch[start : start + _CHUNK]])
+        hashed = np.frombuffer(digests, dtype="<u4").astype(np.uint32)
+        shift1, mult1, shift2, mult2, shift3 = _FMIX32
+        hashed = hashed ^ (hashed >> shift1)
+        hashed = hashed * mult1
+        hashed = hashed ^ (hashed >> shift2)
+        hashed = hashed * mult2
+        hashed = hashed ^ (hashed >> shift3)
+        # The affine permutations h -> a*h + b mod 2^32 (uint32 arithmetic wraps), then the minimum of each.
+        signature = np.minimum(signature, (hashed[:, None] * multipliers + offsets).min(axis=0))
+    return signature
 
 
 def article_body(title: str, text: str) -> str:

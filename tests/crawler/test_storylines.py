@@ -11,9 +11,14 @@ import tomllib
 
 import numpy as np
 import pytest
+from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crawler.storylines import (
     DEFAULT_PARAMS,
+    MINHASH_SCHEME,
+    MINHASH_SEED,
     Fingerprint,
     StorylineParams,
     article_body,
@@ -52,6 +57,52 @@ def test_tokens_are_cjk_characters_and_latin_words_without_punctuation() -> None
         "unitree",
         "h1",
     ]
+
+
+def _datasketch_signature(text: str, params: StorylineParams = DEFAULT_PARAMS) -> tuple[np.ndarray, int]:
+    """The stored format's definition: datasketch's MinHash of the shingles, built token by token."""
+    tokens = tokenize(text)
+    size = params.shingle_tokens
+    items = {"\x1f".join(tokens[i : i + size]).encode("utf-8") for i in range(max(1, len(tokens) - size + 1))}
+    items.discard(b"")
+    minhash = MinHash(num_perm=params.num_perm, seed=MINHASH_SEED, scheme=MINHASH_SCHEME)
+    if items:
+        minhash.update_batch(list(items))
+    return minhash.hashvalues.astype(np.uint32), len(items)
+
+
+def _assert_signature_is_datasketchs(text: str, params: StorylineParams = DEFAULT_PARAMS) -> None:
+    expected, count = _datasketch_signature(text, params)
+    print_ = fingerprint("", text, params)
+    assert print_.shingle_count == count
+    assert print_.hashvalues.dtype == np.uint32
+    assert np.array_equal(print_.hashvalues, expected)
+    assert print_.items == frozenset(shingles(text, params.shingle_tokens))
+
+
+# Texts mixing the token kinds: CJK characters (some outside the BMP), Latin words with
+# accents, digits, punctuation and spaces, full-width forms and traditional characters.
+_TEXT = st.text(alphabet=st.sampled_from(list("六小龙龍杭州南京與。，、 ab cdéß 12\n-–ＤＳ𠀋𪚥ひらカナ한글")), max_size=400)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT)
+def test_a_signature_is_datasketchs_minhash_of_the_shingles(text: str) -> None:
+    # Signatures are stored and compared with those of earlier versions: the fast path
+    # must give datasketch's values exactly, for every text.
+    _assert_signature_is_datasketchs(text)
+
+
+def test_a_long_text_signature_is_datasketchs_minhash() -> None:
+    # Longer than one chunk of the signature's computation, with repeated shingles.
+    text = "".join(f"南京第{n % 997}次追问杭州六小龙 DeepSeek round {n % 31}。" for n in range(3000))
+    _assert_signature_is_datasketchs(text)
+    _assert_signature_is_datasketchs(text, StorylineParams(shingle_tokens=3))
+
+
+def test_every_fixture_signature_is_datasketchs_minhash() -> None:
+    for name in sorted(path.name for path in DATA.glob("*.txt")):
+        _assert_signature_is_datasketchs(read_fixture(name)[1])
 
 
 def test_traditional_and_fullwidth_text_shingles_like_simplified() -> None:
