@@ -25,6 +25,7 @@ from crawler.spiders.context import CrawlContext, SourceTally
 from crawler.spiders.source import SourceSpider
 from scheduler.config import SelectorsConfig, SourceConfig
 from scheduler.demo.site import Route, StaticSite
+from storage.clock import utc_now
 from storage.types import FeedEntry
 from tests.conftest import TEST_DATA, run_cli, write_config
 
@@ -145,7 +146,7 @@ def spider_for(selectors: SelectorsConfig) -> SourceSpider:
         name="qingshan", kind="feed", url="https://gov.example.cn/rss.xml", selectors=selectors
     )
     # parse_article reads only these parts of the crawl context (no storage, no topics).
-    context = SimpleNamespace(source=source, local_tz=SHANGHAI, tally=SourceTally(), pool=None)
+    context = SimpleNamespace(source=source, local_tz=SHANGHAI, tally=SourceTally(), pool=None, clock=utc_now)
     return SourceSpider(cast(CrawlContext, context))
 
 
