@@ -255,12 +255,9 @@ def _finish(
         if status == "failed" and _held_back(source, tally, host_waits):
             # As the next crawl records it when it refuses the source up front: not a failure of the source.
             status = "skipped"
-        # Validators are remembered only after a run that used the page, so a failed one is fetched in full again.
-        keep = status in ("ok", "partial") and source.kind != "search" and bool(tally.etag or tally.last_modified)
         run_id = run_ids[source.name]
         outcomes.append(RunOutcome(run_id, status, tally.found, tally.new, tally.duplicate, tally.failed,
-                                   tally.http_status, error, tally.refused,
-                                   validators=(tally.etag, tally.last_modified) if keep else None))
+                                   tally.http_status, error, tally.refused, validators=_validators(source, status, tally)))
         # Its own time, up to its last response or stored article: sources share one crawl.
         seconds = (tally.last_activity or time.monotonic()) - started
         results.append(SourceResult(source.name, run_id, status, tally, max(0.0, seconds), error))
@@ -277,6 +274,20 @@ def _finish(
             result.source, result.status, tally.found, tally.new, tally.duplicate, tally.failed, result.seconds,
         )
     return results
+
+
+def _validators(source: SourceConfig, status: str, tally: SourceTally) -> tuple[str | None, str | None] | None:
+    """The ETag and Last-Modified the source's next request sends; None: leave the stored ones as they are.
+
+    Remembered only after a run that used the page, so a failed one is fetched in full again; and
+    forgotten when the run left links for a later run (capped, backing off, failed now): a 304
+    would otherwise hide them until the source changed.
+    """
+    if status not in ("ok", "partial") or source.kind == "search":
+        return None
+    if tally.unfinished:
+        return (None, None)
+    return (tally.etag, tally.last_modified) if tally.etag or tally.last_modified else None
 
 
 def _held_back(source: SourceConfig, tally: SourceTally, host_waits: Mapping[str, tuple[datetime, str]]) -> bool:

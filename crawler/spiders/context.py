@@ -30,6 +30,9 @@ class SourceTally:
     failed: int = 0  # article pages that could not be fetched, extracted or stored
     refused: int = 0  # links not followed: not http(s)
     deferred: int = 0  # links left for later: backing off after failures, or their host asked us to wait
+    # Of the deferred and failed links, those a later run will fetch (capped, backing off, host
+    # waiting, failed now): while there are any, the source's validators are not kept.
+    unfinished: int = 0
     text_missing: int = 0  # stored from the feed entry because the page had no extractable text
     lost: list[str] = field(default_factory=list)  # why entries may be missing (a malformed feed, …)
     http_status: int | None = None  # status of the source URL itself

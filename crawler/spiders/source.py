@@ -302,6 +302,7 @@ class SourceSpider(scrapy.Spider):
         waiting = context.repository.urls_waiting(url for url, _ in fresh)
         if waiting:
             tally.deferred += len(waiting)
+            tally.unfinished += sum(1 for failure in waiting.values() if failure.gave_up_at is None)
             fresh = [(url, entry) for url, entry in fresh if url not in waiting]
             logger.info("source=%s %d link(s) backing off after earlier failures", context.source.name, len(waiting))
         if len(fresh) > context.max_articles:
@@ -310,6 +311,7 @@ class SourceSpider(scrapy.Spider):
                 context.source.name, len(fresh), context.max_articles,
             )
             tally.deferred += len(fresh) - context.max_articles
+            tally.unfinished += len(fresh) - context.max_articles
             fresh = fresh[: context.max_articles]
         for canonical, entry in fresh:
             yield self.article_request(context, entry.url, entry, canonical)
@@ -562,6 +564,7 @@ class SourceSpider(scrapy.Spider):
         if isinstance(value, HostWaiting) or rate_limited:
             # Not the URL's fault: it is tried again once the host lets us.
             context.tally.deferred += 1
+            context.tally.unfinished += 1
             context.tally.note_error(f"{request.url}: {describe_failure(failure)}")
             return
         canonical = request.cb_kwargs.get("canonical") or canonicalize_url(request.url)
@@ -570,6 +573,7 @@ class SourceSpider(scrapy.Spider):
     def _article_error(self, context: CrawlContext, url: str, message: str) -> None:
         tally = context.tally
         tally.failed += 1
+        tally.unfinished += 1  # retried after a back-off (or given up on then: one full read too many)
         if "robots.txt" in message:
             tally.robots_blocked += 1
         tally.note_error(f"{url}: {message}")

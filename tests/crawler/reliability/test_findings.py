@@ -387,3 +387,23 @@ def test_title_choice_and_text_missing_hold_with_extraction_in_worker_processes(
     assert any(m.relevant for m in page.matches)
     video = articles[site.url("v.html")].article
     assert video.text_missing and video.title == "南京六小龙视频"
+
+
+def test_links_left_for_a_later_run_are_fetched_though_the_feed_is_unchanged(
+    tmp_path: Path, database_url: str
+) -> None:
+    # A run capped at max_articles_per_run kept the feed's ETag: every later run got a 304 and
+    # the deferred links were never fetched until the feed changed (a sitemap of 1,000 links
+    # and a cap of 200 stayed at 200 articles).
+    items = [(f"南京{n}", f"{{base}}/{n}.html") for n in range(5)]
+    routes = {"feed.xml": Route(body=rss(items), content_type=RSS, templated=True),
+              **{f"{n}.html": Route(body=article_html(f"南京六小龙{n}")) for n in range(5)}}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}],
+                              max_articles_per_run=2)
+        results = [crawl(config) for _ in range(5)]
+    assert all(result.returncode == 0 for result in results)
+    assert len(stored(database_url)) == 5
+    # Nothing left for later after the third run: the next polls are 304s again.
+    assert [(run.status, run.new) for run in runs(database_url)["f"]] == [
+        ("ok", 2), ("ok", 2), ("ok", 1), ("not_modified", 0), ("not_modified", 0)]
