@@ -281,11 +281,12 @@ def _validators(source: SourceConfig, status: str, tally: SourceTally) -> tuple[
 
     Remembered only after a run that used the page, so a failed one is fetched in full again; and
     forgotten when the run left links for a later run (capped, backing off, failed now): a 304
-    would otherwise hide them until the source changed.
+    would otherwise hide them until the source changed. A sitemap index never keeps them: it
+    lists the same sitemaps while their content changes, and a 304 for it read none of them.
     """
     if status not in ("ok", "partial") or source.kind == "search":
         return None
-    if tally.unfinished:
+    if tally.unfinished or tally.index:
         return (None, None)
     return (tally.etag, tally.last_modified) if tally.etag or tally.last_modified else None
 

@@ -37,6 +37,7 @@ class SourceTally:
     lost: list[str] = field(default_factory=list)  # why entries may be missing (a malformed feed, …)
     http_status: int | None = None  # status of the source URL itself
     not_modified: bool = False  # the source answered 304
+    index: bool = False  # the source is a sitemap index: its answer says nothing about its sitemaps'
     source_error: str | None = None  # why the source URL itself failed
     robots_blocked: int = 0
     etag: str | None = None

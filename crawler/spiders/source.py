@@ -218,6 +218,7 @@ class SourceSpider(scrapy.Spider):
         if is_source:
             tally.etag = _header(response, b"ETag")
             tally.last_modified = _header(response, b"Last-Modified")
+            tally.index = bool(children)
         asked = self._sitemaps.setdefault(source.name, {canonicalize_url(source.url)}) if children else set()
         for child in children[:MAX_CHILD_SITEMAPS]:
             problem = url_problem(child)

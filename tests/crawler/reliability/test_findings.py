@@ -407,3 +407,27 @@ def test_links_left_for_a_later_run_are_fetched_though_the_feed_is_unchanged(
     # Nothing left for later after the third run: the next polls are 304s again.
     assert [(run.status, run.new) for run in runs(database_url)["f"]] == [
         ("ok", 2), ("ok", 2), ("ok", 1), ("not_modified", 0), ("not_modified", 0)]
+
+
+def test_a_sitemap_index_that_never_changes_still_has_its_sitemaps_read(tmp_path: Path, database_url: str) -> None:
+    # A sitemap index is a static list of sitemaps whose own content changes: a 304 for the
+    # index ended the run, so a site's new articles were never seen again after the first run.
+    index = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+             "<sitemap><loc>{base}/news.xml</loc></sitemap></sitemapindex>")
+
+    def news(*pages: str) -> Route:
+        urls = "".join(f"<url><loc>{{base}}/{page}</loc></url>" for page in pages)
+        return Route(body=f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                          f"{urls}</urlset>".encode(), content_type="application/xml", templated=True)
+
+    routes = {"index.xml": Route(body=index.encode(), content_type="application/xml", templated=True),
+              "news.xml": news("a.html"), "a.html": Route(body=article_html("南京甲")),
+              "b.html": Route(body=article_html("南京乙"))}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "s", "kind": "sitemap", "url": site.url("index.xml")}])
+        assert crawl(config).returncode == 0
+        site.routes["news.xml"] = news("a.html", "b.html")
+        assert crawl(config).returncode == 0
+        assert crawl(config).returncode == 0
+    assert sorted(stored(database_url)) == [site.url("a.html"), site.url("b.html")]
+    assert [(run.status, run.new) for run in runs(database_url)["s"]] == [("ok", 1), ("ok", 1), ("ok", 0)]
