@@ -33,8 +33,9 @@ from scheduler.digest_jobs import DIGEST_JOB, DigestSchedule, digest_schedules, 
 from scheduler.metrics import Metrics
 from storage.console import ConsoleQueries
 from storage.db import describe
-from storage.errors import DaemonRunningError, MediawatchError
+from storage.errors import DaemonRunningError, MediawatchError, StorageError
 from storage.processes import heartbeat_is_alive, lease_is_held
+from storage.sqlite import file_identity, sqlite_file
 
 if TYPE_CHECKING:
     from crawler.runner import SourceResult
@@ -103,14 +104,21 @@ class Daemon:
             self.queue = CrawlQueue(self.config.queue.url, prefix=self.config.queue.prefix,
                                     claim_after=self.config.queue.claim_after)
         self._console: EmbeddedConsole | None = None
+        self._stop: asyncio.Event | None = None
+        # The SQLite file the daemon opened, and its identity, to notice it deleted or replaced.
+        self._database_file = sqlite_file(app.engine.url.render_as_string(hide_password=False))
+        self._database_identity = file_identity(self._database_file) if self._database_file else None
+        self.failure: str | None = None  # why the daemon stopped itself
 
     # -- life cycle ------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         """Schedule everything, wait for `stop`, then shut down gracefully.
 
         Raises DaemonRunningError when another daemon is alive on the same database: two
-        would crawl every source twice and race each other to every digest.
+        would crawl every source twice and race each other to every digest; StorageError
+        after stopping itself because its database file was deleted or replaced.
         """
+        self._stop = stop
         self._claim()
         sources = self.config.select_sources(None)
         self.repository.sync_sources((s.name, s.kind, s.url) for s in sources)
@@ -154,10 +162,13 @@ class Daemon:
         scheduler.pause()
         await self._drain(timeout)
         scheduler.shutdown(wait=False)
-        self.repository.clear_daemon_state(self.name)
+        if self.failure is None:
+            self.repository.clear_daemon_state(self.name)
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
         logger.info("daemon stopped")
+        if self.failure is not None:
+            raise StorageError(self.failure)
 
     def _serve_metrics(self) -> object:
         host, port = self.config.daemon.metrics_host, self.config.daemon.metrics_port
@@ -438,10 +449,31 @@ class Daemon:
             )
 
     async def _heartbeat(self) -> None:
+        if self.failure is None and (problem := self._database_problem()) is not None:
+            # Crawling on would store into a file nobody can open again: stop, and let the
+            # supervisor (systemd, compose) start a daemon on whatever is at the path now.
+            logger.error("%s", problem)
+            self.failure = problem
+            if self._stop is not None:
+                self._stop.set()
+        if self.failure is not None:
+            return
         try:
             self.repository.heartbeat(self.name, os.getpid(), socket.gethostname(), self.started_at)
         except Exception:
             logger.exception("could not record heartbeat")
+
+
+    def _database_problem(self) -> str | None:
+        """Why the daemon's SQLite file is no longer the one at its path, if it is not."""
+        if self._database_file is None or self._database_identity is None:
+            return None
+        identity = file_identity(self._database_file)
+        if identity == self._database_identity:
+            return None
+        what = "deleted" if identity is None else "replaced by another file"
+        return (f"the database file {self._database_file} was {what} while the daemon ran: stopping, since "
+                "what it stored from then on would be lost when it exits; restore the file or start the daemon again")
 
 
 def send_digests_job(app: App) -> DigestRunner:

@@ -8,6 +8,7 @@ errors the engine path words — goes through `storage.db`'s engine as before.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -40,6 +41,19 @@ def sqlite_file(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database).expanduser()
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """The device and inode of a database file (None when it does not exist).
+
+    An open connection keeps writing to the file it opened: once that file is deleted or
+    replaced at its path, what is written there is lost when the process ends.
+    """
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (stat.st_dev, stat.st_ino)
 
 
 def plain_sqlite_file(url: str) -> Path | None:

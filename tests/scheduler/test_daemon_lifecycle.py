@@ -207,3 +207,26 @@ def test_a_daemon_killed_with_sigkill_does_not_stop_the_next_one(tmp_path: Path,
             _, stderr = second.communicate(timeout=60)
     assert second.returncode == 0, stderr
     assert "another daemon" not in stderr
+
+
+def test_a_daemon_whose_database_file_is_deleted_stops_and_says_so(tmp_path: Path, database_url: str) -> None:
+    # It went on crawling into the deleted file: every run logged "ok", nothing it stored
+    # survived its exit, `status` said "no database", and a second daemon could start.
+    if not database_url.startswith("sqlite"):
+        pytest.skip("a SQLite database file")
+    path = Path(database_url.removeprefix("sqlite:///"))
+    with StaticSite(slow_site(articles=2, delay=0)) as site:
+        process, _ = _start_daemon(tmp_path, database_url, site, shutdown_timeout="5s")
+        try:
+            deadline = time.monotonic() + 90
+            while site.hits("a/0.html") == 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == 1, stderr
+    assert f"mediawatch: the database file {path} was deleted while the daemon ran" in stderr.strip().splitlines()[-1]
