@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -86,13 +87,24 @@ def _weekday_number(token: str) -> int:
     raise ValueError(f"{token!r} is not a weekday (0-7 or sun-sat)")
 
 
+# Any day, month and weekday that can meet do so within 28 years of this (February 29th on
+# a Monday included); APScheduler answers None, quickly, for one that never does.
+_NEVER_AFTER = datetime(2001, 1, 1, tzinfo=UTC)
+
+
 def check_cron(value: str) -> str:
-    """Five cron fields that APScheduler accepts ("61 25 * * *" and "every day" are refused)."""
+    """Five cron fields that APScheduler accepts and that fire at all.
+
+    "61 25 * * *" and "every day" are refused, and so is "0 8 31 2 *": no February has a
+    31st, so the daemon scheduled nothing and never sent a digest.
+    """
     try:
-        cron_trigger(value)
+        trigger = cron_trigger(value)
     except ValueError as exc:
         message = str(exc)
         raise ValueError(message if message.startswith(repr(value)) else f"{value!r} is not a valid cron expression: {message}") from None
+    if trigger.get_next_fire_time(None, _NEVER_AFTER) is None:
+        raise ValueError(f"{value!r} never fires: no date has that day and month (and weekday, if one is set)")
     return value
 
 

@@ -175,6 +175,10 @@ def test_config_file_can_come_from_environment(tmp_path: Path) -> None:
     [
         ({"digest": {"schedule": "every day"}}, "digest.schedule: 'every day' is not a cron expression"),
         ({"digest": {"schedule": "61 25 * * *"}}, "digest.schedule: '61 25 * * *' is not a valid cron expression"),
+        # A day no month has passed, and the daemon never sent a digest ("next digest off").
+        ({"digest": {"schedule": "0 8 31 2 *"}}, "digest.schedule: '0 8 31 2 *' never fires: no date has that day and month"),
+        ({"digest": {"topics": {"t": {"schedule": "0 7 31 4,6,9,11 *"}}}},
+         "digest.topics.t.schedule: '0 7 31 4,6,9,11 *' never fires"),
         ({"digest": {"recipients": ["desk@example.org", "not-an-email"]}},
          "digest.recipients[1]: 'not-an-email' is not an email address"),
         ({"smtp": {"sender": "nobody"}}, "smtp.sender: 'nobody' is not an email address"),
