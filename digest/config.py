@@ -31,7 +31,7 @@ from pydantic import AfterValidator, Field, model_validator
 from storage.settings import EmailAddress, HttpUrl, Section, TimeZoneName
 
 if TYPE_CHECKING:
-    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.base import BaseTrigger
 
 CHANNEL_ENV_PREFIX = "MEDIAWATCH_CHANNEL_"
 _CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -40,12 +40,15 @@ _CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
-def cron_trigger(expression: str, timezone: ZoneInfo | str = "UTC") -> CronTrigger:
-    """An APScheduler trigger for a standard five-field cron expression.
+def cron_trigger(expression: str, timezone: ZoneInfo | str = "UTC") -> BaseTrigger:
+    """An APScheduler trigger for a standard five-field cron expression, read as cron reads it.
 
     APScheduler 3 counts weekdays from Monday (0 = mon), cron from Sunday (0 or 7 =
     sun): `CronTrigger.from_crontab("0 7 * * 1")` fires on Tuesdays. The weekday field
-    is therefore translated to day names first, so "1-5" means Monday to Friday.
+    is therefore translated to day names first, so "1-5" means Monday to Friday. And
+    when both the day of the month and the weekday are restricted, cron fires on a day
+    matching either ("0 7 1 * 1": the 1st and every Monday), where one CronTrigger
+    requires both (only a 1st that is a Monday): that is two triggers, either firing.
     """
     from apscheduler.triggers.cron import CronTrigger
 
@@ -54,7 +57,18 @@ def cron_trigger(expression: str, timezone: ZoneInfo | str = "UTC") -> CronTrigg
         raise ValueError(f"{expression!r} is not a cron expression of five fields (minute hour day month weekday)")
     minute, hour, day, month, weekday = fields
     tz = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_weekdays(weekday), timezone=tz)
+    weekdays = _cron_weekdays(weekday)
+    if _restricted(day) and _restricted(weekday):
+        from apscheduler.triggers.combining import OrTrigger
+
+        return OrTrigger([CronTrigger(minute=minute, hour=hour, day=day, month=month, timezone=tz),
+                          CronTrigger(minute=minute, hour=hour, month=month, day_of_week=weekdays, timezone=tz)])
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=weekdays, timezone=tz)
+
+
+def _restricted(field: str) -> bool:
+    """Whether a day or weekday field limits the days (cron's test: it does not start with "*")."""
+    return not field.startswith(("*", "?"))
 
 
 def _cron_weekdays(field: str) -> str:

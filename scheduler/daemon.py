@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -51,7 +51,7 @@ CRAWL_REQUEST_POLL_SECONDS = 3  # how soon a "crawl now" asked for by a separate
 DigestRunner = Callable[[datetime, tuple[str, ...]], object]  # (scheduled time, topics due)
 
 
-def missed_fire_time(trigger: CronTrigger, last_run: datetime | None, now: datetime, grace: timedelta) -> datetime | None:
+def missed_fire_time(trigger: BaseTrigger, last_run: datetime | None, now: datetime, grace: timedelta) -> datetime | None:
     """The latest scheduled time after `last_run` that has passed, if within `grace` of now.
 
     Several missed times collapse into one (the latest): a week of downtime sends one

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from digest.config import cron_trigger
 
 if TYPE_CHECKING:
-    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.base import BaseTrigger
 
     from scheduler.config import Config
 
@@ -41,6 +41,6 @@ def digest_schedules(config: Config) -> list[DigestSchedule]:
     return jobs
 
 
-def digest_trigger(schedule: str, timezone: str) -> CronTrigger:
+def digest_trigger(schedule: str, timezone: str) -> BaseTrigger:
     # Not CronTrigger.from_crontab: it reads weekday 1 as Tuesday (see digest.config.cron_trigger).
     return cron_trigger(schedule, ZoneInfo(timezone))

@@ -96,6 +96,22 @@ def test_cron_weekdays_count_from_sunday_as_in_cron_not_from_monday(schedule: st
     assert sorted(seen) == sorted(weekdays) and fire.hour == 7
 
 
+def test_a_day_of_month_and_a_weekday_fire_on_either_as_in_cron() -> None:
+    # cron reads "0 7 1 * 1" as the 1st of each month and every Monday; APScheduler required
+    # both at once, so the digest came on a 1st that was a Monday: twice in 2025.
+    trigger = digest_trigger("0 7 1 * 1", "Asia/Shanghai")
+    fire = datetime(2025, 2, 8, 12, 0, tzinfo=SHANGHAI)  # a Saturday
+    seen = []
+    for _ in range(5):
+        fire = trigger.get_next_fire_time(None, fire)
+        seen.append(fire.strftime("%a %d %b %H:%M"))
+        fire = fire + timedelta(minutes=1)
+    assert seen == ["Mon 10 Feb 07:00", "Mon 17 Feb 07:00", "Mon 24 Feb 07:00", "Sat 01 Mar 07:00", "Mon 03 Mar 07:00"]
+    # A restricted field beside a "*" stays as it was: every Monday, or every 1st.
+    assert digest_trigger("0 7 * * 1", "UTC").get_next_fire_time(None, fire).strftime("%a") == "Mon"
+    assert digest_trigger("0 7 1 * *", "UTC").get_next_fire_time(None, fire).day == 1
+
+
 @pytest.mark.parametrize("schedule", ["every day", "61 25 * * *", "0 8 * *", "0 8 * * 8", "0 8 * * fri-mon"])
 def test_a_schedule_that_is_not_cron_is_refused_when_the_file_loads(schedule: str) -> None:
     with pytest.raises(ConfigError, match=r"digest\.schedule"):
