@@ -8,6 +8,7 @@ and it cannot be restarted: one process runs it once. The CLI calls
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -37,16 +38,37 @@ def run_on_reactor(main: Callable[[], Awaitable[T]]) -> T:
     async def wrapper() -> None:
         try:
             outcome["value"] = await main()
+        except asyncio.CancelledError as exc:
+            outcome["error"] = KeyboardInterrupt() if outcome.get("interrupted") else exc
         except BaseException as exc:  # re-raised below, outside the reactor
             outcome["error"] = exc
         finally:
             reactor.stop()
 
+    def interrupt() -> None:
+        # Ctrl-C cancels `main` (a crawl records its runs as interrupted and writes what it
+        # fetched), then the reactor stops as usual. Raised inside reactor.run() instead, the
+        # KeyboardInterrupt left Twisted's thread pool running and the process hung at exit.
+        task = outcome.get("task")
+        if task is not None and not task.done():
+            outcome["interrupted"] = True
+            task.cancel()
+
     def begin() -> None:
         outcome["task"] = asyncio.ensure_future(wrapper())
+        loop = reactor._asyncioEventloop  # the reactor's loop, not yet running when this is called
+        try:
+            loop.add_signal_handler(signal.SIGINT, interrupt)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+            return
+        outcome["loop"] = loop
 
     reactor.callWhenRunning(begin)
-    reactor.run(installSignalHandlers=False)
+    try:
+        reactor.run(installSignalHandlers=False)
+    finally:
+        if (loop := outcome.get("loop")) is not None:
+            loop.remove_signal_handler(signal.SIGINT)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

@@ -103,6 +103,34 @@ def test_crawl_after_kill_9_takes_the_source_over_and_closes_the_dead_run(tmp_pa
     repository.engine.dispose()
 
 
+def test_ctrl_c_stops_a_crawl_keeps_what_it_stored_and_exits_130(tmp_path: Path, database_url: str) -> None:
+    # Ctrl-C raised KeyboardInterrupt out of the reactor without stopping it: the process then
+    # hung for ever at exit, waiting for Twisted's thread pool, and had to be killed with -9.
+    with StaticSite(slow_site(articles=30, delay=1.0)) as site:
+        config = _config(tmp_path, database_url, site)
+        assert run_cli("db", "upgrade", config=config).returncode == 0
+        repository = _repository(database_url)
+        crawler = subprocess.Popen(
+            [sys.executable, "-m", "scheduler", "--config", str(config), "crawl"], cwd=REPO_ROOT, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        )
+        try:
+            _wait_for(lambda: repository.count_articles() >= 2)  # mid-crawl, with articles stored
+            crawler.send_signal(signal.SIGINT)
+            _, stderr = crawler.communicate(timeout=60)
+        finally:
+            if crawler.poll() is None:
+                crawler.kill()
+                crawler.communicate()
+    assert crawler.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    [run] = repository.runs_for("slow")
+    assert run.status == "interrupted" and run.new >= 2
+    state = repository.get_source("slow")
+    assert state is not None and state.lease_owner is None
+    repository.engine.dispose()
+
+
 def test_busy_source_exits_1_and_says_so(tmp_path: Path, database_url: str) -> None:
     with StaticSite(slow_site(articles=1, delay=0)) as site:
         config = _config(tmp_path, database_url, site)
