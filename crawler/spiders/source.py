@@ -33,6 +33,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
+from crawler.config import SourceConfig
 from crawler.discovery.gnews import parse_batchexecute
 from crawler.discovery.outlinks import cited_links
 from crawler.discovery.render import render_meta
@@ -64,6 +65,9 @@ from storage.types import ExtractedArticle, FeedEntry
 logger = logging.getLogger(__name__)
 
 MAX_CHILD_SITEMAPS = 5
+# The sitemap protocol's own limit on a sitemap, uncompressed: `max_page_bytes` bounds pages,
+# and a site's legal 16 MB sitemap used to fail its source on every run.
+SITEMAP_MAX_BYTES = 50 * 1024 * 1024
 FEED_KINDS = ("feed", "search", "rsshub")
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_ENGINE_HOPS = 5
@@ -164,7 +168,7 @@ class SourceSpider(scrapy.Spider):
                     callback=self.parse_source,
                     errback=self.source_failed,
                     dont_filter=True,
-                    meta={"handle_httpstatus_list": [304], **render},
+                    meta={"handle_httpstatus_list": [304], **render, **self._size_meta(source)},
                 )
 
     def _source_urls(self, context: CrawlContext) -> list[str]:
@@ -183,6 +187,12 @@ class SourceSpider(scrapy.Spider):
         if not urls:
             context.tally.source_error = f"no query: the topics have no terms in the {source.edition} edition's script"
         return urls
+
+    def _size_meta(self, source: SourceConfig) -> dict[str, Any]:
+        """A sitemap may be as large as its protocol allows, whatever `max_page_bytes` says of pages."""
+        if source.kind != "sitemap":
+            return {}
+        return {"download_maxsize": max(self.settings.getint("DOWNLOAD_MAXSIZE"), SITEMAP_MAX_BYTES)}
 
     def _render_meta(self, context: CrawlContext) -> dict[str, Any]:
         discovery = getattr(context, "discovery", None)
@@ -230,7 +240,7 @@ class SourceSpider(scrapy.Spider):
             asked.add(canonicalize_url(child))
             yield self.request(
                 context, child, role="child-sitemap", callback=self.parse_source, errback=self.source_failed,
-                dont_filter=True,
+                dont_filter=True, meta=self._size_meta(source),
             )
         if len(children) > MAX_CHILD_SITEMAPS:
             tally.note_error(f"sitemap index lists {len(children)} sitemaps; read the first {MAX_CHILD_SITEMAPS}")

@@ -431,3 +431,36 @@ def test_a_sitemap_index_that_never_changes_still_has_its_sitemaps_read(tmp_path
         assert crawl(config).returncode == 0
     assert sorted(stored(database_url)) == [site.url("a.html"), site.url("b.html")]
     assert [(run.status, run.new) for run in runs(database_url)["s"]] == [("ok", 1), ("ok", 1), ("ok", 0)]
+
+
+def test_a_sitemap_up_to_the_protocols_50_mb_is_read_past_max_page_bytes(tmp_path: Path, database_url: str) -> None:
+    # The sitemap protocol allows 50 MB (uncompressed); max_page_bytes (10 MB by default) is a
+    # bound for pages, and a site's legal 16 MB sitemap failed the source every run: "page
+    # larger than max_page_bytes". Here the bound is 200 KB and the sitemaps about 400 KB.
+    padding = "".join(f"<url><loc>{{base}}/old/{n:05d}-{'x' * 40}.html</loc><lastmod>2010-01-01</lastmod></url>"
+                      for n in range(3500))
+
+    def sitemap(page: str) -> bytes:
+        return ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"<url><loc>{{base}}/{page}</loc></url>{padding}</urlset>").encode()
+
+    index = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+             "<sitemap><loc>{base}/child.xml</loc></sitemap></sitemapindex>")
+    routes = {"sitemap.xml": Route(body=sitemap("a.html"), content_type="application/xml", templated=True),
+              "index.xml": Route(body=index.encode(), content_type="application/xml", templated=True),
+              "child.xml": Route(body=sitemap("b.html"), content_type="application/xml", templated=True),
+              "a.html": Route(body=article_html("南京甲")), "b.html": Route(body=article_html("南京乙")),
+              "big.html": Route(body=article_html("南京丙", paragraphs=5000))}
+    assert len(routes["sitemap.xml"].body) > 300_000 and len(routes["big.html"].body) > 300_000
+    routes["feed.xml"] = Route(body=rss([("丙", "{base}/big.html")]), content_type=RSS, templated=True)
+    with FaultServer(routes) as site:
+        sources = [{"name": "s", "kind": "sitemap", "url": site.url("sitemap.xml")},
+                   {"name": "i", "kind": "sitemap", "url": site.url("index.xml")},
+                   {"name": "f", "kind": "feed", "url": site.url("feed.xml")}]
+        config = crawl_config(tmp_path, database_url, sources, max_page_bytes=200_000, max_articles_per_run=1)
+        assert crawl(config).returncode == 0
+    assert sorted(stored(database_url)) == [site.url("a.html"), site.url("b.html")]
+    assert last_run(database_url, "s").found == 3501
+    assert last_run(database_url, "i").found == 3501
+    # A page is still held to max_page_bytes.
+    assert "larger than max_page_bytes" in (last_run(database_url, "f").error or "")
