@@ -132,7 +132,11 @@ class ConsoleQueries:
         if wanted.source:
             query = query.where(col(Article.source_name) == wanted.source)
         if wanted.language:
-            query = query.where(col(Article.language) == language_tag(wanted.language))
+            # A tag finds itself and its longer forms ("zh": zh-Hans and zh-Hant), as a BCP 47
+            # range does: nothing is stored as plain "zh", and that filter used to match nothing.
+            tag = language_tag(wanted.language)
+            language = col(Article.language)
+            query = query.where(sa.or_(language == tag, language.startswith(tag + "-", autoescape=True)))
         for column, low, high in (
             (Article.published_at, wanted.published_from, wanted.published_to),
             (Article.fetched_at, wanted.fetched_from, wanted.fetched_to),

@@ -76,6 +76,20 @@ def test_the_language_filter_takes_a_tag_in_any_case(console: ConsoleServer) -> 
     assert found["en"] == found["EN"] == ["Why can't Nanjing grow its own six little dragons?"]
 
 
+def test_the_language_filter_takes_a_language_without_its_script_or_region(console: ConsoleServer) -> None:
+    # "zh" (the tag anyone would type for Chinese) matched nothing: articles are stored as
+    # zh-Hans or zh-Hant. A tag now finds itself and its longer forms, as BCP 47 ranges do.
+    with signed_in(console) as client:
+        chinese = headlines(client.get("/", params={"language": "zh"}).text)
+        everything = headlines(client.get("/").text)
+        api = client.get("/api/articles", params={"language": "ZH"}).json()["articles"]
+        hant = headlines(client.get("/", params={"language": "zh-Hant"}).text)
+    assert "海峽兩岸看城市競爭：六小龍從哪裡來" in chinese and "江苏官媒三问南京：为什么发展不出“杭州六小龙”？" in chinese
+    assert sorted(chinese) == sorted(h for h in everything if h != "Why can't Nanjing grow its own six little dragons?")
+    assert sorted(a["title"] for a in api) == sorted(chinese)
+    assert hant == ["海峽兩岸看城市競爭：六小龍從哪裡來"]
+
+
 def test_a_bad_filter_value_is_reported_and_ignored(console: ConsoleServer) -> None:
     with signed_in(console) as client:
         page = client.get("/", params={"published_from": "yesterday", "min_score": "lots"})
