@@ -112,6 +112,9 @@ def run(args: list[str] | None = None) -> int:
             print(f"{PROG}: {exc.format_message()}", file=sys.stderr)  # type: ignore[attr-defined]
             return int(getattr(exc, "exit_code", 1) or 1)
         raise
+    if status == 130:
+        # Typer turns Ctrl-C into a silent exit 130 (its own KeyboardInterrupt handling): say so.
+        print(f"{PROG}: interrupted", file=sys.stderr)
     return status if isinstance(status, int) else 0
 
 
@@ -122,6 +125,26 @@ def _is_database_error(exc: BaseException) -> bool:
     sqlite3 = sys.modules.get("sqlite3")
     return ((exceptions is not None and isinstance(exc, exceptions.SQLAlchemyError))
             or (sqlite3 is not None and isinstance(exc, sqlite3.Error)))
+
+
+# What to try for a driver error, by what its first line says (SQLite's words, then PostgreSQL's).
+_DATABASE_HINTS = (
+    (("no such table", "no such column", "has no column", "does not exist"),
+     "is the schema current? try `mediawatch db current`"),
+    (("readonly database", "read-only", "permission denied"),
+     "the database file, or its folder, cannot be written by this user"),
+    (("database is locked",), "another process is writing to it; try again"),
+    (("unable to open database file",), "check that the database file's folder exists and can be written"),
+    (("disk is full", "disk i/o error"), "check the disk that holds the database"),
+)
+
+
+def database_error_line(exc: BaseException) -> str:
+    """One line for a database error: the driver's first line (the SQL after it does not help) and what to try."""
+    first = (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
+    lowered = first.lower()
+    hint = next((hint for words, hint in _DATABASE_HINTS if any(word in lowered for word in words)), None)
+    return f"database error: {first}" + (f" ({hint})" if hint else "")
 
 
 def main() -> None:
@@ -142,10 +165,7 @@ def main() -> None:
     except Exception as exc:  # after OSError: this clause re-raises what it does not handle
         if not _is_database_error(exc):
             raise
-        # The first line of a driver error says what went wrong; the SQL that follows does not help.
-        first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        err.print(f"mediawatch: database error: {first} (is the schema current? try `mediawatch db current`)",
-                  markup=False)
+        err.print(f"mediawatch: {database_error_line(exc)}", markup=False)
         sys.exit(1)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

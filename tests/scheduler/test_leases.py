@@ -123,6 +123,7 @@ def test_ctrl_c_stops_a_crawl_keeps_what_it_stored_and_exits_130(tmp_path: Path,
                 crawler.kill()
                 crawler.communicate()
     assert crawler.returncode == 130, stderr
+    assert stderr.splitlines()[-1] == "mediawatch: interrupted"  # typer 0.2x exits 130 and says nothing
     assert "Traceback" not in stderr
     [run] = repository.runs_for("slow")
     assert run.status == "interrupted" and run.new >= 2

@@ -9,12 +9,13 @@ which is how every one of these once printed a 40-line traceback and exited 1.
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
 import typer.main
 
-from scheduler.cli.main import app, run
+from scheduler.cli.main import app, database_error_line, run
 from tests.conftest import run_cli, write_config
 
 TOPIC = {"name": "t", "keywords": ["六小龙"]}
@@ -264,3 +265,38 @@ def test_every_number_option_refuses_one_too_big_for_any_database(
                 status, _, err = _run_in_process((*path, param.opts[0], "99999999999999999999"), capsys)
                 assert status == 2 and "Traceback" not in err and len(err.splitlines()) <= 2, (path, param.opts, err)
     assert ("articles", "--limit") in swept and ("digests", "--limit") in swept
+
+
+def _sqlite_error(tmp_path: Path, action: str) -> sqlite3.Error:
+    """The error real SQLite raises for `action` on a one-table database."""
+    path = tmp_path / "x.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE IF NOT EXISTS t (x)")
+    setup.close()
+    if action == "read-only":
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        statement = "INSERT INTO t VALUES (1)"
+    elif action == "locked":
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        connection = sqlite3.connect(path, timeout=0)
+        statement = "INSERT INTO t VALUES (1)"
+    else:
+        connection = sqlite3.connect(path)
+        statement = "SELECT * FROM crawl_run"
+    with pytest.raises(sqlite3.Error) as raised:
+        connection.execute(statement)
+    connection.close()
+    return raised.value
+
+
+@pytest.mark.parametrize(("action", "hint"), [
+    ("missing table", "(is the schema current? try `mediawatch db current`)"),
+    ("read-only", "(the database file, or its folder, cannot be written by this user)"),
+    ("locked", "(another process is writing to it; try again)"),
+])
+def test_a_database_error_says_what_to_try_for_that_error(tmp_path: Path, action: str, hint: str) -> None:
+    # A read-only file was told to check its schema: the hint must fit the error.
+    line = database_error_line(_sqlite_error(tmp_path, action))
+    assert line.startswith("database error: ") and line.endswith(hint)
+    assert line.count("(") == 1
