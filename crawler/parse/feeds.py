@@ -37,6 +37,7 @@ class FeedDocument:
 
     entries: list[FeedEntry]
     problem: str | None = None
+    unlinked: int = 0  # entries without a link (a description or an enclosure only): nothing to fetch
 
 
 def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> list[FeedEntry]:
@@ -69,9 +70,11 @@ def read_feed(body: bytes, base_url: str, content_type: str | None = None) -> Fe
         reason = _describe_problem(problem) if problem is not None else "no RSS, Atom or JSON Feed document found"
         raise NotAFeedError(f"{base_url}: not a readable feed ({reason})")
     entries = []
+    unlinked = 0
     for entry in parsed.entries:
         link = _entry_link(entry)
         if not link:
+            unlinked += 1
             continue
         published, date_source = _entry_date(entry)
         entries.append(
@@ -89,8 +92,8 @@ def read_feed(body: bytes, base_url: str, content_type: str | None = None) -> Fe
         raise NotAFeedError(f"{base_url}: {len(parsed.entries)} feed entries but no link in any of them{detail}")
     if problem is not None:
         logger.info("feed %s parsed with recoverable errors: %s", base_url, _describe_problem(problem))
-        return FeedDocument(entries, _describe_problem(problem))
-    return FeedDocument(entries)
+        return FeedDocument(entries, _describe_problem(problem), unlinked)
+    return FeedDocument(entries, unlinked=unlinked)
 
 
 def decode_feed(body: bytes, content_type: str | None = None) -> tuple[str, str]:

@@ -254,6 +254,11 @@ class SourceSpider(scrapy.Spider):
             document = read_feed(response.body, response.url, content_type)
             if document.problem:
                 context.tally.lost.append(f"feed read in part ({document.problem}); later entries may be missing")
+            if document.unlinked:
+                # Counted like a refused link (found, not followed), and said: nothing to fetch or store.
+                context.tally.found += document.unlinked
+                context.tally.refused += document.unlinked
+                context.tally.note_error(f"{document.unlinked} feed entries without a link (nothing to fetch)")
             return document.entries, []
         if source.kind == "sitemap":
             return parse_sitemap(response.body, response.url)

@@ -42,6 +42,25 @@ def test_non_http_links_in_a_feed_are_refused_and_the_rest_followed(tmp_path: Pa
     assert run.error is not None and "javascript:alert(1)" in run.error
 
 
+def test_feed_entries_without_a_link_are_counted_and_said(tmp_path: Path, database_url: str) -> None:
+    # An entry with only a description, or only an enclosure, has no page to fetch: it was
+    # dropped without a word, and the run read "ok", found 2 of a feed of 4 entries.
+    feed = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+            '<item><title>甲</title><link>{base}/a.html</link></item>'
+            '<item><title>乙</title><description>只有摘要</description></item>'
+            '<item><title>丙</title><enclosure url="{base}/c.mp3" type="audio/mpeg" length="1"/></item>'
+            '<item><title>丁</title><link>{base}/b.html</link></item></channel></rss>')
+    routes = {"feed.xml": Route(body=feed.encode(), content_type=RSS, templated=True),
+              "a.html": Route(body=article_html("南京甲")), "b.html": Route(body=article_html("南京丁"))}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        assert crawl(config).returncode == 0
+    assert sorted(stored(database_url)) == [site.url("a.html"), site.url("b.html")]
+    run = last_run(database_url, "f")
+    assert (run.status, run.found, run.new, run.refused) == ("ok", 4, 2, 2)
+    assert run.error is not None and "2 feed entries without a link" in run.error
+
+
 def test_non_http_links_on_a_listing_page_are_refused_like_a_feeds(tmp_path: Path, database_url: str) -> None:
     # The listing parser used to drop them before the spider saw them: found 2, refused 0.
     listing = ('<ul class="news"><li><a href="/a.html">甲</a></li><li><a href="javascript:void(0)">乙</a></li>'
