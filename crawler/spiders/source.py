@@ -211,6 +211,17 @@ class SourceSpider(scrapy.Spider):
         if is_source:
             tally.http_status = response.status
         if response.status == 304:
+            sent = response.request.headers if response.request is not None else None
+            if sent is None or not (sent.get(b"If-None-Match") or sent.get(b"If-Modified-Since")):
+                # A 304 answers a conditional request; to one without validators there is nothing
+                # "not modified" to keep, and taking it as such never read the source.
+                fault = f"{response.url}: answered 304 Not Modified to a request without validators (a server or proxy fault)"
+                if is_source:
+                    tally.source_error = fault
+                else:
+                    tally.lost.append(fault)
+                logger.warning("source=%s url=%s error=%s", source.name, response.url, fault)
+                return
             tally.not_modified = True
             logger.info("source=%s url=%s status=304 not modified", source.name, response.url)
             return

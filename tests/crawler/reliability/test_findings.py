@@ -61,6 +61,19 @@ def test_feed_entries_without_a_link_are_counted_and_said(tmp_path: Path, databa
     assert run.error is not None and "2 feed entries without a link" in run.error
 
 
+def test_a_304_to_a_request_without_validators_fails_the_run(tmp_path: Path, database_url: str) -> None:
+    # 304 means "what you have is current", an answer to If-None-Match or If-Modified-Since. A
+    # server (or a proxy) answering it to a first, unconditional request was recorded as
+    # not_modified, found 0, on every run: the feed was never read, and nothing said so.
+    routes = {"feed.xml": Route(body=b"", status=304, content_type=RSS)}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        crawl(config)
+    run = last_run(database_url, "f")
+    assert run.status == "failed"
+    assert run.error is not None and "304 Not Modified" in run.error and "without" in run.error
+
+
 def test_non_http_links_on_a_listing_page_are_refused_like_a_feeds(tmp_path: Path, database_url: str) -> None:
     # The listing parser used to drop them before the spider saw them: found 2, refused 0.
     listing = ('<ul class="news"><li><a href="/a.html">甲</a></li><li><a href="javascript:void(0)">乙</a></li>'
