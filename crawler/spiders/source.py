@@ -105,7 +105,9 @@ class SourceSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        crawler.signals.connect(spider.callback_crashed, signal=signals.spider_error, weak=False)
+        # Weakly, as Scrapy's own receivers are: the dispatcher is module-level, and held strongly
+        # the spider (its crawler, every source's context) outlived its crawl, a daemon run each.
+        crawler.signals.connect(spider.callback_crashed, signal=signals.spider_error)
         return spider
 
     def callback_crashed(self, failure: Failure, response: Response | Failure, spider: scrapy.Spider) -> None:
