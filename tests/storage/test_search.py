@@ -11,7 +11,7 @@ from crawler.search_terms import SearchAnalyzer
 from storage.console import ConsoleQueries, CoverageFilter
 from storage.models import Article
 from storage.repository import Repository
-from storage.search import SearchIndex, document_text, fts5_query
+from storage.search import SearchIndex, document_text, fts5_query, write_terms
 
 NOW = datetime(2025, 2, 12, tzinfo=UTC)
 
@@ -103,3 +103,39 @@ def test_an_emoji_or_a_word_in_another_script_is_searchable(engine: sa.Engine) -
     assert _found(engine, "новости") == ["u:russian"]
     assert _found(engine, "⭐") == ["u:russian"]
     assert _found(engine, "“”！") == []  # punctuation is still nothing to search for
+
+
+def test_an_english_word_finds_its_other_forms(engine: sa.Engine) -> None:
+    # A query for "dragon" found nothing in "Six little dragons"; every word must still be there.
+    repository = Repository(engine, analyzer=SearchAnalyzer())
+    repository.add_article(_article("u:dragons", "Six little dragons", "Hangzhou's start-ups are competing with Nanjing."), [])
+    repository.add_article(_article("u:robot", "A robotics company lists", "Unitree's robots competed in the race."), [])
+    assert _found(engine, "dragon") == ["u:dragons"]
+    assert _found(engine, "DRAGONS") == ["u:dragons"]
+    assert _found(engine, "competition") == []  # a different word, not a stem
+    assert _found(engine, "competes") == ["u:robot", "u:dragons"]
+    assert _found(engine, "robot dragons") == []
+    assert _found(engine, "startup") == []  # "start-ups" is two words, "start" and "ups"
+    assert _found(engine, "start ups") == ["u:dragons"]
+
+
+def test_an_index_written_before_stemming_is_rebuilt(engine: sa.Engine) -> None:
+    # Articles indexed under whole words would never match a stemmed query: migration 0006
+    # empties the index and the backfill (web console start, `articles -q`) writes it again.
+    from alembic import command
+
+    from storage.migrate import _alembic_config
+
+    repository = Repository(engine, analyzer=SearchAnalyzer())
+    article_id = repository.add_article(_article("u:1", "Dragons", "Six little dragons"), [])
+    assert article_id is not None
+    with engine.begin() as connection:
+        write_terms(connection, article_id, ["dragons", "six", "little"])  # as the old analyzer indexed it
+    assert _found(engine, "dragons") == []
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+        command.upgrade(config, "head")
+    assert SearchIndex(engine, SearchAnalyzer()).backfill() == 1
+    assert _found(engine, "dragons") == ["u:1"]
