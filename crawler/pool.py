@@ -14,6 +14,7 @@ long as its owner (the daemon, a worker, one `mediawatch crawl`). Workers are st
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -73,6 +74,11 @@ def _start_worker(topics: Sequence[TopicConfig], base_dir: Path | None, owner: i
     for matcher in _matchers.values():
         matcher.match("", "预热")  # loads jieba now rather than on the first page
     _analyzer.index_terms("预热")
+    # What the worker holds from now on (matchers, model, modules) lives as long as it does:
+    # moved out of the collector's reach, later collections no longer scan it (0.19 → 0.05 ms
+    # of collection a page, measured in one process over 400 corpus pages).
+    gc.collect()
+    gc.freeze()
 
 
 def _exit_with(owner: int, every: float = 2.0) -> None:
