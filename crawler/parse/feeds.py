@@ -16,7 +16,7 @@ from lxml.etree import ParserError
 
 from crawler.extract.dates import has_time_of_day, parse_datetime, plausible_year
 from crawler.extract.decode import charset_from_content_type, decode_page
-from crawler.parse.links import resolve_link
+from crawler.parse.links import resolve_link, url_problem
 from storage.errors import ExtractionError
 from storage.text import strip_controls
 from storage.types import FeedEntry
@@ -94,6 +94,36 @@ def read_feed(body: bytes, base_url: str, content_type: str | None = None) -> Fe
         logger.info("feed %s parsed with recoverable errors: %s", base_url, _describe_problem(problem))
         return FeedDocument(entries, _describe_problem(problem), unlinked)
     return FeedDocument(entries, unlinked=unlinked)
+
+
+# The media types a page's <link rel="alternate"> uses for its feeds (RSS, Atom, RDF, JSON Feed).
+_FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml",
+                         "application/feed+json", "application/json", "application/xml", "text/xml"})
+
+
+def advertised_feeds(body: bytes, base_url: str, content_type: str | None = None) -> list[str]:
+    """The http(s) feeds an HTML page advertises (`<link rel="alternate" type="application/rss+xml">`), in page order.
+
+    What a feed reader does when given a site's address instead of its feed (RSS
+    autodiscovery, as Miniflux and browsers read it). Not a page: nothing advertised.
+    """
+    try:
+        document = lxml.html.document_fromstring(decode_page(body, content_type).text)
+    except (ExtractionError, ParserError, ValueError):
+        return []
+    base = next((str(href) for href in document.xpath("//base/@href") if str(href).strip()), "")
+    base = resolve_link(base_url, base.strip()) if base else base_url
+    feeds: list[str] = []
+    for link in document.xpath("//link[@href][@type][@rel]"):
+        rel = str(link.get("rel")).lower().split()
+        media_type = str(link.get("type")).split(";")[0].strip().lower()
+        href = str(link.get("href")).strip()
+        if "alternate" not in rel or media_type not in _FEED_TYPES or not href:
+            continue
+        url = resolve_link(base, href)
+        if url.lower().startswith(("http://", "https://")) and url_problem(url) is None and url not in feeds:
+            feeds.append(url)
+    return feeds
 
 
 def decode_feed(body: bytes, content_type: str | None = None) -> tuple[str, str]:

@@ -52,7 +52,7 @@ from crawler.fetch.failures import HostWaiting, describe_failure, failed_request
 from crawler.fetch.policy import conditional_headers
 from crawler.fetch.urls import canonicalize_url
 from crawler.health import url_retry_at
-from crawler.parse.feeds import read_feed
+from crawler.parse.feeds import NotAFeedError, advertised_feeds, read_feed
 from crawler.parse.garbled import looks_garbled
 from crawler.parse.links import shown_link, url_problem
 from crawler.parse.listings import pick_links
@@ -69,6 +69,8 @@ MAX_CHILD_SITEMAPS = 5
 # and a site's legal 16 MB sitemap used to fail its source on every run.
 SITEMAP_MAX_BYTES = 50 * 1024 * 1024
 FEED_KINDS = ("feed", "search", "rsshub")
+# Requests whose failure is the source's: its URL, and the feed its page advertises when it is a web page.
+SOURCE_ROLES = ("source", "advertised-feed")
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_ENGINE_HOPS = 5
 HTML_TYPES = (b"text/html", b"application/xhtml+xml", b"text/plain", b"")
@@ -209,8 +211,9 @@ class SourceSpider(scrapy.Spider):
     def parse_source(self, response: Response) -> Iterator[scrapy.Request]:
         context = self.context_of(response.request)
         source, tally = context.source, context.tally
-        is_source = response.meta.get("mediawatch_role") == "source"
-        if is_source:
+        role = response.meta.get("mediawatch_role")
+        is_source = role in SOURCE_ROLES  # its failure is the source's
+        if role == "source":
             tally.http_status = response.status
         if response.status == 304:
             sent = response.request.headers if response.request is not None else None
@@ -230,6 +233,16 @@ class SourceSpider(scrapy.Spider):
         try:
             entries, children = self._entries_from(context, response)
         except MediawatchError as exc:
+            feeds = advertised_feeds(response.body, response.url, _header(response, b"Content-Type")) if (
+                role == "source" and source.kind == "feed" and isinstance(exc, NotAFeedError)) else []
+            if feeds:
+                # A site's address given for its feed: read the feed the page names (one hop), and say
+                # which, so the configuration can name it and save the page's request each run.
+                tally.note_error(f"{response.url} is a web page, not a feed; read the feed it advertises, "
+                                 f"{shown_link(feeds[0])} (set the source's url to it)")
+                yield self.request(context, feeds[0], role="advertised-feed", callback=self.parse_source,
+                                   errback=self.source_failed, dont_filter=True)
+                return
             if is_source:
                 tally.source_error = str(exc)
             else:
@@ -238,7 +251,7 @@ class SourceSpider(scrapy.Spider):
                 tally.lost.append(message if message.startswith(response.url) else f"{response.url}: {message}")
             logger.warning("source=%s url=%s error=%s", source.name, response.url, exc)
             return
-        if is_source:
+        if role == "source":
             tally.etag = _header(response, b"ETag")
             tally.last_modified = _header(response, b"Last-Modified")
             tally.index = bool(children)
@@ -427,11 +440,12 @@ class SourceSpider(scrapy.Spider):
         context = self.context_of(request)
         tally = context.tally
         message = describe_failure(failure)
-        if request.meta.get("mediawatch_role") == "source":
+        role = request.meta.get("mediawatch_role")
+        if role in SOURCE_ROLES:
             response = getattr(failure.value, "response", None)
-            if response is not None:
+            if response is not None and role == "source":
                 tally.http_status = response.status
-            tally.source_error = message
+            tally.source_error = message if role == "source" else f"{request.url}: {message}"
             if "robots.txt" in message:
                 tally.robots_blocked += 1
         else:

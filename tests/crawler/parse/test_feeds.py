@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crawler.parse.feeds import NotAFeedError, parse_feed
+from crawler.parse.feeds import NotAFeedError, advertised_feeds, parse_feed
 from scheduler.demo import DEMO_SITE
 
 BASE = "https://news.example/feeds/china.xml"
@@ -172,3 +172,21 @@ def test_a_title_the_feed_marks_up_as_html_is_read_as_plain_text() -> None:
     titles = [entry.title for entry in (*parse_feed(rss, BASE), *parse_feed(atom, BASE))]
 
     assert titles == ["南京 & 杭州 六小龙", "AT&T <3 六小龙", "1 < 2 & 3 > 2", "Two & 六小龙", "x y"]
+
+
+def test_a_web_page_names_the_feeds_it_advertises_in_page_order() -> None:
+    page = b"""<html><head><meta charset="gbk">
+    <link rel="stylesheet" href="/s.css">
+    <link rel="alternate" hreflang="en" href="/en/">
+    <link rel="alternate" type="application/rss+xml" title="RSS" href="/rss.xml">
+    <link rel="Alternate Feed" type="Application/Atom+XML; charset=utf-8" href="https://other.example/atom">
+    <link rel="alternate" type="application/feed+json" href="feed.json">
+    <link rel="alternate" type="application/rss+xml" href="javascript:void(0)">
+    <link rel="alternate" type="application/rss+xml" href="/rss.xml">
+    <link rel="alternate" type="application/rss+xml">
+    <link rel="alternate" type="application/rss+xml" href="http://[::1/feed">
+    </head><body><a href="/rss2.xml" type="application/rss+xml">RSS</a></body></html>"""
+    assert advertised_feeds(page, "https://news.example/china/", "text/html") == [
+        "https://news.example/rss.xml", "https://other.example/atom", "https://news.example/china/feed.json"]
+    assert advertised_feeds(b"<html><body><p>home</p></body></html>", "https://news.example/", "text/html") == []
+    assert advertised_feeds(b"\x89PNG\r\n\x1a\n\0\0", "https://news.example/", "image/png") == []

@@ -140,3 +140,34 @@ def test_a_finished_crawls_spider_is_freed() -> None:
     del spider, crawler
     gc.collect()
     assert [ref() for ref in freed] == [None, None]
+
+
+HOME = (b"<html><head><title>Daily</title>"
+        b"<link rel='alternate' type='application/rss+xml' href='{base}/feed.xml'></head><body>home</body></html>")
+
+
+def test_a_feed_source_given_a_web_page_reads_the_feed_the_page_advertises(tmp_path: Path, database_url: str) -> None:
+    # A site's home page as a feed source's url (Miniflux finds the feed from it) failed every run:
+    # "not a readable feed (not well-formed XML …)".
+    routes = {"index.html": Route(body=HOME, content_type="text/html", templated=True),
+              "feed.xml": Route(body=rss([("南京甲", "{base}/a.html")]), content_type="application/rss+xml",
+                                templated=True),
+              "a.html": Route(body=article_html("南京甲"))}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("index.html")}])
+        assert crawl(config).returncode == 0
+    assert list(stored(database_url)) == [site.url("a.html")]
+    run = last_run(database_url, "f")
+    assert run.status == "ok", run
+    assert run.error == (f"{site.url('index.html')} is a web page, not a feed; read the feed it advertises, "
+                         f"{site.url('feed.xml')} (set the source's url to it)")
+
+
+def test_an_advertised_feed_that_fails_fails_the_source(tmp_path: Path, database_url: str) -> None:
+    routes = {"index.html": Route(body=HOME, content_type="text/html", templated=True)}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("index.html")}])
+        crawl(config)
+    run = last_run(database_url, "f")
+    assert run.status == "failed", run
+    assert site.url("feed.xml") in (run.error or "") and "404" in (run.error or ""), run.error
