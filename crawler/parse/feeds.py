@@ -16,6 +16,7 @@ from lxml.etree import ParserError
 
 from crawler.extract.dates import has_time_of_day, parse_datetime, plausible_year
 from crawler.extract.decode import charset_from_content_type, decode_page
+from crawler.fetch.urls import document_base
 from crawler.parse.links import resolve_link, url_problem
 from storage.errors import ExtractionError
 from storage.text import strip_controls
@@ -111,8 +112,7 @@ def advertised_feeds(body: bytes, base_url: str, content_type: str | None = None
         document = lxml.html.document_fromstring(decode_page(body, content_type).text)
     except (ExtractionError, ParserError, ValueError):
         return []
-    base = next((str(href) for href in document.xpath("//base/@href") if str(href).strip()), "")
-    base = resolve_link(base_url, base.strip()) if base else base_url
+    base = document_base(document, base_url)
     feeds: list[str] = []
     for link in document.xpath("//link[@href][@type][@rel]"):
         rel = str(link.get("rel")).lower().split()
