@@ -8,6 +8,9 @@ pages, nine requests hit the host together (measured against a loopback server).
 Here a request claims its transfer slot the moment it leaves the queue; Scrapy's
 `_download` adds it again (a set) and releases it when the response arrives.
 
+A request whose host's robots.txt asks for a Crawl-delay (`crawler.fetch.robots`) waits
+that long after the host's previous request started, whatever AutoThrottle says.
+
 A request also leaves the queue without being sent when its host asked the crawl to
 wait (a long Retry-After) while it was queued: the RetryAfterMiddleware checks a
 request as it enters the downloader, and a host's whole queue enters at once.
@@ -24,6 +27,7 @@ from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import _schedule_coro
 
 from crawler.fetch.middleware import host_waiting, note_retry_after
+from crawler.fetch.robots import CRAWL_DELAY_META
 
 
 class PoliteDownloader(Downloader):
@@ -31,7 +35,8 @@ class PoliteDownloader(Downloader):
         if slot.latercall:
             return  # a delayed call will process the queue
         now = monotonic()
-        delay = slot.download_delay()
+        # robots.txt's Crawl-delay, which the next request carries, is a floor under AutoThrottle's delay.
+        delay = max(slot.download_delay(), slot.queue[0][0].meta.get(CRAWL_DELAY_META, 0.0) if slot.queue else 0.0)
         if delay:
             penalty = delay - now + slot.lastseen
             if penalty > 0:

@@ -12,6 +12,9 @@ with its own expiry, as RFC 9309 (2.3.1, 2.4) and Google describe:
   crawled, and the file is asked for again after `ROBOTS_RETRY_AFTER`.
 - no answer at all (refused connection, DNS, timeout): allowed, asked again after
   `ROBOTS_RETRY_AFTER`; the page requests themselves then fail and say why.
+
+A `Crawl-delay` for our user agent (or `*`) spaces the host's requests by that many
+seconds, at most `MAX_CRAWL_DELAY`: the request carries it, and the downloader waits.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ logger = logging.getLogger(__name__)
 ROBOTS_MAX_AGE = 24 * 3600.0  # Google's cap, and RFC 9309's "SHOULD NOT use the cached version for more than 24 hours"
 ROBOTS_DEFAULT_AGE = 24 * 3600.0  # an answer without cache headers: Google's usual day
 ROBOTS_RETRY_AFTER = 600.0  # a 5xx, 429 or unreachable robots.txt is asked for again after this
+# A Crawl-delay is obeyed up to this many seconds between requests: a day's delay would hold a run for ever.
+MAX_CRAWL_DELAY = 30.0
+CRAWL_DELAY_META = "mediawatch_crawl_delay"  # seconds, on a request whose host's robots.txt asks for a delay
 
 clock: Callable[[], float] = monotonic  # seconds; replaceable so tests can let time pass
 
@@ -82,6 +88,21 @@ def _http_date(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def crawl_delay(rp: Any, user_agent: str | bytes) -> float:
+    """Seconds `rp` (a Scrapy robots parser) asks `user_agent` to leave between requests; 0 for none.
+
+    Crawl-delay is not in RFC 9309, but Bing, Yandex and most polite crawlers obey it;
+    a value that is not a positive number is none, and a larger one than MAX_CRAWL_DELAY is capped.
+    """
+    try:
+        delay = rp.crawl_delay(user_agent)
+    except (AttributeError, TypeError, ValueError):  # a parser without the directive
+        return 0.0
+    if delay is None or not float(delay) > 0:  # `not >` also refuses NaN
+        return 0.0
+    return min(float(delay), MAX_CRAWL_DELAY)
+
+
 class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
     async def robot_parser(self, request: Request) -> Any:
         netloc = urlparse_cached(request).netloc
@@ -94,6 +115,12 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
         if isinstance(rp, Unavailable):
             raise IgnoreRequest(rp.message())
         super().process_request_2(rp, request)
+        if rp is not None:
+            # The downloader spaces the host's requests by it (crawler.fetch.downloader).
+            delay = crawl_delay(rp, self._robotstxt_useragent or request.headers.get(b"User-Agent")
+                                or self._default_useragent)
+            if delay:
+                request.meta[CRAWL_DELAY_META] = delay
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         status = response.status

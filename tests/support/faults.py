@@ -162,6 +162,7 @@ class FaultServer:
         self.routes: dict[str, Route] = dict(routes or {})
         self.faults: dict[str, Fault] = dict(faults or {})
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.arrivals: list[tuple[str, float]] = []  # (path, time.monotonic()) of each request, in order
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -209,6 +210,7 @@ class FaultServer:
                 path = self.path.split("?", 1)[0].split("#", 1)[0]
                 with site._lock:
                     site.requests.append((path, dict(self.headers.items())))
+                    site.arrivals.append((path, time.monotonic()))
                     site.in_flight += 1
                     site.max_in_flight = max(site.max_in_flight, site.in_flight)
                 try:

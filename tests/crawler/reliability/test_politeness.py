@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from scheduler.demo.site import Route
@@ -46,3 +47,34 @@ def test_a_story_two_sources_list_in_one_run_is_fetched_once(tmp_path: Path, dat
         assert site.hits("a.html") == 1
     recorded = runs(database_url)
     assert sorted((recorded[n][-1].new, recorded[n][-1].duplicate) for n in ("f", "l")) == [(0, 1), (1, 0)]
+
+
+def test_a_crawl_delay_in_robots_txt_spaces_the_hosts_requests(tmp_path: Path, database_url: str) -> None:
+    # robots.txt's Crawl-delay was read by nobody: two requests at a time went to a host asking for one a second.
+    items = [(f"南京{i}", f"{{base}}/{i}.html") for i in range(3)]
+    routes = {"robots.txt": Route(body=b"User-agent: *\nCrawl-delay: 1\n", content_type="text/plain"),
+              "feed.xml": Route(body=rss(items), content_type="application/rss+xml", templated=True),
+              **{f"{i}.html": Route(body=article_html(f"南京 {i}")) for i in range(3)}}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}],
+                              concurrency_per_host=2)
+        assert crawl(config).returncode == 0
+        starts = [at for path, at in site.arrivals if path != "/robots.txt"]
+    assert len(starts) == 4 and len(stored(database_url)) == 3
+    assert min(later - earlier for earlier, later in pairwise(starts)) >= 0.95
+
+
+def test_a_crawl_delay_is_read_for_our_user_agent_and_capped() -> None:
+    from scrapy.robotstxt import ProtegoRobotParser
+
+    from crawler.fetch.robots import MAX_CRAWL_DELAY, crawl_delay
+
+    def delay(body: bytes) -> float:
+        return crawl_delay(ProtegoRobotParser(body, None), "mediawatch/1.0 (+https://example.org)")
+
+    assert delay(b"User-agent: mediawatch\nCrawl-delay: 2\n\nUser-agent: *\nCrawl-delay: 10\n") == 2
+    assert delay(b"User-agent: *\nCrawl-delay: 0.5\n") == 0.5
+    assert delay(b"User-agent: *\nCrawl-delay: 86400\n") == MAX_CRAWL_DELAY
+    assert delay(b"User-agent: *\nCrawl-delay: soon\n") == 0
+    assert delay(b"User-agent: *\nCrawl-delay: -3\n") == 0
+    assert delay(b"User-agent: *\nDisallow: /private/\n") == 0
