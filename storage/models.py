@@ -288,3 +288,17 @@ class CrawlRequest(SQLModel, table=True):
     requested_by: str | None = None
     claimed_at: datetime | None = _ts(default=None, index=True)
     claimed_by: str | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A web console sign-in: its cookie names it, and signing out deletes it, so a copy of the cookie dies too.
+
+    `id` is the SHA-256 of the token the cookie carries: the table alone lets no one in.
+    """
+
+    __tablename__ = "web_session"
+
+    id: str = Field(primary_key=True)
+    user: str
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts(index=True)

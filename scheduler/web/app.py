@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -42,11 +43,13 @@ from scheduler.web.auth import (
     client_address,
     csrf_token,
     csrf_valid,
-    current_user,
+    proxy_user,
+    session_token,
 )
 from scheduler.web.crawls import CrawlTrigger
 from storage.columns import MAX_ID
 from storage.console import ConsoleQueries
+from storage.sessions import SessionStore
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +75,7 @@ class Console:
     auth: AuthSettings
     limiter: LoginLimiter
     trigger: CrawlTrigger
+    sessions: SessionStore
     templates: Environment
     tz: ZoneInfo
     read_only: bool
@@ -79,7 +83,17 @@ class Console:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def user(self, request: Request) -> str | None:
-        return current_user(request, self.auth)
+        """The signed-in user, as `RequireLogin` found it for this request."""
+        user = getattr(request.state, "user", None)
+        return user if isinstance(user, str) else None
+
+    async def find_user(self, request: Request) -> str | None:
+        """The proxy's user, else the user of the live session the cookie names (a database read)."""
+        user = proxy_user(request, self.auth)
+        if user is not None:
+            return user
+        token = session_token(request)
+        return None if token is None else await run_in_threadpool(self.sessions.user, token)
 
     def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         page = self.templates.get_template(template).render(
@@ -181,11 +195,15 @@ class RequireLogin:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path in PUBLIC_PATHS or path.startswith("/static/"):
+        if path == "/healthz" or path.startswith("/static/"):
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        user = self.console.user(request)
+        user = await self.console.find_user(request)
+        scope.setdefault("state", {})["user"] = user  # `Console.user` reads it: one lookup a request
+        if path in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
         if user is None and path.startswith("/api/"):
             wait = self._basic_auth_wait(request)
             if wait:
@@ -256,6 +274,7 @@ def create_app(app: App, trigger: CrawlTrigger, environ: Mapping[str, str], *, a
         auth=auth,
         limiter=LoginLimiter(web.login_attempts, web.login_window.total_seconds()),
         trigger=trigger,
+        sessions=SessionStore(app.engine, app.clock),
         templates=template_environment(),
         tz=ZoneInfo(app.config.digest.timezone),
         read_only=web.read_only,

@@ -8,6 +8,8 @@
 - Failed logins are counted per client address; past `login_attempts` within
   `login_window` the login form answers 429 until the window has passed.
 - Every POST carries the session's CSRF token (`require_csrf`).
+- A session is a signed cookie naming a row in the database (`storage.sessions`): signing
+  out deletes the row, so a copy of the cookie stops working too.
 """
 
 from __future__ import annotations
@@ -116,14 +118,22 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def current_user(request: Request, settings: AuthSettings) -> str | None:
-    """The signed-in user: the proxy's header when configured and present, else the session's."""
+SESSION_TOKEN = "sid"  # the key of the session row's token in the signed cookie (`storage.sessions`)
+
+
+def proxy_user(request: Request, settings: AuthSettings) -> str | None:
+    """The user the trusted proxy's header names, when one is configured and present."""
     if settings.proxy_header:
         value = request.headers.get(settings.proxy_header, "").strip()
         if value:
             return value[:200]
-    user = request.session.get("user")
-    return user if isinstance(user, str) and user else None
+    return None
+
+
+def session_token(request: Request) -> str | None:
+    """The token of the database session this request's signed cookie names, if any."""
+    token = request.session.get(SESSION_TOKEN)
+    return token if isinstance(token, str) and token else None
 
 
 def csrf_token(request: Request) -> str:

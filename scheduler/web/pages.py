@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from scheduler.web import charts
 from scheduler.web.app import DIGEST_POLICY, console_of, csrf_protected, path_id
-from scheduler.web.auth import client_address
+from scheduler.web.auth import SESSION_TOKEN, client_address, session_token
 from scheduler.web.crawls import crawl_notice
 from storage.console import CoverageFilter
 from storage.ledger import DigestLedger
@@ -475,8 +475,9 @@ async def login(request: Request) -> Response:
     password = form.get("password")
     if isinstance(password, str) and await console.auth.check_password(password):
         console.limiter.succeeded(client)
+        token = await run_in_threadpool(console.sessions.open, "admin", console.app.config.web.session_max_age)
         request.session.clear()  # a fresh session, and a fresh CSRF token, on sign-in
-        request.session["user"] = "admin"
+        request.session[SESSION_TOKEN] = token
         return RedirectResponse(target, status_code=303)
     console.limiter.failed(client)
     return console.render(request, "login.html.j2", status_code=401, title="Sign in", next=target,
@@ -484,5 +485,8 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    token = session_token(request)
+    if token is not None:  # the row goes: a copy of the cookie, wherever it is, no longer signs anyone in
+        await run_in_threadpool(console_of(request).sessions.close, token)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -9,7 +9,7 @@ import pytest
 from starlette.routing import Route
 
 from scheduler.app import App
-from scheduler.web.app import create_app
+from scheduler.web.app import SESSION_COOKIE, create_app
 from scheduler.web.auth import AuthSettings, LoginLimiter
 from scheduler.web.config import WebConfig
 from scheduler.web.crawls import RequestCrawls
@@ -158,3 +158,32 @@ def test_login_redirects_only_within_the_site(console: ConsoleServer) -> None:
         answer = client.post("/login", data={"csrf_token": csrf_from(form.text), "password": PASSWORD,
                                              "next": "https://evil.example/"})
     assert answer.status_code == 303 and answer.headers["location"] == "/"
+
+
+def test_a_session_cookie_copied_before_sign_out_no_longer_signs_in(console: ConsoleServer) -> None:
+    # Sessions were signed cookies and nothing more: signing out cleared the browser's copy, and a
+    # copy taken before (a shared computer, a proxy log) stayed good until session_max_age.
+    with console.client() as client:
+        assert sign_in(client).status_code == 303
+        copied = client.cookies[SESSION_COOKIE]
+        page = client.get("/sources")
+        assert client.post("/logout", data={"csrf_token": csrf_from(page.text)}).status_code == 303
+        assert client.get("/sources").status_code == 303
+    with console.client() as other:
+        other.cookies.set(SESSION_COOKIE, copied)
+        assert other.get("/sources").status_code == 303
+        assert other.get("/api/status").status_code == 401
+
+
+def test_a_session_outlives_a_restart_with_the_same_key_but_not_its_sign_out(coverage_app: App) -> None:
+    with ConsoleServer(coverage_app) as server, server.client() as client:
+        assert sign_in(client).status_code == 303
+        cookie = client.cookies[SESSION_COOKIE]
+    with ConsoleServer(coverage_app) as server, server.client() as client:
+        client.cookies.set(SESSION_COOKIE, cookie)
+        page = client.get("/sources")
+        assert page.status_code == 200  # the daemon restarted: its readers stay signed in
+        client.post("/logout", data={"csrf_token": csrf_from(page.text)})
+    with ConsoleServer(coverage_app) as server, server.client() as client:
+        client.cookies.set(SESSION_COOKIE, cookie)
+        assert client.get("/sources").status_code == 303
