@@ -107,7 +107,7 @@ class SourceConfig(Section):
         description="feed, listing, sitemap, search (a news-search feed) or rsshub (a route on an RSSHub instance)"
     )
     url: HttpUrl = Field(
-        description="the feed (or a page advertising it), listing page or sitemap URL (a gzipped `sitemap.xml.gz` too); search: a template with {query}; rsshub: set from route"
+        description="the feed (or a page advertising it), listing page or sitemap URL (a gzipped `sitemap.xml.gz` too, or the robots.txt naming the sitemaps); search: a template with {query}; rsshub: set from route"
     )
     engine: Literal["google-news", "bing-news"] | None = Field(
         None, description="search: fill url from this engine's preset for `edition`"

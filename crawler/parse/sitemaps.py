@@ -1,8 +1,9 @@
-"""Sitemaps, including Google News sitemaps: bytes plus a base URL in, entries and child sitemaps out (pure)."""
+"""Sitemaps, including Google News sitemaps (and robots.txt naming them): bytes plus a base URL in, entries and child sitemaps out (pure)."""
 
 from __future__ import annotations
 
 from datetime import UTC
+from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -15,11 +16,32 @@ SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 
 
+def robots_sitemaps(body: bytes, base_url: str) -> list[str]:
+    """The sitemaps a robots.txt names (`Sitemap:` lines, any case, a trailing comment dropped), in order.
+
+    A sitemap source may point at a site's robots.txt, as Scrapy's SitemapSpider allows: the
+    named sitemaps (an index, a news sitemap) are read as a sitemap index's children.
+    """
+    found: list[str] = []
+    for line in body.splitlines():
+        stripped = line.strip()
+        if stripped[:8].lower() != b"sitemap:":
+            continue
+        url = stripped[8:].split(b"#", 1)[0].strip().decode("utf-8", errors="replace")
+        if url and resolve_link(base_url, url) not in found:
+            found.append(resolve_link(base_url, url))
+    if not found:
+        raise ExtractionError(f"{base_url}: robots.txt names no sitemap (no 'Sitemap:' line)")
+    return found
+
+
 def parse_sitemap(body: bytes, base_url: str) -> tuple[list[FeedEntry], list[str]]:
     """Parse a sitemap (including Google News sitemaps).
 
     Returns (article entries, child sitemap URLs); a sitemap index yields only the latter.
     """
+    if urlsplit(base_url).path.lower() == "/robots.txt":
+        return [], robots_sitemaps(body, base_url)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
     try:
         root = etree.fromstring(body.lstrip(), parser=parser)

@@ -52,3 +52,13 @@ def test_a_sitemap_index_yields_only_its_children() -> None:
 def test_documents_that_are_not_sitemaps_are_refused(body: bytes) -> None:
     with pytest.raises(ExtractionError, match="sitemap"):
         parse_sitemap(body, BASE)
+
+
+def test_a_robots_txt_yields_the_sitemaps_it_names_as_scrapys_sitemap_spider_reads_it() -> None:
+    # A sitemap source given robots.txt (Scrapy's SitemapSpider takes one) failed: "not a readable sitemap".
+    robots = (b"User-agent: *\nDisallow: /search/\nSitemap: https://news.example/sitemap_index.xml\n"
+              b"sitemap:/news-sitemap.xml  \n# Sitemap: https://news.example/commented.xml\n")
+    assert parse_sitemap(robots, "https://news.example/robots.txt") == (
+        [], ["https://news.example/sitemap_index.xml", "https://news.example/news-sitemap.xml"])
+    with pytest.raises(ExtractionError, match=r"robots\.txt names no sitemap"):
+        parse_sitemap(b"User-agent: *\nDisallow:\n", "https://news.example/robots.txt")

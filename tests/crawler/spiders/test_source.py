@@ -171,3 +171,18 @@ def test_an_advertised_feed_that_fails_fails_the_source(tmp_path: Path, database
     run = last_run(database_url, "f")
     assert run.status == "failed", run
     assert site.url("feed.xml") in (run.error or "") and "404" in (run.error or ""), run.error
+
+
+def test_a_sitemap_source_may_be_the_sites_robots_txt(tmp_path: Path, database_url: str) -> None:
+    urlset = (b"<?xml version='1.0' encoding='utf-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+              b"<url><loc>{base}/a.html</loc><lastmod>2025-02-12</lastmod></url></urlset>")
+    routes = {"robots.txt": Route(body=b"User-agent: *\nDisallow: /private/\nSitemap: {base}/news.xml\n",
+                                  content_type="text/plain", templated=True),
+              "news.xml": Route(body=urlset, content_type="application/xml", templated=True),
+              "a.html": Route(body=article_html("南京甲"))}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "s", "kind": "sitemap", "url": site.url("robots.txt")}])
+        assert crawl(config).returncode == 0
+    assert list(stored(database_url)) == [site.url("a.html")]
+    run = last_run(database_url, "s")
+    assert (run.status, run.found, run.new) == ("ok", 1, 1), run
