@@ -7,6 +7,11 @@ says how many ran on each. `make test` runs the suite on several pytest-xdist wo
 fixture here gives each test its own database, server port, temporary folder and queue
 prefix, so tests never share state, and the backend count is taken from the test reports,
 which workers send to the controller, so it covers every worker.
+
+No test reaches the internet: `network_guard` (session-wide, autouse) refuses any socket
+connect to an address other than loopback, in this process and in every Python subprocess
+the tests start (`tests/support/netguard.py`), and a test during which one was refused
+fails, even if the code under test caught the error.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from scheduler.demo.site import StaticSite, load_site
 from storage.db import create_engine
 from storage.migrate import ensure_schema
 from storage.repository import Repository
+from tests.support import netguard
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).parent / "data"
@@ -37,6 +43,54 @@ PG_ENV = "MEDIAWATCH_TEST_DATABASE_URL"
 
 BACKEND_PROPERTY = "database_backend"
 _backend_counts: Counter[str] = Counter()
+
+
+NETGUARD_SITE = Path(netguard.__file__).parent / "netguard_site"
+
+
+def _with_guard_path(pythonpath: str | None) -> str:
+    parts = [part for part in (pythonpath or "").split(os.pathsep) if part]
+    return os.pathsep.join([str(NETGUARD_SITE), *[part for part in parts if part != str(NETGUARD_SITE)]])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def network_guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Refuse non-loopback connects here and in subprocesses; yields the file refusals are recorded in.
+
+    Subprocesses load the guard from `netguard_site/sitecustomize.py`, whose folder goes on
+    PYTHONPATH: in `os.environ` (inherited by plain children and by the crawler's forkserver)
+    and in any `env` a test passes to `subprocess.Popen` (most set PYTHONPATH themselves).
+    """
+    record = tmp_path_factory.mktemp("netguard") / "refused.log"
+    record.touch()
+    netguard.install()
+    real_init = subprocess.Popen.__init__
+
+    def guarded_init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("env") is not None:
+            env = dict(kwargs["env"])
+            env["PYTHONPATH"] = _with_guard_path(env.get("PYTHONPATH"))
+            env.setdefault(netguard.RECORD_ENV, os.environ.get(netguard.RECORD_ENV, str(record)))
+            kwargs["env"] = env
+        real_init(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", _with_guard_path(os.environ.get("PYTHONPATH")))
+        patch.setenv(netguard.RECORD_ENV, str(record))
+        patch.setattr(subprocess.Popen, "__init__", guarded_init)
+        yield record
+
+
+@pytest.fixture(autouse=True)
+def _no_network_refused(network_guard: Path) -> Iterator[None]:
+    """Fail the test whose code (or subprocess) tried to leave loopback, even if it caught the error."""
+    before = network_guard.stat().st_size
+    yield
+    with network_guard.open(encoding="utf-8") as handle:
+        handle.seek(before)
+        refused = handle.read()
+    if refused:
+        pytest.fail(f"tried to reach the network:\n{refused}", pytrace=False)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
