@@ -59,7 +59,7 @@ def read_feed(body: bytes, base_url: str, content_type: str | None = None) -> Fe
         raise NotAFeedError(f"{base_url}: empty response, not a feed")
     text, mime = decode_feed(body, content_type)
     if text.lstrip("\ufeff \t\r\n").startswith("{"):
-        return FeedDocument(_parse_json_feed(text, base_url))
+        return _read_json_feed(text, base_url)
     headers = {"content-location": base_url, "content-type": f"{mime}; charset=utf-8"}
     parsed = feedparser.parse(_as_utf8_xml(text), response_headers=headers)
     version = parsed.get("version") or ""
@@ -213,7 +213,8 @@ def _struct_time(value: Any) -> datetime | None:
         return None
 
 
-def _parse_json_feed(text: str, base_url: str) -> list[FeedEntry]:
+def _read_json_feed(text: str, base_url: str) -> FeedDocument:
+    """A JSON Feed's items as entries; an item without a URL is counted as `unlinked`, as in RSS and Atom."""
     try:
         document = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
@@ -222,11 +223,13 @@ def _parse_json_feed(text: str, base_url: str) -> list[FeedEntry]:
         raise NotAFeedError(f"{base_url}: JSON document is not a JSON Feed")
     items = document.get("items") or []
     entries = []
+    unlinked = 0
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
         link = item.get("url") or item.get("external_url")
         if not link or not isinstance(link, str):
+            unlinked += 1  # content or attachments only: nothing to fetch
             continue
         authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
         author = authors[0].get("name") if isinstance(authors, list) and authors and isinstance(authors[0], dict) else None
@@ -241,7 +244,9 @@ def _parse_json_feed(text: str, base_url: str) -> list[FeedEntry]:
                 date_source="feed" if not isinstance(date, str) or has_time_of_day(date) else "feed-day",
             )
         )
-    return entries
+    if unlinked and not entries:
+        raise NotAFeedError(f"{base_url}: {unlinked} feed entries but no link in any of them")
+    return FeedDocument(entries, unlinked=unlinked)
 
 
 def _json_feed_date(value: Any) -> datetime | None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crawler.parse.feeds import NotAFeedError, advertised_feeds, parse_feed
+from crawler.parse.feeds import NotAFeedError, advertised_feeds, parse_feed, read_feed
 from scheduler.demo import DEMO_SITE
 
 BASE = "https://news.example/feeds/china.xml"
@@ -65,6 +65,28 @@ def test_json_feed_items_become_entries() -> None:
 
     assert (entry.url, entry.title, entry.author) == ("https://news.example/1.html", "南京三问", "王晓明")
     assert entry.published == datetime(2025, 2, 9, 2, 0, tzinfo=UTC)
+
+
+def test_json_feed_items_without_a_url_are_counted_as_unlinked_like_rss_entries() -> None:
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+        {"id": "1", "url": "https://news.example/1.html", "title": "甲"},
+        {"id": "2", "title": "only content", "content_text": "只有正文"},
+        {"id": "3", "title": "a url that is not text", "url": 3},
+        {"id": "4", "external_url": "https://other.example/4.html", "title": "丁"},
+    ]}
+
+    feed = read_feed(json.dumps(document, ensure_ascii=False).encode(), BASE)
+
+    assert [e.url for e in feed.entries] == ["https://news.example/1.html", "https://other.example/4.html"]
+    assert feed.unlinked == 2
+
+
+def test_a_json_feed_whose_items_all_lack_a_url_is_refused_like_an_rss_one() -> None:
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": "t",
+                "items": [{"id": "1", "content_text": "甲"}, {"id": "2", "content_html": "<p>乙</p>"}]}
+
+    with pytest.raises(NotAFeedError, match="2 feed entries but no link in any of them"):
+        read_feed(json.dumps(document).encode(), BASE)
 
 
 def test_an_empty_but_valid_feed_yields_no_entries() -> None:

@@ -74,6 +74,25 @@ def test_a_304_to_a_request_without_validators_fails_the_run(tmp_path: Path, dat
     assert run.error is not None and "304 Not Modified" in run.error and "without" in run.error
 
 
+def test_json_feed_items_without_a_url_are_counted_and_said_like_rss_entries(tmp_path: Path,
+                                                                             database_url: str) -> None:
+    # They were dropped without a word: the run read "ok", found 2 of a feed of 4 items.
+    feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+        {"id": "1", "url": "{base}/a.html", "title": "甲"},
+        {"id": "2", "title": "乙", "content_text": "只有正文"},
+        {"id": "3", "title": "丙", "attachments": [{"url": "{base}/c.mp3", "mime_type": "audio/mpeg"}]},
+        {"id": "4", "url": "{base}/b.html", "title": "丁"}]}, ensure_ascii=False)
+    routes = {"feed.json": Route(body=feed.encode(), content_type="application/feed+json", templated=True),
+              "a.html": Route(body=article_html("南京甲")), "b.html": Route(body=article_html("南京丁"))}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.json")}])
+        assert crawl(config).returncode == 0
+    assert sorted(stored(database_url)) == [site.url("a.html"), site.url("b.html")]
+    run = last_run(database_url, "f")
+    assert (run.status, run.found, run.new, run.refused) == ("ok", 4, 2, 2)
+    assert run.error is not None and "2 feed entries without a link" in run.error
+
+
 def test_non_http_links_on_a_listing_page_are_refused_like_a_feeds(tmp_path: Path, database_url: str) -> None:
     # The listing parser used to drop them before the spider saw them: found 2, refused 0.
     listing = ('<ul class="news"><li><a href="/a.html">甲</a></li><li><a href="javascript:void(0)">乙</a></li>'
