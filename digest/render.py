@@ -22,7 +22,7 @@ from pathlib import Path
 import css_inline
 import jinja2
 
-from digest.text import TEXT_WIDTH, display_width, one_line, shorten, wrap
+from digest.text import TEXT_WIDTH, display_width, one_line, printable, shorten, wrap
 from digest.view import Bar, DigestView
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -174,6 +174,7 @@ def _environment(html: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=not html,
+        finalize=printable,
     )
     env.globals.update(plural=_plural)
     env.filters.update(text_bar=_text_bar, pad=_pad, label_width=_label_width, fold_quiet=_fold_quiet,

@@ -14,11 +14,13 @@ import unicodedata
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from markupsafe import Markup
 from rich.cells import cell_len
 
 from crawler.normalize import normalize_text
 from crawler.topics.rules import term_spans
 from digest.view import Span
+from storage.text import strip_controls
 
 EXCERPT_CHARS = 160
 TEXT_WIDTH = 80
@@ -31,11 +33,26 @@ _SPACE = re.compile(r"\s+")
 
 
 def one_line(text: str | None) -> str:
-    """Collapse all whitespace, line breaks and control characters into single spaces."""
+    """Collapse all whitespace, line breaks and control characters into single spaces (bidi overrides go)."""
     if not text:
         return ""
     cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
-    return _SPACE.sub(" ", cleaned).strip()
+    return _SPACE.sub(" ", strip_controls(cleaned)).strip()
+
+
+def printable(value: object) -> object:
+    """Jinja's `finalize` for the digest's and the web console's templates: every string they print
+    loses control characters and bidi overrides (`storage.text.strip_controls`).
+
+    The crawler strips them before storing, but rows stored earlier still hold them, and one
+    open U+202E in a headline reversed the rest of its line in the email and the console.
+    Markup (a highlighted excerpt) stays Markup, so it is not escaped a second time.
+    """
+    if isinstance(value, Markup):
+        return Markup(strip_controls(str(value)))
+    if isinstance(value, str):
+        return strip_controls(value)
+    return value
 
 
 def shorten(text: str, limit: int) -> str:

@@ -35,6 +35,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from digest.text import printable
 from scheduler.app import App
 from scheduler.web.auth import (
     CSRF_FIELD,
@@ -253,8 +254,9 @@ class RequireLogin:
 
 
 def template_environment() -> Environment:
+    # `printable`: no stored control character or bidi override reaches a page (see digest.text).
     env = Environment(loader=PackageLoader("scheduler.web", "templates"), autoescape=True, trim_blocks=True,
-                      lstrip_blocks=True)
+                      lstrip_blocks=True, finalize=printable)
     return env
 
 

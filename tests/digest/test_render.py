@@ -483,6 +483,21 @@ def test_subject_keeps_a_hostile_lead_title_on_one_line() -> None:
     assert subject == 't: 1 new article from 1 outlet, 2025-02-12 — Nanjing <script>alert(1)</script> & the "dragons" Bcc…'
 
 
+def test_bidi_overrides_in_a_stored_title_reach_neither_the_email_nor_its_subject() -> None:
+    # A row stored before the crawler dropped them: U+202E reversed everything after it on its line
+    # (the outlet, the date) in the HTML, the text part and the subject.
+    items = [article(1, "南京\u202e六小龙\u2067之问", "jiangnan\u202e", hours_ago=2, score=1.0, matched=("六小龙",),
+                     text="南京\u202e能否培育出自己的六小龙。", language="zh-Hans")]
+    view = select_digest("t", items, now=NOW, tz=SHANGHAI, since=None, seed=None, outlets={}, coverage=[])
+
+    rendered = render_digest(view)
+
+    for output in (rendered.html, rendered.text, rendered.subject):
+        assert not re.search("[\u202a-\u202e\u2066-\u2069]", output), output
+    assert "南京六小龙之问" in rendered.html and "南京六小龙之问" in rendered.text
+    assert rendered.subject.endswith("— 南京六小龙之问")
+
+
 def test_an_empty_digest_says_nothing_is_new() -> None:
     view = select_digest("t", [], now=NOW, tz=SHANGHAI, since=NOW - timedelta(days=1), seed=SEED, outlets={}, coverage=[])
 

@@ -353,6 +353,19 @@ def test_control_characters_in_a_page_never_reach_the_article() -> None:
     assert "六小龙" in article.title and "南京之问" in article.title and "\n" in article.text
 
 
+def test_bidi_overrides_in_a_page_never_reach_the_article() -> None:
+    # U+202E in a headline reversed the rest of its line in the digest and the console, past the headline.
+    body = "南京为何发展不出杭州六小龙？这是一场难得的自我追问，讨论持续升温。" * 6
+    page = ('<!doctype html><html><head><meta charset="utf-8"><title>南京\u202e之问</title></head>'
+            f"<body><article><h1>南京\u202e之问\u2066</h1><p>{body}\u202d</p><p>{body}</p></article></body></html>")
+    article = extract_article(page.encode("utf-8"), "https://news.example.cn/bidi.html", "text/html")
+    hinted = extract_article(page.encode("utf-8"), "https://news.example.cn/bidi.html", "text/html",
+                             title_hint="南京\u202e之问")
+    for value in (article.title, article.text, hinted.title):
+        assert not [c for c in value if "\u202a" <= c <= "\u202e" or "\u2066" <= c <= "\u2069"], repr(value)
+    assert article.title == hinted.title == "南京之问"
+
+
 def test_a_page_of_too_many_elements_is_read_from_its_start() -> None:
     # 30,000 paragraphs with a link each (60,000 elements): text extraction costs more than
     # linearly in a page's size, and a 9 MB page of this kind held a crawl's thread 40 s.

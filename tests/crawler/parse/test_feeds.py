@@ -177,6 +177,24 @@ def test_control_characters_in_feed_titles_authors_and_summaries_are_dropped() -
         assert entry.title is not None and entry.title.startswith("南京 ") and entry.title.endswith("三问")
 
 
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_bidi_overrides_in_feed_titles_are_dropped_and_right_to_left_letters_kept() -> None:
+    # "南京\u202e六小龙之问" displays the rest of the line reversed: in the digest and the console the
+    # override ran on past the headline, through the outlet's name and date after it.
+    title = "南京\u202e六小龙\u2067之问\u202c \u05e9\u05dc\u05d5\u05dd\u200f \u0633\u0644\u0627\u0645"
+    rss = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>x</title>'
+           f"<item><title>{title}</title><link>https://news.example/1.html</link>"
+           f"<author>\u202e王</author><description>s\u2066 d</description></item></channel></rss>").encode()
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+        {"id": "1", "url": "https://news.example/1.html", "title": title, "authors": [{"name": "\u202e王"}],
+         "summary": "s\u2066 d"}]}
+    for entry in (*parse_feed(rss, BASE), *parse_feed(json.dumps(document).encode(), BASE)):
+        assert (entry.title, entry.author, entry.summary) == (
+            "南京六小龙之问 \u05e9\u05dc\u05d5\u05dd\u200f \u0633\u0644\u0627\u0645", "王", "s d")
+
+
 def test_a_title_the_feed_marks_up_as_html_is_read_as_plain_text() -> None:
     # Feeds put markup and entities in titles (CDATA in RSS, type="html" in Atom). The title was kept as
     # markup, so a page stored from its entry was titled "南京 &amp; 杭州 <b>六小龙</b>" in lists and digests.

@@ -186,6 +186,17 @@ def test_hostile_titles_and_bodies_stay_inert(console: ConsoleServer) -> None:
     assert api["articles"][0]["title"] == HOSTILE  # data stays data in JSON
 
 
+def test_a_bidi_override_in_a_stored_title_does_not_reorder_the_page(console: ConsoleServer) -> None:
+    # A row stored before the crawler dropped them: U+202E reversed the rest of the row (outlet, date).
+    stored = store(console.app.repository, "南京\u202e六小龙\u2066之问", source="donghai", text="正文\u202e 六小龙",
+                   fetched=START + timedelta(hours=1))
+    with signed_in(console) as client:
+        pages = [client.get(path).text for path in ("/", "/search?q=正文", f"/articles/{stored}")]
+    for page in pages:
+        assert not re.search("[\u202a-\u202e\u2066-\u2069]", page)
+        assert "南京六小龙之问" in page
+
+
 def test_source_run_chart_labels_runs_with_their_local_day(coverage_app: App) -> None:
     # A run at 07:53 in Shanghai (23:53 UTC the day before) sat in the table as the 2nd and in the
     # chart under the 1st: the chart took the UTC date.
