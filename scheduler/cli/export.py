@@ -142,7 +142,10 @@ def export(
     finally:
         application.close()
     records = article_records(stored, membership)
-    stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    # A CSV file starts with the UTF-8 BOM: Excel reads a CSV without one in the system's ANSI code
+    # page, turning Chinese into mojibake. Not on stdout, where another program reads it.
+    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+    stream = output.open("w", encoding=encoding, newline="") if output else sys.stdout
     try:
         if fmt == "jsonl":
             for record in records:

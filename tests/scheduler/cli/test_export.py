@@ -50,6 +50,28 @@ def test_csv_export_keeps_a_scraped_formula_from_running_in_a_spreadsheet(
     assert FORMULAS["title"] in titles and "-5% 南京与杭州的差距" in titles
 
 
+def test_a_csv_file_starts_with_a_utf8_bom_so_excel_reads_chinese_and_stdout_does_not(
+    tmp_path: Path, database_url: str, repository: Repository
+) -> None:
+    # Excel opens a CSV file without a BOM in the system's ANSI code page: "南京为何养不出六小龙"
+    # showed as "鍗椾含..." mojibake. A file from -o starts with the UTF-8 BOM, which Excel and
+    # LibreOffice take as "this is UTF-8"; stdout (a pipe into another program) stays plain UTF-8.
+    store(repository, "南京为何养不出六小龙", text="南京与杭州的差距，六小龙之问。")
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}]})
+    target = tmp_path / "articles.csv"
+
+    assert run_cli("export", "--format", "csv", "-o", str(target), config=config).returncode == 0
+    piped = run_cli("export", "--format", "csv", config=config)
+    assert run_cli("export", "-o", str(tmp_path / "articles.jsonl"), config=config).returncode == 0
+
+    assert target.read_bytes().startswith(b"\xef\xbb\xbfid,url,")
+    [row] = csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"), newline=""))
+    assert row["title"] == "南京为何养不出六小龙"
+    assert piped.returncode == 0 and piped.stdout.startswith("id,url,"), piped.stdout[:20]
+    assert (tmp_path / "articles.jsonl").read_bytes().startswith(b"{")  # JSON Lines is not for spreadsheets
+
+
 def test_export_refuses_to_write_over_the_database_or_the_configuration(tmp_path: Path) -> None:
     # `export -o data/mediawatch.db` (meant as a backup, say) truncated the database and wrote
     # JSON Lines into it, and `-o mediawatch.toml` replaced the configuration: both were lost.
