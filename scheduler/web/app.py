@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -184,6 +184,42 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class RequestErrors:
+    """A request that fails is one log line; its traceback shows only where every traceback does.
+
+    Starlette answers an unhandled exception with a 500 and raises it again, and uvicorn then
+    printed "Exception in ASGI application" and the whole traceback through its own handler,
+    at every log level, even for a client that hung up halfway through a form
+    (`ClientDisconnect`). Here a hang-up is an info line (no one is left to answer), and any
+    other exception is an error line on `scheduler.web.app` and a plain 500; the log
+    formatter (`scheduler.logs`) adds the traceback at `--log-level debug`.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            logger.info("%s %s: the client went away before its request arrived in full", scope["method"], scope["path"])
+        except Exception:
+            logger.error("%s %s failed", scope["method"], scope["path"], exc_info=True)
+            if not started:
+                await PlainTextResponse("internal error; the console's log says more", status_code=500)(
+                    scope, receive, send)
+
+
 class RequireLogin:
     """Anyone not signed in gets the login page (HTML), or 401 (API and POST); nothing else."""
 
@@ -296,6 +332,7 @@ def create_app(app: App, trigger: CrawlTrigger, environ: Mapping[str, str], *, a
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(RequestErrors),
             Middleware(
                 SessionMiddleware,
                 secret_key=auth.secret_key,

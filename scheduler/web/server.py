@@ -44,8 +44,11 @@ def build_server(
 ) -> uvicorn.Server:
     """The configured uvicorn server for the console (raises ConfigError when no sign-in is configured)."""
     asgi = create_app(app, trigger, environ)
+    # log_config=None: uvicorn's records go through mediawatch's logging (`scheduler.logs`), one line
+    # each and only at debug, instead of uvicorn's own handler, which printed "Invalid HTTP request
+    # received." and request tracebacks at every level; failed requests are logged by `RequestErrors`.
     config = uvicorn.Config(
-        asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
+        asgi, host=host, port=port, log_config=None, log_level="warning", access_log=False, lifespan="off",
         proxy_headers=False, server_header=False, date_header=True,
     )
     return EmbeddedServer(config) if embedded else uvicorn.Server(config)
