@@ -30,16 +30,21 @@ def failed_request(failure: Failure) -> Request:
     return request
 
 
-# Exception class names (Twisted's and Scrapy's) and what they mean to a person.
+# Exception class names (Twisted's and Scrapy's) and what they mean to a person. Scrapy 2.19
+# wraps Twisted's errors in its own (`DownloadFailedError` from `ResponseNeverReceived`, whose
+# text is the repr of a list of Failures): a name missing here is looked up on its cause.
 _PLAIN = {
     "TimeoutError": "no complete answer within the download timeout",
     "TCPTimedOutError": "no complete answer within the download timeout",
     "ConnectionRefusedError": "connection refused",
+    "DownloadConnectionRefusedError": "connection refused",
+    "ResponseNeverReceived": "the connection closed before any answer arrived",
     "ConnectionLost": "the connection closed before the whole page arrived",
     "ResponseFailed": "the connection closed before the whole page arrived",
     "PotentialDataLoss": "the connection closed before the whole page arrived",
     "ResponseDataLossError": "the connection closed before the whole page arrived",
     "DNSLookupError": "the host name does not resolve",
+    "CannotResolveHostError": "the host name does not resolve",
 }
 
 
@@ -69,4 +74,16 @@ def describe_failure(failure: Failure) -> str:
         return f"{text.rstrip('.')} (download_timeout)"
     if "maxsize" in text.lower() or "larger than download max size" in text.lower():
         return "page larger than max_page_bytes (refused)"
-    return text
+    return _plain_cause(value) or text
+
+
+def _plain_cause(value: BaseException | None) -> str | None:
+    """The words for the error a wrapper (Scrapy's `DownloadFailedError`) was raised from, if known."""
+    cause = value.__cause__ if value is not None else None
+    for _ in range(5):  # a chain is one or two links long; never follow a cycle
+        if cause is None:
+            return None
+        if type(cause).__name__ in _PLAIN:
+            return _PLAIN[type(cause).__name__]
+        cause = cause.__cause__
+    return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -119,6 +120,20 @@ def truncated() -> Fault:
     return Fault(serve, "truncated body")
 
 
+def reset() -> Fault:
+    """Read the request and abort the connection (a TCP RST) before any answer."""
+
+    def serve(h: BaseHTTPRequestHandler) -> None:
+        # Linger 0 turns close() into a reset; the handler's files hold the socket open until closed too.
+        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        h.close_connection = True
+        h.rfile.close()
+        h.wfile.close()
+        h.connection.close()
+
+    return Fault(serve, "connection reset")
+
+
 def huge(megabytes: int = 20) -> Fault:
     body = b"<html><body><p>" + b"x" * (megabytes * 1024 * 1024) + b"</p></body></html>"
     return Fault(lambda h: _send(h, 200, body), f"{megabytes} MB page")
@@ -205,6 +220,8 @@ class FaultServer:
                     super().handle_one_request()
                 except (ConnectionError, OSError):
                     self.close_connection = True  # the client gave up: timeouts and size limits
+                except ValueError:
+                    self.close_connection = True  # a fault closed the connection's files itself (reset)
 
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0].split("#", 1)[0]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 
 from scheduler.demo import DEMO_SITE, DEMO_TOPIC
 from scheduler.demo.site import Route, StaticSite
 from tests.conftest import run_cli, write_config
+from tests.support.faults import FaultServer, reset
 
 RSS = ("<rss version='2.0'><channel><title>t</title><item><title>南京六小龙</title><link>{base}/a.html</link>"
        "</item></channel></rss>")
@@ -103,3 +105,20 @@ def test_extract_on_a_page_without_an_article_exits_non_zero(tmp_path: Path) -> 
     result = run_cli("extract", str(page))
     assert result.returncode == 1
     assert "no article" in result.stderr
+
+
+def test_a_reset_or_refused_connection_is_said_in_words(tmp_path: Path) -> None:
+    # Scrapy 2.19 wraps Twisted's errors in its own: a reset before any answer read
+    # "[<twisted.python.failure.Failure twisted.internet.error.ConnectionLost: ...>]" in a
+    # run's note and in `status`, and a refused connection "Connection was refused by other side: 111: ...".
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/feed.xml"
+    config = write_config(tmp_path / "mediawatch.toml", {"crawler": {"retry_times": 0}, "topics": [DEMO_TOPIC]})
+    with FaultServer(faults={"reset": reset()}) as server:
+        result = run_cli("extract", "--allow-private", server.url("reset"), closed, config=config)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"mediawatch: {server.url('reset')}: the connection closed before any answer arrived",
+        f"mediawatch: {closed}: connection refused",
+    ]
