@@ -28,7 +28,7 @@ import lxml.html
 from crawler.extract.bodytext import BodyOptions, extract_body
 from crawler.extract.boilerplate import clean_text, drop_leading_title
 from crawler.extract.dates import choose_published, is_bare_year, parse_datetime
-from crawler.extract.decode import decode_page
+from crawler.extract.decode import decode_page, looks_binary
 from crawler.extract.language import choose_language
 from crawler.extract.metadata import byline_zone, choose_author, choose_title
 from crawler.extract.page import MAX_ELEMENTS, cut_after, is_substantial, meta_tags, parse_html
@@ -96,6 +96,10 @@ def extract_with_overrides(
     ``body_options`` turns steps of the text extraction off, for measurements.
     """
     page = decode_page(body, content_type)
+    if looks_binary(page.text):
+        # Served as a page, but an image, an archive or compressed bytes: decoded, it read as
+        # random "Chinese" and was stored as an article.
+        raise NoArticleError(f"no article text found in {url}: binary data, not a text page")
     # Control characters mean nothing on a news page; kept, an escape sequence in a headline
     # reached the operator's terminal through `mediawatch articles`.
     tree = parse_html(strip_controls(page.text))

@@ -180,6 +180,22 @@ def decode_page(body: bytes, content_type: str | None = None) -> DecodedPage:
     return page
 
 
+# Control characters (C0 but tab, newline, carriage return; DEL; C1) in decoded text. Real
+# pages hold almost none (at most 0.012% over the benchmark corpora and real feeds); an image,
+# an archive or compressed bytes decode, as GB18030 or anything else, to 12-17% of them. A
+# hostile page may hold as many (escape sequences in a short page), but it has markup.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BINARY_SHARE = 0.02
+_MARKUP = re.compile(r"<(?:html|head|body|title|meta|article|div|p|h[1-6]|span|a)\b", re.I)
+
+
+def looks_binary(text: str) -> bool:
+    """True when decoded `text` is binary data: over 2% control characters and no HTML markup."""
+    if not text or len(_CONTROL.findall(text)) <= _BINARY_SHARE * len(text):
+        return False
+    return len(_MARKUP.findall(text, 0, 65536)) < 3
+
+
 def _with_utf8_runs(body: bytes, page: DecodedPage) -> DecodedPage:
     """The GB page re-read with UTF-8 sequences allowed where GB18030 gives garbage, if that is cleaner.
 

@@ -8,6 +8,8 @@ are encoded here, in memory, so the bytes the extractor sees are the real thing.
 from __future__ import annotations
 
 import codecs
+import random
+import zlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -364,6 +366,18 @@ def test_bidi_overrides_in_a_page_never_reach_the_article() -> None:
     for value in (article.title, article.text, hinted.title):
         assert not [c for c in value if "\u202a" <= c <= "\u202e" or "\u2066" <= c <= "\u2069"], repr(value)
     assert article.title == hinted.title == "南京之问"
+
+def test_binary_bytes_served_as_a_page_are_no_article() -> None:
+    # A file served as text/html (an image, an archive, a compressed body without its
+    # Content-Encoding) decoded as GB18030 into a "Chinese" text of 2,000 random characters,
+    # and was stored, matched and digested as an article. Real pages hold almost no control
+    # characters (at most 0.012% over the corpora); such bytes decode to 12-17%.
+    rnd = random.Random(7)
+    noise = bytes(rnd.getrandbits(8) for _ in range(3000))
+    packed = zlib.compress(("<p>" + "南京为何发展不出杭州六小龙？" * 200 + "</p>").encode())
+    for data in (noise, packed, b"\x89PNG\r\n\x1a\n" + noise):
+        with pytest.raises(NoArticleError, match="binary"):
+            extract_article(data, "https://news.example.cn/file.html", "text/html")
 
 
 def test_a_page_of_too_many_elements_is_read_from_its_start() -> None:
