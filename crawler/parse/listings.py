@@ -5,7 +5,7 @@ from __future__ import annotations
 from cssselect import ExpressionError
 from parsel import Selector
 
-from crawler.fetch.urls import document_base
+from crawler.fetch.urls import canonicalize_url, document_base
 from crawler.parse.links import resolve_link
 from storage.errors import ExtractionError
 
@@ -21,11 +21,13 @@ def pick_links(html: str, base_url: str, *, css: str | None = None, xpath: str |
     attributes (`a::attr(href)`, `//a/@href`). Links in other schemes (`javascript:`,
     `mailto:`) are returned as they are: the spider refuses and counts them, as it does
     a feed's, rather than their vanishing here. Relative links are read against the
-    page's `<base href>` when it has an http(s) one, as a browser reads them.
+    page's `<base href>` when it has an http(s) one, as a browser reads them. Links back
+    to the listing page itself ("#top", "#", "//") are navigation, not articles: left out.
     """
     selector = Selector(text=html or "<html></html>", base_url=base_url)
     if not (css or xpath):
         raise ValueError("pick_links needs css or xpath")
+    page = _canonical(base_url)
     base_url = document_base(selector.root, base_url)
     try:
         nodes = selector.css(css) if css else selector.xpath(xpath or "")
@@ -38,6 +40,14 @@ def pick_links(html: str, base_url: str, *, css: str | None = None, xpath: str |
         if not href or not isinstance(href, str):
             continue
         absolute = resolve_link(base_url, href.strip())
-        if absolute not in links:
+        if absolute not in links and (page is None or _canonical(absolute) != page):
             links.append(absolute)
     return links
+
+
+def _canonical(url: str) -> str | None:
+    """`url` canonicalised, or None when it cannot be (the spider refuses such a link itself)."""
+    try:
+        return canonicalize_url(url)
+    except ValueError:
+        return None

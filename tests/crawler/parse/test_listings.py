@@ -41,6 +41,18 @@ def test_repeats_are_left_out_and_non_http_links_kept_for_the_spider_to_refuse()
         "javascript:void(0)", "mailto:a@b.example", "https://demo.example/a.html"]
 
 
+def test_links_back_to_the_listing_page_itself_are_not_article_links() -> None:
+    # "#top", "#" and "//" all read as the listing page itself: with a selector as broad
+    # as the page's links, it was fetched as an article on every run, failed ("no article text
+    # found") and was retried per URL, so every run was `partial` (or `failed`) for a link home.
+    html = """<p><a href="#top">top</a><a href="#">menu</a><a href="//">x</a>
+      <a href="/donghai/index.html/?utm_source=nav#list">self</a><a href="/a.html">a</a>
+      <a href="?page=2">next</a></p>"""
+
+    assert pick_links(html, BASE, css="a") == [
+        "https://demo.example/a.html", "https://demo.example/donghai/index.html?page=2"]
+
+
 def test_a_selector_is_required() -> None:
     with pytest.raises(ValueError):
         pick_links(listing(), BASE)
