@@ -17,7 +17,7 @@ from lxml.etree import ParserError
 from crawler.extract.dates import has_time_of_day, parse_datetime, plausible_year
 from crawler.extract.decode import charset_from_content_type, decode_page
 from crawler.fetch.urls import document_base
-from crawler.parse.links import resolve_link, url_problem
+from crawler.parse.links import resolve_link, same_page, url_problem
 from storage.errors import ExtractionError
 from storage.text import strip_controls
 from storage.types import FeedEntry
@@ -74,13 +74,16 @@ def read_feed(body: bytes, base_url: str, content_type: str | None = None) -> Fe
     unlinked = 0
     for entry in parsed.entries:
         link = _entry_link(entry)
-        if not link:
+        url = resolve_link(base_url, link) if link else ""
+        if not url or same_page(url, base_url):
+            # feedparser reads "http://" against the feed as the feed itself, which was then
+            # requested as the entry's article on every run: no link to an article either.
             unlinked += 1
             continue
         published, date_source = _entry_date(entry)
         entries.append(
             FeedEntry(
-                url=resolve_link(base_url, link),
+                url=url,
                 title=_clean(_title_text(entry)),
                 published=published,
                 author=_clean(entry.get("author")),
@@ -228,8 +231,8 @@ def _read_json_feed(text: str, base_url: str) -> FeedDocument:
         if not isinstance(item, dict):
             continue
         link = item.get("url") or item.get("external_url")
-        if not link or not isinstance(link, str):
-            unlinked += 1  # content or attachments only: nothing to fetch
+        if not link or not isinstance(link, str) or same_page(resolve_link(base_url, link), base_url):
+            unlinked += 1  # content or attachments only (or a link to the feed itself): nothing to fetch
             continue
         authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
         author = authors[0].get("name") if isinstance(authors, list) and authors and isinstance(authors[0], dict) else None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from cssselect import ExpressionError
 from parsel import Selector
 
-from crawler.fetch.urls import canonicalize_url, document_base
-from crawler.parse.links import resolve_link
+from crawler.fetch.urls import document_base
+from crawler.parse.links import resolve_link, same_page
 from storage.errors import ExtractionError
 
 
@@ -27,7 +27,7 @@ def pick_links(html: str, base_url: str, *, css: str | None = None, xpath: str |
     selector = Selector(text=html or "<html></html>", base_url=base_url)
     if not (css or xpath):
         raise ValueError("pick_links needs css or xpath")
-    page = _canonical(base_url)
+    page_url = base_url
     base_url = document_base(selector.root, base_url)
     try:
         nodes = selector.css(css) if css else selector.xpath(xpath or "")
@@ -40,14 +40,6 @@ def pick_links(html: str, base_url: str, *, css: str | None = None, xpath: str |
         if not href or not isinstance(href, str):
             continue
         absolute = resolve_link(base_url, href.strip())
-        if absolute not in links and (page is None or _canonical(absolute) != page):
+        if absolute not in links and not same_page(absolute, page_url):
             links.append(absolute)
     return links
-
-
-def _canonical(url: str) -> str | None:
-    """`url` canonicalised, or None when it cannot be (the spider refuses such a link itself)."""
-    try:
-        return canonicalize_url(url)
-    except ValueError:
-        return None

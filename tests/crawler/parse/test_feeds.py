@@ -50,6 +50,21 @@ def test_relative_links_resolve_against_the_feed_url_and_entries_without_a_link_
     ]
 
 
+def test_an_entry_linking_to_the_feed_itself_counts_as_without_a_link() -> None:
+    # feedparser reads "http://" (or "", or the feed's own URL) against the feed: the feed was
+    # requested as the entry's article on every run and failed, "not an HTML page".
+    body = f"""<rss version="2.0"><channel><title>t</title>
+      <item><title>empty authority</title><link>https://</link></item>
+      <item><title>itself</title><link>{BASE}</link></item>
+      <item><title>real</title><link>/a.html</link></item>
+    </channel></rss>""".encode()
+
+    document = read_feed(body, BASE)
+
+    assert [e.url for e in document.entries] == ["https://news.example/a.html"]
+    assert document.unlinked == 2
+
+
 def test_json_feed_items_become_entries() -> None:
     document = {
         "version": "https://jsonfeed.org/version/1.1",
