@@ -99,7 +99,7 @@ def _count(context: Any, item: ArticleItem, stored: Stored) -> None:
     if stored.error is not None:
         tally.failed += 1
         tally.unfinished += 1  # not marked as seen: the next run fetches it again
-        tally.note_error(f"{item.canonical_url}: {stored.error}")
+        tally.note_failure(f"{item.canonical_url}: {stored.error}")
         logger.error("source=%s url=%s could not store: %s", context.source.name, item.canonical_url, stored.error)
     elif stored.article_id is None:
         tally.duplicate += 1

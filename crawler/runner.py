@@ -74,7 +74,8 @@ def run_status(tally: SourceTally, previous_found: int = 0) -> tuple[str, str | 
         return "failed", f"0 entries where the last successful run found {previous_found} (layout or feed change?)"
     fresh = tally.found - tally.duplicate - tally.refused - tally.deferred
     if tally.failed >= 3 and tally.failed == fresh:
-        return "failed", f"all {tally.failed} article pages failed; first: {tally.errors[0] if tally.errors else '?'}"
+        first = tally.first_failure or (tally.errors[0] if tally.errors else "?")
+        return "failed", f"all {tally.failed} article pages failed; first: {first}"
     if tally.failed or tally.lost:
         return "partial", notes
     return "ok", notes

@@ -43,6 +43,7 @@ class SourceTally:
     etag: str | None = None
     last_modified: str | None = None
     errors: list[str] = field(default_factory=list)
+    first_failure: str | None = None  # the first article page's failure (errors also hold refusals and notes)
     # When this source's last response or stored article was handled (time.monotonic()): sources
     # share one crawl, and each one's time is measured up to here rather than to the crawl's end.
     last_activity: float | None = None
@@ -50,6 +51,12 @@ class SourceTally:
     def note_error(self, message: str, *, limit: int = 20) -> None:
         if len(self.errors) < limit:
             self.errors.append(message)
+
+    def note_failure(self, message: str) -> None:
+        """An article page that failed: noted, and kept as the run's first failure if it is."""
+        if self.first_failure is None:
+            self.first_failure = message
+        self.note_error(message)
 
     def touch(self) -> None:
         self.last_activity = time.monotonic()

@@ -619,7 +619,7 @@ class SourceSpider(scrapy.Spider):
         tally.unfinished += 1  # retried after a back-off (or given up on then: one full read too many)
         if "robots.txt" in message:
             tally.robots_blocked += 1
-        tally.note_error(f"{url}: {message}")
+        tally.note_failure(f"{url}: {message}")
         logger.warning("source=%s url=%s article failed: %s", context.source.name, url, message)
         # Counted against the URL, not the source: it backs off on its own and is given up on.
         try:

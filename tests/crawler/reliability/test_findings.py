@@ -61,6 +61,22 @@ def test_feed_entries_without_a_link_are_counted_and_said(tmp_path: Path, databa
     assert run.error is not None and "2 feed entries without a link" in run.error
 
 
+def test_a_run_whose_article_pages_all_failed_names_a_failed_page_first(tmp_path: Path, database_url: str) -> None:
+    # "all 3 article pages failed; first: refused javascript:void(0): only http(s) links are
+    # followed": the first note of the run, a link that was never fetched, stood for the failures.
+    listing = ('<ul class="news"><li><a href="javascript:void(0)">甲</a></li>'
+               + "".join(f'<li><a href="/gone{i}.html">乙</a></li>' for i in range(3)) + "</ul>")
+    routes = {"index.html": Route(body=listing.encode(), content_type="text/html; charset=utf-8")}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [
+            {"name": "l", "kind": "listing", "url": site.url("index.html"), "link_selector": "ul.news a"}])
+        crawl(config)
+    run = last_run(database_url, "l")
+    assert (run.status, run.failed, run.refused) == ("failed", 3, 1)
+    assert run.error is not None and run.error.startswith("all 3 article pages failed; first: http://"), run.error
+    assert run.error.endswith(".html: HTTP 404"), run.error
+
+
 def test_a_304_to_a_request_without_validators_fails_the_run(tmp_path: Path, database_url: str) -> None:
     # 304 means "what you have is current", an answer to If-None-Match or If-Modified-Since. A
     # server (or a proxy) answering it to a first, unconditional request was recorded as
