@@ -113,3 +113,16 @@ class TopicConfig(Section):
         if self.similarity_weight and not (self.seed and (self.seed.text_file or self.seed.summary.strip())):
             raise ValueError("similarity_weight needs a seed with text_file or summary to compare against")
         return self
+
+    @model_validator(mode="after")
+    def _can_match_something(self) -> TopicConfig:
+        # Without any of these every article scores 0, the seed report's own words included,
+        # and nothing said why. (A `none` group only takes away; the default similarity weight
+        # is 0 without groups.)
+        scoring_groups = any(group.mode != "none" for group in self.groups)
+        if not (self.keywords or scoring_groups or self.similarity_weight or self.model):
+            raise ValueError(
+                "matches nothing: give keywords, a [[topics.groups]] with mode any or all, "
+                "similarity_weight (with a seed summary or text_file) or a model"
+            )
+        return self

@@ -13,7 +13,8 @@ from tests.conftest import TEST_DATA
 
 
 def _config(**topic: Any) -> Any:
-    return config_from_mapping({"topics": [{"name": "t", **topic}]}, environ={})
+    rules = {} if {"keywords", "groups"} & topic.keys() else {"keywords": ["六小龙"]}
+    return config_from_mapping({"topics": [{"name": "t", **rules, **topic}]}, environ={})
 
 
 def _group(**fields: Any) -> dict[str, Any]:
@@ -77,6 +78,30 @@ def test_group_without_terms_is_rejected() -> None:
 def test_duplicate_group_names_are_rejected() -> None:
     with pytest.raises(ConfigError, match=r"topics\[0\] \(t\)\.groups: group name 'dragons' is used twice"):
         _config(groups=[_group(), _group()])
+
+
+@pytest.mark.parametrize("topic", [
+    {"keywords": []},
+    {"keywords": [], "groups": [_group(mode="none")]},
+    {"keywords": [], "similarity_weight": 0, "seed": {"title": "s", "publisher": "p", "published": "2025-02-11",
+                                                      "url": "https://x.example", "summary": "南京 杭州 六小龙"}},
+])
+def test_a_topic_that_can_match_nothing_is_refused(topic: dict[str, Any]) -> None:
+    # No keywords, no any/all group, no similarity and no model: config check said OK, and
+    # every article scored 0, the seed report's own words included.
+    with pytest.raises(ConfigError, match=r"topics\[0\] \(t\): matches nothing: give keywords"):
+        _config(**topic)
+
+
+@pytest.mark.parametrize("topic", [
+    {"keywords": ["六小龙"]},
+    {"keywords": [], "groups": [_group(mode="all")]},
+    {"keywords": [], "similarity_weight": 0.5, "seed": {"title": "s", "publisher": "p", "published": "2025-02-11",
+                                                        "url": "https://x.example", "summary": "南京 杭州 六小龙"}},
+    {"keywords": [], "model": "models/t.json"},
+])
+def test_a_topic_with_any_way_to_match_is_accepted(topic: dict[str, Any]) -> None:
+    assert _config(**topic).topics[0].name == "t"
 
 
 def test_similarity_weight_needs_a_seed() -> None:
