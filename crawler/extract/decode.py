@@ -166,9 +166,13 @@ def normalise_charset(label: str) -> str | None:
     return _CODEC_ALIASES.get(info.name, info.name)
 
 
-def decode_page(body: bytes, content_type: str | None = None) -> DecodedPage:
-    """Decode an HTML page, trying BOM, header, meta, detection and UTF-8 in that order."""
-    page = _decode_page(body, content_type)
+def decode_page(body: bytes, content_type: str | None = None, *, document_charset: str | None = None) -> DecodedPage:
+    """Decode an HTML page, trying BOM, header, meta, detection and UTF-8 in that order.
+
+    `document_charset` is what the document itself declares when that is not a `<meta>`
+    (a feed's XML declaration): it stands where the meta would, after the header.
+    """
+    page = _decode_page(body, content_type, document_charset)
     if page.encoding == "gb18030" and _SUSPICIOUS.search(page.text):
         page = _with_utf8_runs(body, page)
     if "\ufffd" not in page.text:
@@ -282,7 +286,7 @@ def _read_gb_with_utf8(body: bytes) -> str:
     return "".join(reversed(chars))
 
 
-def _decode_page(body: bytes, content_type: str | None) -> DecodedPage:
+def _decode_page(body: bytes, content_type: str | None, document_charset: str | None = None) -> DecodedPage:
     for bom, codec in _BOMS:
         if body.startswith(bom):
             # A BOM is authoritative for browsers, whatever the header says.
@@ -290,7 +294,7 @@ def _decode_page(body: bytes, content_type: str | None) -> DecodedPage:
             return DecodedPage(text, codec, _first_declared(body, content_type), "bom")
 
     header_label = charset_from_content_type(content_type)
-    meta_label = _meta_charset_label(body)
+    meta_label = document_charset or _meta_charset_label(body)
     header_codec = normalise_charset(header_label) if header_label else None
     meta_codec = _meta_codec(meta_label)
     declared_default = header_label or meta_label
@@ -307,6 +311,7 @@ def _decode_page(body: bytes, content_type: str | None) -> DecodedPage:
         candidates.reverse()
 
     utf8 = _mostly_utf8(body)
+    scarred: DecodedPage | None = None  # a declaration the bytes fit only with a few U+FFFD
     for reason, label, codec in candidates:
         if codec != "utf-8" and utf8 is not None and _utf8_despite(body, codec, utf8):
             # Multibyte GBK/Big5 text or Latin-1 accents that happen to form
@@ -320,14 +325,22 @@ def _decode_page(body: bytes, content_type: str | None) -> DecodedPage:
             logger.debug("declared %s (%s) but body reads as %s", label, reason, cjk[1])
             return DecodedPage(cjk[0], cjk[1], label, "detected")
         verified = _verified_decode(body, codec)
-        if verified is not None:
+        if verified is not None and "\ufffd" not in verified:
             return DecodedPage(verified, codec, label, reason)
+        if verified is not None:
+            # Believed unless the page's own declaration reads the bytes cleanly: a server's
+            # default "charset=utf-8" over a Latin-1 feed with four accents fit "within tolerance",
+            # and the letters were dropped ("Portrt fr") or taken for GB18030 ("Portr鋞 f黵").
+            scarred = scarred or DecodedPage(verified, codec, label, reason)
+            continue
         if codec == "gb18030":
             # On a short GB2312 page one pasted UTF-8 name is past the tolerance.
             mixed = _read_gb_with_utf8_where_needed(body)
             if len(_SUSPICIOUS.findall(mixed)) <= _tolerance(mixed):
                 return DecodedPage(mixed, codec, label, "mixed")
         logger.debug("declared charset %s (%s) does not fit the bytes", label, reason)
+    if scarred is not None:
+        return scarred
 
     if utf8 is not None or body.isascii():
         return DecodedPage(utf8 or _decode(body, "utf-8"), "utf-8", declared_default, "detected")

@@ -132,15 +132,17 @@ def advertised_feeds(body: bytes, base_url: str, content_type: str | None = None
 def decode_feed(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """(text, media type): a feed's bytes decoded with the page logic of `crawler.extract.decode`.
 
-    The XML declaration's encoding counts as a declared charset (the HTTP header's
-    charset first), and like any declaration it is only believed when the bytes agree.
+    The XML declaration's encoding counts as a declared charset, as a page's `<meta>` does:
+    after the HTTP header's charset, and like any declaration only believed when the bytes
+    agree. (It used to count only without a header charset, so a server's default
+    `charset=utf-8` or ISO-8859-1 over a Latin-1 or KOI8-R feed hid what the feed said.)
     """
     mime = (content_type or "application/xml").split(";")[0].strip().lower() or "application/xml"
-    declared = charset_from_content_type(content_type)
-    if declared is None and (match := _XML_ENCODING.match(body[:200])):
-        declared = match.group(1).decode("ascii", errors="replace")
-    label = f"{mime}; charset={declared}" if declared else mime
-    return decode_page(body, label).text, mime
+    header = charset_from_content_type(content_type)
+    match = _XML_ENCODING.match(body[:200])
+    in_document = match.group(1).decode("ascii", errors="replace") if match else None
+    label = f"{mime}; charset={header}" if header else mime
+    return decode_page(body, label, document_charset=in_document).text, mime
 
 
 def _as_utf8_xml(text: str) -> bytes:

@@ -119,3 +119,19 @@ def test_undeclared_windows_1252_feed_is_read_as_windows_1252(language: str) -> 
 def test_undeclared_feeds_in_other_single_byte_codecs_still_read_right(encoding: str, titles: list[str]) -> None:
     # Preferring windows-1252 on a tie must not override a guess the bytes really support.
     assert titles_of(rss(titles, encoding=encoding, declared=None, channel="News", stop=". ")) == titles
+
+
+@pytest.mark.parametrize(("encoding", "header", "titles"), [
+    # A server's default "charset=utf-8" for every .xml over a feed its prolog says is ISO-8859-1:
+    # the header was believed and the undecodable letters dropped ("Portrt fr"), or, with as few
+    # accents as here, the bytes were taken for GB18030 ("Portr鋞 f黵").
+    ("iso-8859-1", "utf-8", ["KI-Porträt für 432.500 Dollar versteigert", *(f"Machine learning, part {i}" for i in range(20))]),
+    # A server's default ISO-8859-1 over a KOI8-R or windows-1251 feed: Latin mojibake ("ðÅÒ×ÁÑ").
+    ("koi8-r", "iso-8859-1", ["Первая новость", "Вторая новость из Москвы"]),
+    ("windows-1251", "iso-8859-1", ["Цитата #17703", "Новости дня"]),
+])
+def test_the_xml_declaration_speaks_when_the_http_charset_does_not_fit(
+    encoding: str, header: str, titles: list[str]
+) -> None:
+    body = rss(titles, encoding=encoding, declared=encoding, channel="news", stop=".")
+    assert titles_of(body, f"application/rss+xml; charset={header}") == titles
