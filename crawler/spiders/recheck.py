@@ -42,6 +42,16 @@ class RecheckReport:
     outcomes: Counter[str] = field(default_factory=Counter)
     removed: list[str] = field(default_factory=list)
     edited: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # "URL: why", the first MAX_FAILURES_NAMED of them
+
+    def note_failure(self, url: str, why: str) -> None:
+        """One article that could not be re-checked, and why (what the operator needs to act on it)."""
+        self.outcomes["failed"] += 1
+        if len(self.failures) < MAX_FAILURES_NAMED:
+            self.failures.append(f"{url}: {why}")
+
+
+MAX_FAILURES_NAMED = 10
 
 
 class RecheckSpider(scrapy.Spider):
@@ -102,7 +112,10 @@ class RecheckSpider(scrapy.Spider):
                 else:
                     fresh = extract_article(response.body, response.url, content_type, local_tz=local_tz)
             except MediawatchError as exc:
-                self.report.outcomes["still without text" if article.text_missing else "failed"] += 1
+                if article.text_missing:
+                    self.report.outcomes["still without text"] += 1
+                else:
+                    self.report.note_failure(article.url, str(exc))
                 logger.info("recheck url=%s could not extract: %s", article.url, exc)
                 self.repository.mark_checked(article.id, etag=article.etag, last_modified=article.last_modified)
                 return
@@ -122,7 +135,10 @@ class RecheckSpider(scrapy.Spider):
                 self.repository.record_edit(article.id, title=fresh.title, text=fresh.text,
                                             content_hash=content_hash(fresh.title, fresh.text), terms=terms)
                 self.report.edited.append(article.url)
-        self.report.outcomes[verdict.outcome] += 1
+        if verdict.outcome == "failed":
+            self.report.note_failure(article.url, verdict.reason)
+        else:
+            self.report.outcomes[verdict.outcome] += 1
         if verdict.outcome == "removed":
             self.repository.mark_removed(article.id)
             self.report.removed.append(article.url)
@@ -143,8 +159,9 @@ class RecheckSpider(scrapy.Spider):
             self.report.outcomes["waiting"] += 1
             return
         self.report.checked += 1
-        self.report.outcomes["failed"] += 1
-        logger.info("recheck url=%s failed: %s", failed_request(failure).url, describe_failure(failure))
+        url, why = failed_request(failure).url, describe_failure(failure)
+        self.report.note_failure(url, why)
+        logger.info("recheck url=%s failed: %s", url, why)
 
 
 async def recheck_articles(

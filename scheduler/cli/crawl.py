@@ -81,6 +81,12 @@ def recheck(ctx: typer.Context) -> None:
         out.print(f"  removed: {url}", markup=False)
     for url in report.edited:
         out.print(f"  edited:  {url}", markup=False)
+    # The reasons were logged at info only: "failed 32" and nothing an operator could act on.
+    for failure in report.failures:
+        out.print(f"  failed:  {failure}", markup=False)
+    unnamed = report.outcomes.get("failed", 0) - len(report.failures)
+    if unnamed > 0:
+        out.print(f"  failed:  {unnamed} more (--log-level info names each)", markup=False)
 
 
 def sources(ctx: typer.Context, json_output: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:

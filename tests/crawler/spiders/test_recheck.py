@@ -120,6 +120,30 @@ def test_recheck_reaches_private_addresses_on_the_sources_own_host_only(tmp_path
     assert "robots.txt" not in result.stderr  # the source's own robots.txt is read, not refused
 
 
+def test_recheck_says_why_its_articles_failed(tmp_path: Path) -> None:
+    # With the site down it printed "re-checked 1 article(s): failed 1" and nothing else:
+    # the reason was logged at info, below the default level, so nobody could see it.
+    routes = {
+        "list.html": Route(body=b'<ul class="n"><li><a href="/news/2025/1.html">1</a></li></ul>'),
+        "news/2025/1.html": Route(body=_page("南京六小龙之问 1", 1)),
+    }
+    with StaticSite(routes) as site:
+        config = write_config(tmp_path / "mediawatch.toml", {
+            "database": {"url": f"sqlite:///{tmp_path / 'recheck.db'}"},
+            "crawler": {"autothrottle": False, "retry_times": 0},
+            "topics": [DEMO_TOPIC],
+            "sources": [{"name": "s", "kind": "listing", "url": site.url("list.html"), "link_selector": "ul.n a",
+                         "allow_private": True}],
+        })
+        assert run_cli("crawl", config=config).returncode == 0
+        article = site.url("news/2025/1.html")
+    result = run_cli("recheck", config=config)  # the site is gone: the connection is refused
+    assert result.stdout.splitlines() == [
+        "re-checked 1 article(s): failed 1",
+        f"  failed:  {article}: connection refused",
+    ], result.stdout + result.stderr
+
+
 def test_recheck_honours_a_hosts_retry_after(tmp_path: Path, database_url: str) -> None:
     # The crawl stores a host's long Retry-After (host_state) and keeps away; recheck used to
     # fetch from that host anyway, and to keep hammering a host that said 429 mid-recheck.
