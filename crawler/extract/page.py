@@ -36,8 +36,10 @@ BLOCK_TAGS = frozenset({
 def parse_html(text: str) -> lxml.html.HtmlElement | None:
     """Parse decoded HTML; None when there is no document at all."""
     # Parse UTF-8 bytes with the encoding forced, so that a <meta charset>
-    # left over from the page's original encoding cannot re-decode it.
-    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    # left over from the page's original encoding cannot re-decode it. huge_tree: libxml2
+    # otherwise drops everything past depth 256, and a template that never closes its <div>s
+    # hid its article there (size stays bounded by max_page_bytes and MAX_ELEMENTS).
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
     try:
         return lxml.html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
     except (lxml.etree.ParserError, ValueError):

@@ -380,6 +380,16 @@ def test_binary_bytes_served_as_a_page_are_no_article() -> None:
             extract_article(data, "https://news.example.cn/file.html", "text/html")
 
 
+def test_an_article_nested_deeper_than_255_elements_is_read() -> None:
+    # libxml2's HTML parser stops at depth 256 unless told otherwise: a template that never
+    # closes its <div>s (one per comment, per related link) hid the article past that depth,
+    # and the page was "no article text found". Listings (parsel) always parsed them whole.
+    text = "南京为何发展不出杭州六小龙？这是一场难得的自我追问，讨论持续升温。" * 10
+    page = "<html><body>" + "<div>" * 300 + f"<p>{text}</p>" * 3 + "</div>" * 300 + "</body></html>"
+    article = extract_article(page.encode(), "https://news.example.cn/deep.html", "text/html")
+    assert text in article.text
+
+
 def test_a_page_of_too_many_elements_is_read_from_its_start() -> None:
     # 30,000 paragraphs with a link each (60,000 elements): text extraction costs more than
     # linearly in a page's size, and a 9 MB page of this kind held a crawl's thread 40 s.
