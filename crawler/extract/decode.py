@@ -549,10 +549,14 @@ def _ties_with_windows_1252(matches: Any, best: Any) -> bool:
         return False
     if "cp1252" in best.could_be_from_charset:
         return True  # the same text under another name
+    # A guess whose language is English was judged on its ASCII letters: its accented ones
+    # counted for nothing, so its higher coherence says nothing about them (a Brazilian feed
+    # came out cp1257, "English", 0.77, over cp1252, "Portuguese", 0.64: "simulaēões de 2ŗ turno").
+    unjudged = best.language == "English"
     return any(
         "cp1252" in match.could_be_from_charset
         and match.chaos <= best.chaos + _TIE_CHAOS
-        and match.coherence >= best.coherence - _TIE_COHERENCE
+        and (unjudged or match.coherence >= best.coherence - _TIE_COHERENCE)
         for match in matches
     )
 

@@ -91,6 +91,23 @@ def test_real_feed_is_read_or_reported_broken(path: Path) -> None:
         assert document.entries[0].title == CHINESE_TITLES[name]
 
 
+# Western feeds that declare no encoding (windows-1252 bytes): a title that shows their accents.
+WESTERN_TITLES = {
+    # The detector's best guess was cp1257 ("English", its accents counting for nothing):
+    # "simulaēões de 2ŗ turno", in a feed the decoding notes say was fixed for exactly that.
+    "rss-parser/uolNoticias.rss": "Ibope: Bolsonaro perde de Haddad, Ciro e Alckmin em simulações de 2º turno",
+    "miniflux/parser/testdata/no_encoding_ISO-8859-1.xml": "Masters en Psycho\xa0: une simplificationet#8230; très complexe",
+}
+
+
+@pytest.mark.parametrize("name", sorted(WESTERN_TITLES))
+def test_undeclared_western_feed_keeps_its_accents(name: str) -> None:
+    if not (CORPUS / name).is_file():
+        pytest.skip(f"{name} not in the corpus")
+    titles = [entry.title for entry in read_feed((CORPUS / name).read_bytes(), f"https://example.org/{name}").entries]
+    assert WESTERN_TITLES[name] in titles
+
+
 @pytest.mark.parametrize("name", sorted(CHINESE_TEXT))
 def test_chinese_feed_text_is_decoded(name: str) -> None:
     if not (CORPUS / name).is_file():
