@@ -30,7 +30,8 @@ def crawl(
     """Crawl sources now and print what each one yielded."""
     application = open_app(ctx)
     try:
-        results = crawl_with_progress(application, source)
+        # With --log-json, stderr is one JSON object per line: the table on stdout says the same.
+        results = crawl_with_progress(application, source, progress=not options(ctx).log_json)
     finally:
         application.close()
     print_crawl_table(results)
@@ -46,8 +47,10 @@ def crawl(
         raise typer.Exit(1)
 
 
-def crawl_with_progress(application: Any, sources: list[str] | None, trigger: str = "manual") -> list[Any]:
-    """Crawl, printing one line on stderr as each source finishes."""
+def crawl_with_progress(
+    application: Any, sources: list[str] | None, trigger: str = "manual", *, progress: bool = True
+) -> list[Any]:
+    """Crawl, printing one line on stderr as each source finishes (unless not `progress`)."""
     from scheduler.app import crawl as run_crawl
 
     selected = application.config.select_sources(sources)
@@ -59,7 +62,8 @@ def crawl_with_progress(application: Any, sources: list[str] | None, trigger: st
         def on_done(result: Any) -> None:
             done.append(result.source)
             mark = "FAILED" if not result.succeeded else result.status  # ok, partial, not_modified, skipped
-            err.print(f"  {result.source}: {mark}, {result.tally.new} new")
+            if progress:
+                err.print(f"  {result.source}: {mark}, {result.tally.new} new")
             status.update(f"crawling: {len(done)}/{len(selected)} sources done…")
 
         return list(run_crawl(application, [s.name for s in selected], trigger=trigger, on_done=on_done))

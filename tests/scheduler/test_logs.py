@@ -6,6 +6,7 @@ stderr at the default level, 22 of them Scrapy tracebacks from the robots.txt mi
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 from collections.abc import Iterator
@@ -85,3 +86,24 @@ def test_offline_crawl_is_one_line_per_source(tmp_path: Path) -> None:
     # Per source: the crawler's warning (what failed, where) and the command's progress line.
     assert len(lines) <= 2 * len(sources), result.stderr
     assert all(len(line) < 300 for line in lines)
+
+
+def test_log_json_crawl_writes_only_json_on_stderr(tmp_path: Path) -> None:
+    # "--log-json: one JSON object per line", but the crawl's progress ("  s0: FAILED, 0 new")
+    # went to stderr between the JSON log lines, and a log pipeline parsing stderr choked on it.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": f"sqlite:///{tmp_path / 'db.sqlite'}"},
+        "crawler": {"retry_times": 0, "autothrottle": False},
+        "topics": [{"name": "t", "keywords": ["x"]}],
+        "sources": [{"name": "s0", "kind": "feed", "url": f"http://127.0.0.1:{port}/feed", "allow_private": True}],
+    })
+    result = run_cli("--log-json", "crawl", config=config)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines, result.stderr
+    records = [json.loads(line) for line in lines]  # raises on a line that is not JSON
+    assert any("s0" in json.dumps(record, ensure_ascii=False) for record in records)
+    assert "│ s0 " in result.stdout  # the table still says how each source did
