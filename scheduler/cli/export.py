@@ -118,11 +118,12 @@ def export(
     topic: Annotated[str | None, TopicOption] = None,
     since: Annotated[str | None, SinceOption] = None,
     fetched_since: Annotated[str | None, FetchedSinceOption] = None,
-    output_name: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write to a file instead of stdout.",
+    output_name: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write to a file instead of stdout ('-': stdout).",
                                                     callback=not_empty)] = None,
 ) -> None:
     """Write stored articles (with scores, storylines and digest membership) as JSON Lines or CSV."""
-    output = Path(output_name) if output_name is not None else None
+    # "-" is stdout, as `classify -` reads stdin: it used to write a file named "-".
+    output = Path(output_name) if output_name not in (None, "-") else None
     application = open_app(ctx, create=False)
     if output is not None:
         try:

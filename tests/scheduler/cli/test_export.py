@@ -89,3 +89,14 @@ def test_export_refuses_to_write_over_the_database_or_the_configuration(tmp_path
     status = run_cli("status", config=config, cwd=tmp_path)
     assert "not a database" not in status.stderr and status.returncode in (0, 1), status.stderr
     assert run_cli("export", "-o", "backup.jsonl", config=config, cwd=tmp_path).returncode == 0
+
+
+def test_export_to_dash_writes_to_stdout(tmp_path: Path, database_url: str, repository: Repository) -> None:
+    # `-o -` wrote a file named "-" in the current folder, as `classify -` reads stdin.
+    store(repository, "南京为何养不出“六小龙”", text="南京与杭州的差距，六小龙之问。")
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}]})
+    exported = run_cli("export", "-o", "-", config=config, cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert [json.loads(line)["title"] for line in exported.stdout.splitlines()] == ["南京为何养不出“六小龙”"]
+    assert not (tmp_path / "-").exists()
