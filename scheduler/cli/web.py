@@ -29,8 +29,7 @@ def web(
     if hash_password:
         from scheduler.web.auth import hash_password as make_hash
 
-        # Prompts on stderr: `HASH="$(mediawatch web --hash-password)"` must capture the hash alone.
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
+        password = _read_password_twice()
         if len(password) < 8:
             raise typer.BadParameter("use at least 8 characters")
         out.print(make_hash(password), markup=False)
@@ -62,3 +61,24 @@ def _listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
         raise MediawatchError(f"the web console cannot listen on {host}:{port}: {reason}") from None
+
+
+def _read_password_twice() -> str:
+    """A password typed twice, prompted on stderr: `HASH="$(mediawatch web --hash-password)"`
+    must capture the hash alone.
+
+    Read with getpass rather than typer.prompt, which turns the end of the input into the
+    Abort of Ctrl-C (exit 130) and asks again and again after two different passwords.
+    Ctrl-C still interrupts (130).
+    """
+    import getpass
+    import sys
+
+    try:
+        first = getpass.getpass("password: ", stream=sys.stderr)
+        second = getpass.getpass("repeat it: ", stream=sys.stderr)
+    except EOFError:
+        raise typer.BadParameter("the input ended before a password was typed twice") from None
+    if first != second:
+        raise typer.BadParameter("the two passwords differ")
+    return first

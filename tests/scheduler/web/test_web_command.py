@@ -174,3 +174,23 @@ def test_a_server_error_keeps_its_traceback_at_debug_and_a_hang_up_is_one_line(t
     assert "no such table: article_topic" in err and "Exception in ASGI application" not in err, err
     [hang_up] = [line for line in err.splitlines() if "POST /login" in line]
     assert "went away" in hang_up, err
+
+
+def test_hash_password_without_two_matching_passwords_is_a_usage_error(tmp_path: Path) -> None:
+    # Input that ended ("< /dev/null", or one line) exited 130, "mediawatch: aborted", the status
+    # of Ctrl-C; two different passwords were asked for again until the input ended, the same way.
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
+    for given, reason in [("", "the input ended"), ("s3cret-pass\n", "the input ended"),
+                          ("s3cret-pass\nsecret-pass\n", "the two passwords differ")]:
+        result = subprocess.run([sys.executable, "-m", "scheduler", "web", "--hash-password"], input=given,
+                                capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                                env={**env, "PYTHONPATH": str(REPO_ROOT)})
+        assert result.returncode == 2, (given, result.returncode, result.stderr)
+        assert result.stdout == ""
+        assert reason in result.stderr and "aborted" not in result.stderr, result.stderr
