@@ -149,8 +149,14 @@ _EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+$")
 
 def check_email(value: str) -> str:
     """An address, optionally with a display name: 'a@example.org' or 'Desk <a@example.org>'."""
-    from email.utils import parseaddr
+    from email.utils import getaddresses, parseaddr
 
+    if any(ch in value for ch in "\r\n\x00"):
+        raise ValueError(f"{value!r} is not an email address: it holds a line break")
+    # parseaddr keeps the first of several addresses: the others would never be written to.
+    if len([found for _, found in getaddresses([value]) if found]) > 1:
+        raise ValueError(f"{value!r} holds more than one address: list each on its own, "
+                         "as recipients = ['desk@example.org', 'chief@example.org']")
     _, address = parseaddr(value)
     if not address or not _EMAIL.match(address) or ".." in address:
         raise ValueError(f"{value!r} is not an email address such as 'desk@example.org'")

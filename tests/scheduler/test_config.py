@@ -182,6 +182,12 @@ def test_config_file_can_come_from_environment(tmp_path: Path) -> None:
         ({"digest": {"recipients": ["desk@example.org", "not-an-email"]}},
          "digest.recipients[1]: 'not-an-email' is not an email address"),
         ({"smtp": {"sender": "nobody"}}, "smtp.sender: 'nobody' is not an email address"),
+        # Two addresses in one entry passed as the first alone (email.utils.parseaddr keeps the first):
+        # the second recipient never got a digest, and nothing said so.
+        ({"digest": {"recipients": ["desk@example.org;chief@example.org"]}},
+         "digest.recipients[0]: 'desk@example.org;chief@example.org' holds more than one address"),
+        ({"digest": {"recipients": ["desk@example.org, chief@example.org"]}}, "holds more than one address"),
+        ({"smtp": {"sender": "desk@example.org\r\nBcc: x@example.org"}}, "smtp.sender: "),
         ({"sources": [_source(kind="listing", link_selector="a[[[")]},
          "sources[0] (s1).link_selector: 'a[[[' is not a valid CSS selector"),
         ({"sources": [_source(kind="listing", link_xpath="//a[@href")]},
@@ -422,3 +428,10 @@ def test_config_check_refuses_a_web_console_no_one_can_sign_in_to(tmp_path: Path
 
     good = run_cli("config", "check", config=config_path, env={"MEDIAWATCH_WEB_PASSWORD_HASH": hash_password("pw")})
     assert good.returncode == 0, good.stderr
+
+
+def test_an_address_with_a_comma_in_its_quoted_display_name_is_one_address() -> None:
+    from storage.settings import check_email
+
+    assert check_email('"Desk, China" <desk@example.org>') == '"Desk, China" <desk@example.org>'
+    assert check_email("Desk <desk@example.org>") == "Desk <desk@example.org>"
