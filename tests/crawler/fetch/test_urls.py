@@ -57,3 +57,32 @@ def test_whitespace_left_behind_a_stripped_trailing_slash_goes_too() -> None:
         once = canonicalize_url(url)
         assert canonicalize_url(once) == once, url
     assert canonicalize_url("http://example.com/a /") == "http://example.com/a"
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        # A CMS linking "../2025/a.html" from an absolute URL a feed printed as is: one article, two spellings.
+        ("https://example.com/news/./2025/a.html", "https://example.com/news/2025/a.html"),
+        ("https://example.com/news/list/../2025/a.html", "https://example.com/news/2025/a.html"),
+        ("https://example.com/../../a.html", "https://example.com/a.html"),
+        ("https://example.com/a/b/..", "https://example.com/a"),
+        ("https://example.com/a/.", "https://example.com/a"),
+        ("https://example.com/a..b/c.d./.e", "https://example.com/a..b/c.d./.e"),  # dots inside a name stay
+    ],
+)
+def test_dot_segments_are_resolved(raw: str, canonical: str) -> None:
+    assert canonicalize_url(raw) == canonical
+
+
+def test_unicode_host_and_its_punycode_are_one_spelling() -> None:
+    # Scrapy fetches a Unicode host as punycode; a feed may print either, and a full-width dot is a dot.
+    expected = "http://xn--fiqs8s.xn--55qx5d.cn/a.html"
+    for raw in ("http://中国.公司.cn/a.html", "http://XN--FIQS8S.xn--55qx5d.cn/a.html", "http://中国。公司。cn/a.html"):
+        assert canonicalize_url(raw) == expected, raw
+
+
+def test_a_host_idna_cannot_encode_is_kept_as_written() -> None:
+    # Not this function's job to refuse it: the fetch fails and names it. Stable all the same.
+    once = canonicalize_url("http://a\u200db.例子/x")
+    assert canonicalize_url(once) == once
