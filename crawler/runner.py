@@ -91,7 +91,7 @@ def _notes(tally: SourceTally) -> str | None:
     if tally.deferred:
         parts.append(f"{tally.deferred} link(s) deferred (backing off, capped or host waiting)")
     if tally.text_missing:
-        parts.append(f"{tally.text_missing} stored without text (paywall, video or script page)")
+        parts.append(f"{tally.text_missing} stored without text (paywall, video, script page or PDF)")
     parts += tally.errors
     return "; ".join(parts)[:4000] if parts else None
 

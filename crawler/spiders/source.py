@@ -74,6 +74,16 @@ SOURCE_ROLES = ("source", "advertised-feed")
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_ENGINE_HOPS = 5
 HTML_TYPES = (b"text/html", b"application/xhtml+xml", b"text/plain", b"")
+# Documents a feed or a listing publishes as coverage (a report, a statement): stored from the entry's
+# title and summary, as a paywalled page is, rather than failed on every run. Images, audio and video
+# are not coverage on their own and still fail as "not an HTML page".
+DOCUMENT_TYPES = {
+    "application/pdf": "PDF",
+    "application/msword": "Word",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word",
+    "application/vnd.oasis.opendocument.text": "OpenDocument",
+    "application/rtf": "RTF",
+}
 # How far past the fetch time a publication date may be before it is taken for a mistake:
 # clocks disagree by a few minutes; a bare day (read as midnight UTC) by up to a day.
 CLOCK_SKEW = timedelta(minutes=15)
@@ -459,7 +469,15 @@ class SourceSpider(scrapy.Spider):
         content_type = _header(response, b"Content-Type")
         mime = (content_type or "").split(";")[0].strip().lower().encode()
         if mime not in HTML_TYPES:
-            self._article_error(context, canonical, f"not an HTML page (Content-Type {content_type})")
+            item = None
+            if (kind := DOCUMENT_TYPES.get(mime.decode("latin-1"))) is not None:
+                final = canonicalize_url(response.url)
+                item = self._without_text(context, response, entry, final, canonical if final != canonical else None,
+                                          f"a {kind} document, not a web page", markup=False)
+            if item is None:
+                self._article_error(context, canonical, f"not an HTML page (Content-Type {content_type})")
+                return
+            yield item
             return
         if not response.body.strip():
             self._article_error(context, canonical, "empty page (HTTP 200 with no body)")
@@ -556,12 +574,17 @@ class SourceSpider(scrapy.Spider):
         )
 
     def _without_text(
-        self, context: CrawlContext, response: Response, entry: FeedEntry, final: str, alias: str | None, why: str
+        self, context: CrawlContext, response: Response, entry: FeedEntry, final: str, alias: str | None, why: str,
+        *, markup: bool = True,
     ) -> ArticleItem | None:
-        page_title = ""
-        page = decode_page(response.body, _header(response, b"Content-Type"))
-        if match := re.search(r"<title[^>]*>(.*?)</title>", page.text, re.S | re.I):
-            page_title = html.unescape(re.sub(r"\s+", " ", match.group(1))).strip()
+        """The entry as an article without text: its title and summary. `markup`: the page is HTML, whose
+        <title> may stand in for a missing entry title (a PDF's bytes are not searched for one)."""
+        page_title, encoding = "", None
+        if markup:
+            page = decode_page(response.body, _header(response, b"Content-Type"))
+            encoding = page.encoding
+            if match := re.search(r"<title[^>]*>(.*?)</title>", page.text, re.S | re.I):
+                page_title = html.unescape(re.sub(r"\s+", " ", match.group(1))).strip()
         # No article means no headline either: the <title> of such a page is often generic ("video").
         title, title_source = (entry.title, "feed") if entry.title else (page_title, "page")
         if not title:
@@ -571,7 +594,7 @@ class SourceSpider(scrapy.Spider):
         published, date_source, _ = self._not_in_future(
             context, final, entry.published, (entry.date_source or "feed") if entry.published else None)
         article = ExtractedArticle(
-            url=final, title=title, text=summary, published=published, encoding=page.encoding,
+            url=final, title=title, text=summary, published=published, encoding=encoding,
         )
         cited_by = response.meta.get("mediawatch_cited_by")
         return ArticleItem(

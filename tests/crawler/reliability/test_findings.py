@@ -262,6 +262,26 @@ def test_page_without_text_is_stored_from_the_feed_and_filled_in_on_recheck(tmp_
     assert "杭州六小龙引发南京反思" in article.text
 
 
+def test_a_feed_entry_linking_to_a_pdf_is_stored_from_the_entry_not_failed(tmp_path: Path, database_url: str) -> None:
+    # Government and think-tank feeds link their reports as PDFs: each counted "not an HTML page",
+    # failed on every run until given up on, and the report never reached a digest.
+    feed = rss([("南京为何没有六小龙：调研报告", "{base}/report.pdf"), ("图", "{base}/photo.png")])
+    routes = {"feed.xml": Route(body=feed, content_type=RSS, templated=True),
+              "report.pdf": Route(body=b"%PDF-1.7\n" + bytes(range(256)) * 8, content_type="application/pdf"),
+              "photo.png": Route(body=b"\x89PNG\r\n\x1a\n" + b"\0" * 100, content_type="image/png")}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}])
+        assert crawl(config).returncode == 0
+    item = stored(database_url)[site.url("report.pdf")]
+    assert item.article.text_missing
+    assert item.article.title == "南京为何没有六小龙：调研报告"
+    assert "\ufffd" not in item.article.text and "PDF" not in item.article.text
+    assert site.url("photo.png") not in stored(database_url)  # an image is no coverage: failed as before
+    run = last_run(database_url, "f")
+    assert (run.new, run.failed) == (1, 1), run
+    assert [row["url"] for row in rows(database_url, "url_failure")] == [site.url("photo.png")]
+
+
 # 5 -------------------------------------------------------------------------------------------
 def test_redirect_loop_is_counted_as_failed(tmp_path: Path, database_url: str) -> None:
     routes = {"feed.xml": Route(body=rss([("甲", "{base}/loop1"), ("乙", "{base}/a.html")]), content_type=RSS,
