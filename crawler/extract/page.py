@@ -23,6 +23,7 @@ MIN_WORDS = 30
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 ANY_WORD = re.compile(r"[^\W\d_]+")  # letters of any script: Korean and Russian pages count too
 
+UNSEEN_TAGS = ("textarea", "noembed", "noframes")
 SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "footer", "select", "option", "nav"})
 _FOOTERISH = re.compile(r"foot|copyright|copy-right|bottom", re.IGNORECASE)
 # fmt: off
@@ -41,9 +42,13 @@ def parse_html(text: str) -> lxml.html.HtmlElement | None:
     # hid its article there (size stays bounded by max_page_bytes and MAX_ELEMENTS).
     parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
     try:
-        return lxml.html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
+        tree = lxml.html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
     except (lxml.etree.ParserError, ValueError):
         return None
+    # Never page text: a form's box (a prefilled comment, "embed this" code, as raw text that reads as
+    # markup) and fallbacks no current browser shows. The largest of them was taken for the article.
+    lxml.etree.strip_elements(tree, *UNSEEN_TAGS, with_tail=False)
+    return tree
 
 
 # Elements of a page the extractor reads, in document order. Text extraction (trafilatura's

@@ -380,6 +380,21 @@ def test_binary_bytes_served_as_a_page_are_no_article() -> None:
             extract_article(data, "https://news.example.cn/file.html", "text/html")
 
 
+@pytest.mark.parametrize("holder", ["form><textarea name=c", "noembed", "noframes"])
+def test_text_a_reader_never_sees_as_page_text_is_not_the_article(holder: str) -> None:
+    # A comment box prefilled with escaped markup (or an "embed this" code box), and the
+    # fallbacks a browser never shows: the parser reads their contents as raw text, so
+    # "<p>…<b>…</b></p>" came out as the article's text when the block was the page's largest.
+    story = "<p>南京为什么出不了杭州六小龙？这是江苏官方媒体提出的问题，引发了各地的讨论和反思。</p>" * 2
+    hidden = "&lt;p&gt;评论：南京应该学习杭州的营商环境，&lt;b&gt;耐心资本&lt;/b&gt;很重要。&lt;/p&gt;" * 20
+    tag = holder.split("><")[-1].split()[0]
+    page = (f"<html><head><title>南京追问</title></head><body><div class=main><h1>南京追问</h1>{story}</div>"
+            f"<{holder}>{hidden}</{tag}>{'</form>' if 'form' in holder else ''}<p>完</p></body></html>")
+    article = extract_article(page.encode(), "https://news.example.cn/a.html", "text/html; charset=utf-8")
+    assert "南京为什么出不了杭州六小龙" in article.text
+    assert "耐心资本" not in article.text and "<" not in article.text, article.text[:200]
+
+
 def test_an_article_nested_deeper_than_255_elements_is_read() -> None:
     # libxml2's HTML parser stops at depth 256 unless told otherwise: a template that never
     # closes its <div>s (one per comment, per related link) hid the article past that depth,
