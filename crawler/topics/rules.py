@@ -13,6 +13,7 @@ score capped at 1; each matched `none` group keeps only `1 - weight` of the fina
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
@@ -131,12 +132,16 @@ class Term:
         """Non-overlapping occurrences of any alias."""
         return sum(1 for _ in self.pattern.finditer(text)) if self._maybe_in(text) else 0
 
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        """Where any alias occurs in `text` as written (not normalised): (start, end) pairs, in order."""
-        folded, origin = normalize_with_offsets(text)
-        if not self._maybe_in(folded):
+    def spans(self, text: str, folded: tuple[str, list[int]] | None = None) -> list[tuple[int, int]]:
+        """Where any alias occurs in `text` as written (not normalised): (start, end) pairs, in order.
+
+        `folded`: `normalize_with_offsets(text)`, when the caller has it already.
+        """
+        folded_text, origin = folded if folded is not None else normalize_with_offsets(text)
+        if not self._maybe_in(folded_text):
             return []
-        return [(origin[m.start()], origin[m.end() - 1] + 1) for m in self.pattern.finditer(folded) if m.end() > m.start()]
+        return [(origin[m.start()], origin[m.end() - 1] + 1) for m in self.pattern.finditer(folded_text)
+                if m.end() > m.start()]
 
     def dictionary_words(self) -> list[str]:
         """The normalised aliases written in Han characters only, for the segmenter's dictionary."""
@@ -154,14 +159,20 @@ def term_spans(text: str, aliases: Sequence[str]) -> list[tuple[int, int]]:
     The same matching as the rules (normalised script, width and case; Latin aliases
     as whole words), so what is marked for a reader is what the matcher saw.
     """
-    hits: list[tuple[int, int]] = []
+    # Folded once for every alias: a digest of 5,000 candidates spent 90% of its build folding each
+    # excerpt again for each of its topic's twenty terms.
+    folded = normalize_with_offsets(text)
+    starts: list[int] = []  # the hits kept, in order and never overlapping: a new one is checked
+    ends: list[int] = []  # against its two neighbours, not against every hit of a long article
     for alias in sorted({a.strip() for a in aliases if a.strip()}, key=len, reverse=True):
         if not any(ch.isalnum() for ch in alias):
             continue
-        for start, end in _term(alias).spans(text):
-            if all(end <= s or start >= e for s, e in hits):
-                hits.append((start, end))
-    return sorted(hits)
+        for start, end in _term(alias).spans(text, folded):
+            at = bisect.bisect_right(starts, start)
+            if (at == 0 or ends[at - 1] <= start) and (at == len(starts) or end <= starts[at]):
+                starts.insert(at, start)
+                ends.insert(at, end)
+    return list(zip(starts, ends, strict=True))
 
 
 @dataclass(frozen=True)
