@@ -46,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -239,17 +240,25 @@ def _crawl_site(pages: list[tuple[str, bytes]], hosts: int, per_host: int) -> tu
 
 
 def child_extract(args: dict[str, Any]) -> dict[str, Any]:
-    """The project's extractor alone, one process, on the crawl scenario's pages."""
+    """The project's extractor alone, one process, on the crawl scenario's pages.
+
+    The crawl's pages are copies of the corpus's, each numbered in its title: each corpus page
+    is extracted once (its first copy) and its time counted as often as the crawl serves it.
+    Extracting every copy gave the same rate in five times the time (1,600 pages are 273
+    corpus pages five or six times over).
+    """
     pages = corpus_pages()
     _, bodies = _crawl_site(pages, args["hosts"], args["per_host"])
     from crawler.extract.article import extract_with_overrides
 
-    started = time.perf_counter()
-    for n, body in enumerate(bodies):
+    copies = Counter(n % len(pages) for n in range(len(bodies)))
+    seconds = 0.0
+    for n, body in enumerate(bodies[: len(pages)]):
+        started = time.perf_counter()
         # A page without an article counts its time all the same.
         with contextlib.suppress(Exception):
             extract_with_overrides(body, f"http://127.0.0.2/a/{n}.html", "text/html")
-    seconds = time.perf_counter() - started
+        seconds += (time.perf_counter() - started) * copies[n]
     return {"pages": len(bodies), "seconds": seconds}
 
 
@@ -353,11 +362,14 @@ def child_daemon(args: dict[str, Any]) -> dict[str, Any]:
     polls: dict[str, int] = {}
 
     def dynamic(host: str, path: str, _: int) -> Resource | None:
-        # Each poll of a feed lists one more article: every run stores something new.
+        # Every second poll of a feed lists one more article: every run stores something new, from
+        # half the sources (ten articles a run for the example's twenty, whose feeds do not all
+        # change every hour either), and the 200 runs fit the bench's ten minutes.
         if path == "feed.xml":
             polls[host] = polls.get(host, 0) + 1
             base = f"http://{host}:{port_box[0]}"
-            items = [(f"a/{k}.html", f"Story {k}") for k in range(max(0, polls[host] - 10), polls[host])]
+            listed = (polls[host] + hosts.index(host) + 1) // 2
+            items = [(f"a/{k}.html", f"Story {k}") for k in range(max(0, listed - 10), listed)]
             return Resource(rss(base, items, host), "application/rss+xml", etag=True)
         if path.startswith("a/") and path.endswith(".html"):
             key = (host, path)
