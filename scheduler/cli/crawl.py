@@ -88,9 +88,13 @@ def recheck(ctx: typer.Context) -> None:
     # The reasons were logged at info only: "failed 32" and nothing an operator could act on.
     for failure in report.failures:
         out.print(f"  failed:  {failure}", markup=False)
-    unnamed = report.outcomes.get("failed", 0) - len(report.failures)
-    if unnamed > 0:
-        out.print(f"  failed:  {unnamed} more (--log-level info names each)", markup=False)
+    failed = report.outcomes.get("failed", 0)
+    if failed - len(report.failures) > 0:
+        out.print(f"  failed:  {failed - len(report.failures)} more (--log-level info names each)", markup=False)
+    # As `crawl` when every source failed: cron and systemd should hear of it. A host that said
+    # "wait" (its articles `waiting`) deferred the recheck rather than failed it.
+    if failed and failed == report.checked and not report.outcomes.get("waiting"):
+        raise typer.Exit(1)
 
 
 def sources(ctx: typer.Context, json_output: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:

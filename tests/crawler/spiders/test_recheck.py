@@ -114,7 +114,7 @@ def test_recheck_reaches_private_addresses_on_the_sources_own_host_only(tmp_path
         site.routes["news/2025/1.html"] = Route(body=b"", status=302, headers={"Location": f"http://0.0.0.0:{port}/secret"})
         result = run_cli("recheck", config=config, env={"MEDIAWATCH_TEST": "1"})
         secret_hits = site.hits("secret")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # its only article failed
     assert secret_hits == 0
     assert "failed 1" in result.stdout
     assert "robots.txt" not in result.stderr  # the source's own robots.txt is read, not refused
@@ -142,6 +142,9 @@ def test_recheck_says_why_its_articles_failed(tmp_path: Path) -> None:
         "re-checked 1 article(s): failed 1",
         f"  failed:  {article}: connection refused",
     ], result.stdout + result.stderr
+    # Every article failed: exit 1, as `crawl` does when every source failed, so cron and
+    # systemd see it (it exited 0, and a recheck that could reach nothing looked fine).
+    assert result.returncode == 1, result.stderr
 
 
 def test_recheck_honours_a_hosts_retry_after(tmp_path: Path, database_url: str) -> None:
