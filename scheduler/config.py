@@ -12,6 +12,7 @@ expected, and are raised as `ConfigError` (the CLI exits with status 2).
 from __future__ import annotations
 
 import os
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
@@ -282,6 +283,24 @@ def _kind_of(value: object) -> str:
     """How a TOML value reads in an error: "an integer", "a string", "a list"…"""
     kinds = ((bool, "true/false"), (int, "an integer"), (float, "a number"), (str, "a string"), (list, "a list"))
     return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why nothing can be written in `folder` (made if missing), or None; leaves nothing behind.
+
+    Tried, not inferred from permissions: root passes every `os.access` check, and still cannot
+    make a folder under /proc or on a read-only mount.
+    """
+    existing = next((candidate for candidate in [folder, *folder.parents] if candidate.exists()), None)
+    if existing is None or not existing.is_dir():
+        return None  # `_check_paths` names the file in the way
+    try:
+        with tempfile.TemporaryDirectory(dir=existing, prefix=".mediawatch-check-") as probe:
+            if folder != existing:
+                (Path(probe) / folder.relative_to(existing)).mkdir(parents=True)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _check_paths(config: Config, label: str) -> None:

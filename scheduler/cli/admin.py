@@ -20,6 +20,7 @@ from scheduler.cli.common import (
     print_crawl_table,
 )
 from storage.durations import format_duration
+from storage.errors import ConfigError
 
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -34,9 +35,15 @@ def register(app: typer.Typer) -> None:
 @config_app.command("check")
 def config_check(ctx: typer.Context) -> None:
     """Validate the configuration and summarise it."""
+    from scheduler.config import unwritable
     from scheduler.web.config import PASSWORD_HASH_ENV
 
     config = load_config(ctx)
+    archive = config.resolve_path(config.digest.archive_dir)
+    if (problem := unwritable(archive)) is not None:
+        # Loading checks only that no file stands in the way: whether the folder can be made or
+        # written costs a write, fit for a check and not for every command.
+        raise ConfigError(f"{config.path}: digest.archive_dir: {archive}: cannot write: {problem}")
     if config.web.enabled or os.environ.get(PASSWORD_HASH_ENV):
         # What `run` (with the console on) and `web` refuse to start without: a way to sign in.
         from scheduler.web.auth import AuthSettings

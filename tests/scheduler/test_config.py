@@ -435,3 +435,21 @@ def test_an_address_with_a_comma_in_its_quoted_display_name_is_one_address() -> 
 
     assert check_email('"Desk, China" <desk@example.org>') == '"Desk, China" <desk@example.org>'
     assert check_email("Desk <desk@example.org>") == "Desk <desk@example.org>"
+
+
+TOPIC = {"topics": [{"name": "t", "keywords": ["六小龙"]}]}
+
+
+def test_config_check_refuses_an_archive_folder_that_cannot_be_written(tmp_path: Path) -> None:
+    # "/proc/…" is a folder path nothing may create: `config check` said OK, and every digest
+    # then failed writing its archive page.
+    config_path = write_config(tmp_path / "mediawatch.toml", {**TOPIC, "digest": {"archive_dir": "/proc/mediawatch-digests"}})
+    result = run_cli("config", "check", config=config_path)
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        f"{config_path}: digest.archive_dir: /proc/mediawatch-digests: cannot write: "), result.stderr
+    # A folder that can be made is fine, and checking it leaves nothing behind.
+    config_path = write_config(tmp_path / "mediawatch.toml", {**TOPIC, "digest": {"archive_dir": "out/digests"}})
+    assert run_cli("config", "check", config=config_path).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mediawatch.toml"]
