@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import lxml.etree
 from cssselect import ExpressionError
 from parsel import Selector
 
@@ -61,20 +62,17 @@ _ARROWS = " \t\n[](){}<>«»‹›←→…|/·-_.:（）【】〔〕「」"
 _PAGE_QUERY = re.compile(r"(?:^|&)(?:page|p|pn|pg|paged|pageno|pageindex|page_no|start|offset)=\d", re.IGNORECASE)
 
 
-def is_pager_link(element: object, url: str, listing_url: str) -> bool:
+def is_pager_link(element: lxml.etree._Element, url: str, listing_url: str) -> bool:
     """A pager's link (`rel="next"`, "下一页", "»", or "2" to `list_2.html`): a broad selector catches
     them with the articles, and each was fetched as one, the listing's next page stored under its title.
 
     A link without text (an image) is not judged. A number is a page number only where the link's URL
     says so (`?page=2`, `/page/2`, the listing's own name with `_2`): headlines can be numbers too.
     """
-    rel = (getattr(element, "get", lambda _: None)("rel") or "").lower().split()
+    rel = (element.get("rel") or "").lower().split()
     if "next" in rel or "prev" in rel or "previous" in rel:
         return True
-    text_content = getattr(element, "text_content", None)
-    if text_content is None:
-        return False
-    text = " ".join(text_content().split())
+    text = " ".join("".join(element.itertext()).split())
     if not text:
         return False
     core = " ".join(text.strip(_ARROWS).lower().split())
