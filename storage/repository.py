@@ -562,7 +562,9 @@ class Repository:
             article.title, article.text, article.content_hash = title, text, content_hash
             article.text_missing = False
             article.title_source = "page"
-            if article.published_at is None and published_at is not None:
+            # A bare day (a sitemap's or feed's date, read as midnight UTC) gives way to the page's own time.
+            if published_at is not None and (article.published_at is None
+                                             or (article.date_source or "").endswith("-day")):
                 article.published_at, article.date_source = published_at, "page"
             article.last_checked_at = now
             session.add(article)

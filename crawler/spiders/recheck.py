@@ -26,6 +26,7 @@ from crawler.hostwaits import HostWaits, load_host_waits, store_host_waits
 from crawler.normalize import content_hash
 from crawler.pool import PageJob, PagePool
 from crawler.recheck import judge_change, judge_response
+from crawler.spiders.source import CLOCK_SKEW
 from crawler.storylines import DEFAULT_PARAMS
 from storage.errors import MediawatchError
 from storage.models import Article
@@ -121,9 +122,11 @@ class RecheckSpider(scrapy.Spider):
                 return
             if article.text_missing:
                 # Stored from its feed entry because the page had no text; now it has: fill it in.
+                # A page date in the future (a scheduled post, a wrong zone) is no date, as in a crawl.
+                dated = fresh.published if fresh.published and fresh.published <= self.repository.clock() + CLOCK_SKEW else None
                 self.repository.fill_missing_text(
                     article.id, title=fresh.title, text=fresh.text, content_hash=content_hash(fresh.title, fresh.text),
-                    published_at=fresh.published, terms=terms,
+                    published_at=dated, terms=terms,
                 )
                 self.report.outcomes["filled"] += 1
                 logger.info("recheck url=%s text filled in", article.url)

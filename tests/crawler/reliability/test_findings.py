@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from scheduler.demo.site import Route
@@ -390,6 +391,33 @@ def test_exact_page_time_beats_a_date_only_sitemap_lastmod(tmp_path: Path, datab
     article = stored(database_url)[site.url("a.html")].article
     assert article.published_at is not None and article.published_at.isoformat() == "2025-02-09T01:00:00+00:00"
     assert article.date_source == "page"
+
+
+@pytest.mark.parametrize(("page_time", "expected"), [("2025-02-09T09:00:00+08:00", ("2025-02-09T01:00:00+00:00", "page")),
+                                                    ("2099-02-09T09:00:00+08:00", ("2025-02-09T00:00:00+00:00", "sitemap-day"))])
+def test_recheck_gives_a_day_only_date_the_pages_exact_time(tmp_path: Path, database_url: str, page_time: str,
+                                                            expected: tuple[str, str]) -> None:
+    # A page without text (a video, a paywall) is stored with its sitemap's bare day; once its text
+    # is there, so is its exact time. Recheck filled in the text and kept midnight UTC, a day's
+    # guess that can put it on the wrong side of a digest's window.
+    sitemap = (b"<?xml version='1.0' encoding='utf-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+               b"<url><loc>{base}/v.html</loc><lastmod>2025-02-09</lastmod></url></urlset>")
+    page = article_html("南京六小龙视频", extra="").replace(
+        b"</head>", f"<meta property='article:published_time' content='{page_time}'></head>".encode())
+    routes = {"sitemap.xml": Route(body=sitemap, content_type="application/xml", templated=True),
+              "v.html": Route(body=VIDEO)}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "s", "kind": "sitemap", "url": site.url("sitemap.xml")}])
+        assert crawl(config).returncode == 0
+        before = stored(database_url)[site.url("v.html")].article
+        assert (before.text_missing, before.date_source) == (True, "sitemap-day")
+        site.routes["v.html"] = Route(body=page)
+        assert run_cli("recheck", config=config).returncode == 0
+    article = stored(database_url)[site.url("v.html")].article
+    assert not article.text_missing
+    # A page time in the future (a wrong zone, a scheduled post) is no better than the day: kept.
+    assert article.published_at is not None
+    assert (article.published_at.isoformat(), article.date_source) == expected
 
 
 # 9 -------------------------------------------------------------------------------------------
