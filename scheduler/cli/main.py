@@ -14,7 +14,9 @@ against the `click` package.
 
 from __future__ import annotations
 
+import codecs
 import gc
+import io
 import sys
 from typing import Annotated
 
@@ -147,8 +149,30 @@ def database_error_line(exc: BaseException) -> str:
     return f"database error: {first}" + (f" ({hint})" if hint else "")
 
 
+def _json_escape(exc: UnicodeError) -> tuple[str, int]:
+    """Write what the terminal's encoding cannot show as JSON's escapes (\\u5357, a surrogate pair
+    beyond the BMP), so JSON Lines stays JSON that decodes to the scraped text, and a table stays readable."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    units = exc.object[exc.start : exc.end].encode("utf-16-be")
+    escaped = "".join(f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2))
+    return escaped, exc.end
+
+
+codecs.register_error("mediawatch-json-escape", _json_escape)
+
+
+def _escape_what_the_terminal_cannot_show() -> None:
+    # PYTHONIOENCODING=ascii, or a latin-1 terminal, made every headline a UnicodeEncodeError and a
+    # traceback (and lost the rest of the output); escapes keep every character recoverable.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="mediawatch-json-escape")
+
+
 def main() -> None:
     """Console-script entry point: turn project errors into one line and an exit status."""
+    _escape_what_the_terminal_cannot_show()
     try:
         sys.exit(run())
     except ConfigError as exc:

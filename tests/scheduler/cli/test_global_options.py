@@ -6,6 +6,7 @@ systemctl accept options anywhere); it used to be refused with "No such option".
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -81,3 +82,18 @@ def test_config_after_the_command_in_a_real_process(config: Path, tmp_path: Path
     # No database yet: status says so (exit 1); it did read the named file, not ./mediawatch.toml.
     assert "No such option" not in result.stderr
     assert result.returncode == 1 and f"no database at {config.parent / 'data'}" in result.stderr, result.stderr
+
+
+def test_a_terminal_that_cannot_show_chinese_gets_escapes_not_a_traceback(tmp_path: Path) -> None:
+    encoding = "ascii"  # (run_cli reads UTF-8, which ASCII is; a latin-1 terminal fails the same way)
+    # PYTHONIOENCODING=ascii (or a latin-1 terminal) made every command that prints a headline die with
+    # UnicodeEncodeError and a traceback; JSON Lines must stay JSON (🐉 is outside the BMP).
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><title>南京六小龙 🐉</title></head><body><h1>南京六小龙 🐉</h1>"
+                    + "<p>南京为何养不出六小龙，这是一场难得的自我追问。</p>" * 20 + "</body></html>", encoding="utf-8")
+    result = run_cli("extract", "--url", "https://example.com/a", str(page), env={"PYTHONIOENCODING": encoding})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads(result.stdout)["title"] == "南京六小龙 🐉"
+    listed = run_cli("config", "settings", env={"PYTHONIOENCODING": encoding})
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
