@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from crawler.topics.config import TopicConfig
 from digest.text import (
     MAX_MARKS,
+    headline,
     highlight,
     make_excerpt,
     matched_terms,
@@ -178,7 +179,7 @@ def make_entry(item: LedgerArticle, *, tz: ZoneInfo, outlet: str, core: Sequence
     excerpt = make_excerpt(_without_title(article.text, article.title), terms)
     return Entry(
         article_id=article.id or 0,
-        title=one_line(article.title) or "(untitled)",
+        title=headline(article.title),
         url=safe_url(article.url),
         outlet=outlet,
         when=format_local(when, tz),
@@ -201,7 +202,7 @@ def describe_change(change: LedgerChange, *, tz: ZoneInfo, outlet_of: Callable[[
     digest is shown against the headline its readers last saw.
     """
     article = change.item.article
-    title = one_line(article.title) or "(untitled)"
+    title = headline(article.title)
     previous, what = None, ""
     if change.kind == "edited":
         earlier = change.earlier

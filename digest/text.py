@@ -41,6 +41,12 @@ def one_line(text: str | None) -> str:
     return _SPACE.sub(" ", strip_controls(cleaned)).strip()
 
 
+def headline(title: str | None) -> str:
+    """A title to show and link: one line, or "(untitled)" for a page whose headline was blank, whose
+    link would otherwise be an empty <a> nobody can click."""
+    return one_line(title) or "(untitled)"
+
+
 def printable(value: object) -> object:
     """Jinja's `finalize` for the digest's and the web console's templates: every string they print
     loses control characters and bidi overrides (`storage.text.strip_controls`).

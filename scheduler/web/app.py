@@ -35,7 +35,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from digest.text import printable
+from digest.text import headline, printable
 from scheduler.app import App
 from scheduler.web.auth import (
     CSRF_FIELD,
@@ -320,6 +320,7 @@ def create_app(app: App, trigger: CrawlTrigger, environ: Mapping[str, str], *, a
     )
     console.templates.filters["local"] = console.local
     console.templates.filters["outlet"] = console.outlet
+    console.templates.filters["headline"] = headline
     console.templates.globals["quote"] = lambda value: quote(str(value), safe="")
 
     routes = [

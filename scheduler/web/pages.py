@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from digest.text import headline
 from scheduler.web import charts
 from scheduler.web.app import DIGEST_POLICY, console_of, csrf_protected, path_id
 from scheduler.web.auth import SESSION_TOKEN, client_address, session_token
@@ -260,7 +261,7 @@ async def article(request: Request) -> Response:
     members = await run_in_threadpool(store.storyline_members, a.storyline_id) if a.storyline_id else []
     membership = await run_in_threadpool(console.app.repository.digest_membership, [article_id])
     return console.render(
-        request, "article.html.j2", title=a.title, stored=stored, a=a, diffs=version_diffs(versions, a.title, a.text),
+        request, "article.html.j2", title=headline(a.title), stored=stored, a=a, diffs=version_diffs(versions, a.title, a.text),
         members=members, digests=membership.get(article_id, []),
     )
 

@@ -360,3 +360,15 @@ def test_the_digests_page_says_archived_for_a_digest_sent_to_nobody_and_names_to
     [status] = re.findall(r'<tr><td class="num">\d+</td><td>[^<]*</td><td>([^<]*)</td>', listing)
     assert status == "archived"
     assert f"<h1>Next digest: {title}</h1>" in preview and f"Next digest: {title} · mediawatch" in preview
+
+
+def test_an_article_without_a_headline_is_still_a_link(console: ConsoleServer) -> None:
+    # A page whose <title>, <h1> and feed entry were only spaces was listed as an empty <a></a>:
+    # nothing to click, and the article page had an empty <h1> and <title>. Digests say "(untitled)".
+    stored = store(console.app.repository, " \u3000 ", source="donghai", text="正文 六小龙 无题",
+                   fetched=START + timedelta(hours=1))
+    with signed_in(console) as client:
+        listed = client.get("/").text
+        page = client.get(f"/articles/{stored}").text
+    assert f'<a href="/articles/{stored}">(untitled)</a>' in listed
+    assert "<h1>(untitled)</h1>" in page and "<title>(untitled) · mediawatch</title>" in page
