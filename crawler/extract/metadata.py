@@ -161,9 +161,28 @@ def byline_zone(tree: lxml.html.HtmlElement, title: str) -> Zone:
         zone.headline.append(flat[max(0, start - BYLINE_BEFORE) : start])
     for element in _marked_elements(tree, _BYLINE_CLASS):
         text = element.text_content()
-        if len(text) <= 2000 and 0 < len(text := squash(text)) <= 200:
-            zone.marked.append(text)
+        if len(text) <= 2000 and 0 < len(squash(text)) <= 200:
+            # One line per block, as after the headline: squashed into one line, "By | Benjamin Romano |
+            # Seattle Times business reporter" (three blocks) named "Benjamin Romano Seattle Times".
+            lines = [line for line in (squash(part) for part in flatten(element)[0].split("\n")) if line]
+            zone.marked.append("\n".join(_rejoin_byline(lines)))
     return zone
+
+
+# A block that leads into the next ("By", "记者") or leaves a list of names open ("Tariq Malik ,"), and
+# a block that continues one (", Minh Do"): a byline's pieces in blocks of their own.
+_OPENS_BYLINE = re.compile(r"(?:^(?:By|Par|Von|Por|作者|记者|撰文)\s*[:：]?|[,，、&]|\s(?:and|und|et|y))$")
+_CONTINUES_BYLINE = re.compile(r"^(?:[,，、&]|(?:and|und|et|y)\s)")
+
+
+def _rejoin_byline(lines: list[str]) -> list[str]:
+    joined: list[str] = []
+    for line in lines:
+        if joined and (_OPENS_BYLINE.search(joined[-1]) or _CONTINUES_BYLINE.match(line)):
+            joined[-1] = f"{joined[-1]} {line}"
+        else:
+            joined.append(line)
+    return joined
 
 
 def _marked_elements(tree: lxml.html.HtmlElement, marker: re.Pattern[str]) -> list[lxml.html.HtmlElement]:
@@ -276,7 +295,8 @@ def byline_author(text: str) -> str | None:
                     offset = at + len(name)
                 return "、".join(spelled)
         if english := _EN_BYLINE.search(line):
-            return squash(english.group("name")).rstrip(",")
+            # "Tariq Malik , Mike Wall": a byline's blocks leave a space before the comma.
+            return re.sub(r"\s+,", ",", squash(english.group("name"))).rstrip(",")
     return None
 
 

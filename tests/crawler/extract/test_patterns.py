@@ -172,6 +172,25 @@ def test_author_element_without_by_gives_the_author() -> None:
     assert extract("en_author_class.html").author == "Priya Raman"
 
 
+def test_a_byline_block_does_not_run_the_name_into_the_job_title_below_it() -> None:
+    # The Seattle Times' byline (corpus readability-test-pages/seattletimes-1): "By", the name and
+    # "Seattle Times business reporter" are separate blocks; squashed into one line they gave the
+    # author "Benjamin Romano Seattle Times" (and "ByBenjamin Romano…" when no space came between).
+    body = "<p>" + "From the deck of his halibut schooner, the skipper sees what Amazon is doing. " * 12 + "</p>"
+    page = (
+        "<html><head><title>Alaskan halibut and Whole Foods</title></head><body>"
+        "<h1>Alaskan halibut and Whole Foods</h1>"
+        # The page's indentation: far enough that the byline is found by its class, not after the headline.
+        + "\n" + " " * 600
+        + '<div class="article-byline"><div class="byline-text"><span class="byline-copy">By</span>'
+        '<div class="name vcard"><a href="/author/ben" class="fn">Benjamin Romano</a></div>'
+        '<div class="title vcard"><span class="fn">Seattle Times business reporter</span></div></div></div>'
+        f"<article>{body}</article></body></html>"
+    )
+    article = extract_article(page.encode(), url="https://news.example/halibut", content_type="text/html")
+    assert article.author == "Benjamin Romano"
+
+
 # --- the rules behind them, on strings ---------------------------------------------------------------
 
 
