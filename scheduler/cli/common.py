@@ -175,6 +175,8 @@ def print_crawl_table(results: list[Any]) -> None:
 
 def print_articles(stored: list[Any], title: str, tz: tzinfo) -> None:
     """One row per stored article, with the terms each relevant topic matched; dates in `tz`."""
+    from digest.text import headline  # here: every command imports this module, few list articles
+
     table = Table(title=title)
     for column in ("id", "published", "source", "language", "title", "matched", "url"):
         table.add_column(column)
@@ -182,5 +184,5 @@ def print_articles(stored: list[Any], title: str, tz: tzinfo) -> None:
         a = item.article
         matched = "; ".join(f"{m.topic}: {', '.join(m.matched)}" for m in item.matches if m.relevant) or "(off topic)"
         published = a.published_at.astimezone(tz).date().isoformat() if a.published_at else "?"
-        table.add_row(str(a.id), published, a.source_name, a.language or "?", a.title, matched, a.url)
+        table.add_row(str(a.id), published, a.source_name, a.language or "?", headline(a.title), matched, a.url)
     out.print(table)

@@ -154,3 +154,13 @@ def test_control_characters_stored_before_they_were_stripped_never_reach_the_ter
     assert "南京" in listed.stdout and "为何养不出六小龙" in listed.stdout and "hidden" in status.stdout
     for output in (listed.stdout, status.stdout):
         assert "\x1b" not in output and "\x07" not in output, output
+
+
+def test_an_article_with_a_blank_headline_says_untitled(tmp_path: Path, database_url: str, repository: Repository) -> None:
+    # A page whose headline was only spaces had an empty title cell: a row that looked like a rendering bug.
+    store(repository, " \u3000 ", text="正文 六小龙 无题")
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}]})
+    listed = run_cli("articles", config=config)
+    assert listed.returncode == 0, listed.stderr
+    assert "(untitled)" in listed.stdout
