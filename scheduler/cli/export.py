@@ -94,6 +94,9 @@ def articles(
                 topic=topic, relevant_only=topic is not None, source=source,
                 published_from=parse_since(since, tz=tz), fetched_from=parse_since(fetched_since, tz=tz), query=search,
             ), limit=limit)
+            if page.searched_nothing:
+                # Only punctuation, say: "articles (0)" read as "no coverage"; the console says so too.
+                raise typer.BadParameter(f"{search!r} has no word to search for", ctx=ctx, param_hint="'--search' / '-q'")
             stored, more = page.items, page.has_more
         else:
             stored = application.repository.list_articles(

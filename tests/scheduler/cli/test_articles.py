@@ -53,7 +53,7 @@ def test_articles_search_finds_either_chinese_script_and_every_word_like_the_con
     assert titles("-q", "南京 杭州") == ["南京为何养不出“六小龙”"]
     assert titles("-q", "杭州") == sorted([*both, "西湖景区接待游客"])  # off-topic articles are listed, as without -q
     assert titles("-q", "杭州", "-t", "nanjing-six-dragons") == both
-    assert titles("-q", "“”") == []  # nothing searchable: nothing found, not everything
+    # Nothing searchable ("“”") is a usage error, not an empty list: test_a_search_with_no_word_in_it_is_a_usage_error.
 
 
 def test_a_headline_with_square_brackets_is_printed_as_scraped(
@@ -164,3 +164,17 @@ def test_an_article_with_a_blank_headline_says_untitled(tmp_path: Path, database
     listed = run_cli("articles", config=config)
     assert listed.returncode == 0, listed.stderr
     assert "(untitled)" in listed.stdout
+
+
+def test_a_search_with_no_word_in_it_is_a_usage_error(tmp_path: Path, database_url: str, repository: Repository) -> None:
+    # `-q '"'` or `-q '--'` printed "articles (0)" and exit 0, as if nothing matched, where the console
+    # says "Nothing to search for"; a script could not tell a typo from no coverage. A blank -q is no filter.
+    store(repository, "南京为何养不出“六小龙”")
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}]})
+    for query in ('"', "--", "。？", "“”"):
+        result = run_cli("articles", "-q", query, config=config)
+        assert result.returncode == 2, (query, result.stdout)
+        assert "no word to search for" in result.stderr and "Traceback" not in result.stderr, (query, result.stderr)
+        assert len(result.stderr.splitlines()) == 2, result.stderr
+    assert run_cli("articles", "-q", "六小龙", config=config).returncode == 0
