@@ -151,17 +151,23 @@ def export(
     encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
     stream = output.open("w", encoding=encoding, newline="") if output else sys.stdout
     try:
-        if fmt == "jsonl":
-            for record in records:
-                stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-        else:
-            writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS)
-            writer.writeheader()
-            for record in records:
-                writer.writerow(_csv_row(record))
-    finally:
-        if output:
-            stream.close()
+        try:
+            if fmt == "jsonl":
+                for record in records:
+                    stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+            else:
+                writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS)
+                writer.writeheader()
+                for record in records:
+                    writer.writerow(_csv_row(record))
+        finally:
+            if output:
+                stream.close()
+    except OSError as exc:
+        # A write (or the flush at close) on a full disk names no file: "No space left on device" alone.
+        if output is not None and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(output)) from exc
+        raise
     if output:
         print(f"wrote {len(records)} articles to {output}", file=sys.stderr)
 

@@ -7,6 +7,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from storage.repository import Repository
 from tests.conftest import run_cli, write_config
 from tests.digest.support import store
@@ -100,3 +102,15 @@ def test_export_to_dash_writes_to_stdout(tmp_path: Path, database_url: str, repo
     assert exported.returncode == 0, exported.stderr
     assert [json.loads(line)["title"] for line in exported.stdout.splitlines()] == ["南京为何养不出“六小龙”"]
     assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
+def test_a_full_disk_names_the_export_file(tmp_path: Path, database_url: str, repository: Repository) -> None:
+    # It said only "mediawatch: No space left on device": which of the files a script writes was not said.
+    store(repository, "南京为何养不出“六小龙”", text="南京与杭州的差距，六小龙之问。")
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}]})
+    for fmt in ("jsonl", "csv"):
+        exported = run_cli("export", "--format", fmt, "-o", "/dev/full", config=config)
+        assert exported.returncode == 1, exported.stderr
+        assert exported.stderr.strip() == "mediawatch: /dev/full: No space left on device", exported.stderr
