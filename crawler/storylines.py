@@ -33,7 +33,6 @@ from typing import Literal
 
 import numpy as np
 import sqlalchemy as sa
-from datasketch import MinHash
 from sqlalchemy.engine import Engine
 
 from crawler.normalize import normalize_text
@@ -132,8 +131,17 @@ class Fingerprint:
 
 @lru_cache(maxsize=4)
 def _permutations(num_perm: int) -> np.ndarray:
-    # Building a MinHash draws its permutations; reuse one draw for every signature.
-    return MinHash(num_perm=num_perm, seed=MINHASH_SEED, scheme=MINHASH_SCHEME).permutations
+    """datasketch's affine32 permutations for MINHASH_SEED: odd multipliers a, offsets b (h -> a*h + b mod 2^32).
+
+    Drawn here as `MinHash._init_permutations` draws them (numpy's legacy RandomState, whose
+    stream numpy keeps fixed), not by building a MinHash: importing datasketch imports its LSH
+    classes and with them scipy and aiohttp, half a second of every process's start-up.
+    A test compares the two draws.
+    """
+    generator = np.random.RandomState(MINHASH_SEED)
+    multipliers = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    offsets = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return np.array([multipliers, offsets])
 
 
 def fingerprint(title: str, text: str, params: StorylineParams = DEFAULT_PARAMS) -> Fingerprint:

@@ -244,3 +244,29 @@ def test_a_signature_sent_without_its_shingles_is_still_decided_on_the_texts() -
     found = choose_match(bare, [candidate], {7: original_text}.__getitem__, own_text=article_body(title, text))
     assert found is not None and found[0] is candidate
     assert found[1].jaccard == pytest.approx(0.75, abs=0.01)
+
+
+def test_fingerprinting_loads_neither_datasketch_nor_scipy() -> None:
+    """datasketch's package imports its LSH classes, and they scipy and aiohttp: half a second
+    of every crawl's, worker's and daemon's start-up, for two arrays drawn once."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import crawler.pool, crawler.runner\n"
+        "from crawler.storylines import fingerprint\n"
+        "fingerprint('t', '南京为什么没有杭州六小龙 ' * 20)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'datasketch', 'scipy', 'aiohttp'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("num_perm", [1, 64, DEFAULT_PARAMS.num_perm, 256])
+def test_permutations_are_datasketchs_draw(num_perm: int) -> None:
+    from crawler.storylines import _permutations
+
+    expected = MinHash(num_perm=num_perm, seed=MINHASH_SEED, scheme=MINHASH_SCHEME).permutations
+    assert _permutations(num_perm).dtype == expected.dtype == np.uint32
+    assert np.array_equal(_permutations(num_perm), expected)
