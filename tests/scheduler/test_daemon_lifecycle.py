@@ -22,7 +22,7 @@ from scheduler.demo.site import StaticSite
 from storage.db import create_engine
 from storage.repository import Repository
 from tests.conftest import REPO_ROOT, run_cli, write_config
-from tests.scheduler.test_leases import TOPIC, slow_site
+from tests.scheduler.test_leases import TOPIC, articles_fetched, slow_site
 from tests.support.crawl import source_state
 
 
@@ -46,12 +46,13 @@ def _start_daemon(
     return process, config
 
 
-def _stop(process: subprocess.Popen[str], site: StaticSite, timeout: float) -> tuple[float, str]:
+def _stop(process: subprocess.Popen[str], site: StaticSite, timeout: float, fetched: int = 1) -> tuple[float, str]:
+    """SIGTERM the daemon once `fetched` article pages were requested; seconds it took to exit, its stderr."""
     try:
         deadline = time.monotonic() + 90
-        while site.hits("a/0.html") == 0 and time.monotonic() < deadline:
+        while articles_fetched(site) < fetched and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert site.hits("a/0.html") > 0, "the daemon never started crawling"
+        assert articles_fetched(site) >= fetched, "the daemon never started crawling"
         process.send_signal(signal.SIGTERM)
         started = time.monotonic()
         _, stderr = process.communicate(timeout=timeout)
@@ -105,7 +106,7 @@ def test_sigterm_past_the_timeout_still_stores_the_articles_fetched_before_the_c
         # Batches wait a minute to fill: only the drain's flush can have written the five fast articles.
         process, _ = _start_daemon(tmp_path, database_url, site, crawler={"store_delay": 60, "download_timeout": 90},
                                    shutdown_timeout="8s")
-        _, stderr = _stop(process, site, timeout=60)
+        _, stderr = _stop(process, site, timeout=60, fetched=6)  # the five fast pages and the held one
     assert process.returncode == 0, stderr
     engine = create_engine(database_url)
     try:
@@ -193,7 +194,7 @@ def test_a_daemon_killed_with_sigkill_does_not_stop_the_next_one(tmp_path: Path,
         first, _ = _start_daemon(tmp_path, database_url, site)
         try:
             deadline = time.monotonic() + 90
-            while site.hits("a/0.html") == 0 and time.monotonic() < deadline:
+            while articles_fetched(site) == 0 and time.monotonic() < deadline:
                 time.sleep(0.1)
         finally:
             first.kill()
@@ -219,7 +220,7 @@ def test_a_daemon_whose_database_file_is_deleted_stops_and_says_so(tmp_path: Pat
         process, _ = _start_daemon(tmp_path, database_url, site, shutdown_timeout="5s")
         try:
             deadline = time.monotonic() + 90
-            while site.hits("a/0.html") == 0 and time.monotonic() < deadline:
+            while articles_fetched(site) == 0 and time.monotonic() < deadline:
                 time.sleep(0.1)
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
