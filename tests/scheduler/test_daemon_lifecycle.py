@@ -22,7 +22,7 @@ from scheduler.demo.site import StaticSite
 from storage.db import create_engine
 from storage.repository import Repository
 from tests.conftest import REPO_ROOT, run_cli, write_config
-from tests.scheduler.test_leases import TOPIC, articles_fetched, slow_site
+from tests.scheduler.test_leases import TOPIC, articles_fetched, slow_site, wait_for
 from tests.support.crawl import source_state
 
 
@@ -61,6 +61,16 @@ def _stop(process: subprocess.Popen[str], site: StaticSite, timeout: float, fetc
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def _daemon_pid(database_url: str) -> int | None:
+    """The pid of the daemon that last claimed the database."""
+    engine = create_engine(database_url)
+    try:
+        state = Repository(engine).daemon_state()
+        return state.pid if state else None
+    finally:
+        engine.dispose()
 
 
 def _statuses(database_url: str) -> tuple[list[str], int]:
@@ -201,7 +211,9 @@ def test_a_daemon_killed_with_sigkill_does_not_stop_the_next_one(tmp_path: Path,
             first.communicate()
         second, _ = _start_daemon(tmp_path, database_url, site, shutdown_timeout="10s")
         try:
-            time.sleep(3)
+            # Until it has claimed the database it may still be importing, SIGTERM not yet handled
+            # (a fixed three seconds' wait was not enough on a busy machine: it died of the signal).
+            wait_for(lambda: second.poll() is not None or _daemon_pid(database_url) == second.pid, timeout=90)
             assert second.poll() is None, second.communicate()[1]
         finally:
             second.send_signal(signal.SIGTERM)

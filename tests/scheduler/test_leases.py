@@ -67,7 +67,7 @@ def _repository(database_url: str) -> Repository:
     return Repository(create_engine(database_url))
 
 
-def _wait_for(predicate, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -86,7 +86,7 @@ def test_crawl_after_kill_9_takes_the_source_over_and_closes_the_dead_run(tmp_pa
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         )
         try:
-            _wait_for(lambda: articles_fetched(site) > 0)  # mid-crawl: the lease is held, a run is open
+            wait_for(lambda: articles_fetched(site) > 0)  # mid-crawl: the lease is held, a run is open
             state = repository.get_source("slow")
             assert state is not None and state.lease_owner and f":{crawler.pid}:" in state.lease_owner
             crawler.send_signal(signal.SIGKILL)
@@ -124,7 +124,7 @@ def test_ctrl_c_stops_a_crawl_keeps_what_it_stored_and_exits_130(tmp_path: Path,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         )
         try:
-            _wait_for(lambda: repository.count_articles() >= 2)  # mid-crawl, with articles stored
+            wait_for(lambda: repository.count_articles() >= 2)  # mid-crawl, with articles stored
             crawler.send_signal(signal.SIGINT)
             _, stderr = crawler.communicate(timeout=60)
         finally:
