@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
 logger = logging.getLogger(__name__)
@@ -36,9 +36,16 @@ SEARCH_TABLE_PREFIXES = ("article_fts", "article_search")
 MAX_QUERY_TERMS = 16
 
 _fts = sa.table("article_fts", sa.column("rowid", sa.Integer), sa.column("terms", sa.Text))
-_pg = sa.table(
-    "article_search", sa.column("article_id", sa.Integer), sa.column("terms", postgresql.ARRAY(sa.Text))
-)
+
+
+@cache
+def _pg() -> sa.TableClause:
+    """PostgreSQL's index table, built on first use: importing the dialect is about 0.1 s of a SQLite process's start-up."""
+    from sqlalchemy.dialects import postgresql
+
+    return sa.table("article_search", sa.column("article_id", sa.Integer), sa.column("terms", postgresql.ARRAY(sa.Text)))
+
+
 _article = sa.table("article", sa.column("id", sa.Integer), sa.column("title", sa.Text), sa.column("text", sa.Text))
 
 
@@ -72,10 +79,14 @@ def unique_terms(terms: Sequence[str]) -> list[str]:
 # building them anew for each article cost more of the writer thread's CPU than running them.
 _fts_delete = sa.delete(_fts).where(_fts.c.rowid == sa.bindparam("article_id"))
 _fts_insert = sa.insert(_fts)
-_pg_insert = postgresql.insert(_pg)
-_pg_upsert = _pg_insert.on_conflict_do_update(
-    index_elements=["article_id"], set_={"terms": _pg_insert.excluded.terms}
-)
+
+
+@cache
+def _pg_upsert() -> Any:
+    from sqlalchemy.dialects import postgresql
+
+    insert = postgresql.insert(_pg())
+    return insert.on_conflict_do_update(index_elements=["article_id"], set_={"terms": insert.excluded.terms})
 
 
 def write_terms(connection: sa.Connection, article_id: int, terms: Sequence[str]) -> None:
@@ -85,7 +96,7 @@ def write_terms(connection: sa.Connection, article_id: int, terms: Sequence[str]
         connection.execute(_fts_delete, {"article_id": article_id})
         connection.execute(_fts_insert, {"rowid": article_id, "terms": " ".join(wanted)})
     elif connection.dialect.name == "postgresql":
-        connection.execute(_pg_upsert, {"article_id": article_id, "terms": wanted})
+        connection.execute(_pg_upsert(), {"article_id": article_id, "terms": wanted})
     else:  # pragma: no cover - only the two supported backends exist
         raise NotImplementedError(f"no search index for {connection.dialect.name}")
 
@@ -111,7 +122,8 @@ def join_matches(query: Any, article_id: Any, dialect: str, terms: Sequence[str]
         )
         return joined, _fts.c.rowid
     if dialect == "postgresql":
-        return query.join(_pg, _pg.c.article_id == article_id).where(_pg.c.terms.contains(wanted)), article_id
+        pg = _pg()
+        return query.join(pg, pg.c.article_id == article_id).where(pg.c.terms.contains(wanted)), article_id
     raise NotImplementedError(f"no search index for {dialect}")  # pragma: no cover
 
 
@@ -123,7 +135,8 @@ def matching_ids(dialect: str, terms: Sequence[str]) -> sa.Select:
     if dialect == "sqlite":
         return sa.select(_fts.c.rowid).where(sa.literal_column("article_fts").op("MATCH")(fts5_query(wanted)))
     if dialect == "postgresql":
-        return sa.select(_pg.c.article_id).where(_pg.c.terms.contains(wanted))
+        pg = _pg()
+        return sa.select(pg.c.article_id).where(pg.c.terms.contains(wanted))
     raise NotImplementedError(f"no search index for {dialect}")  # pragma: no cover
 
 
@@ -138,7 +151,7 @@ class SearchIndex:
         if connection.dialect.name == "sqlite":
             indexed = sa.select(_fts.c.rowid)
         else:
-            indexed = sa.select(_pg.c.article_id)
+            indexed = sa.select(_pg().c.article_id)
         return list(connection.execute(
             sa.select(_article.c.id, _article.c.title, _article.c.text)
             .where(_article.c.id > after, _article.c.id.not_in(indexed))

@@ -139,3 +139,18 @@ def test_an_index_written_before_stemming_is_rebuilt(engine: sa.Engine) -> None:
         command.upgrade(config, "head")
     assert SearchIndex(engine, SearchAnalyzer()).backfill() == 1
     assert _found(engine, "dragons") == ["u:1"]
+
+
+def test_a_crawl_on_sqlite_loads_no_postgresql_dialect() -> None:
+    """SQLAlchemy's PostgreSQL dialect package (its drivers' adapters too) is about 0.1 s of a
+    process's start-up; a SQLite crawl, daemon or console never uses it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import crawler.runner, scheduler.app, scheduler.cli.main, storage.search\n"
+        "print('sqlalchemy.dialects.postgresql' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
