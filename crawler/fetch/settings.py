@@ -21,6 +21,27 @@ def user_agent(config: CrawlerConfig) -> str:
     return f"mediawatch/{mediawatch_version()} (+{config.contact_url})"
 
 
+# Scrapy's default extensions that a crawl runs without: the per-minute stats log, and the two
+# consoles it turns on by default (and that `scrapy_settings` also turns off by name).
+EXTENSIONS_OFF = frozenset({
+    "scrapy.extensions.logstats.LogStats",
+    "scrapy.extensions.remote_control.RemoteControl",
+    "scrapy.extensions.telnet.TelnetConsole",
+})
+
+
+def extensions_base() -> dict[str, int]:
+    """Scrapy's default extensions without `EXTENSIONS_OFF`.
+
+    Disabling one the usual way (`EXTENSIONS = {path: None}`) makes Scrapy import it to
+    match the path up, and the remote control's module imports aiohttp's client and
+    server: 0.1 s of every crawl process's start-up, for an extension that never runs.
+    """
+    from scrapy.settings import default_settings
+
+    return {path: order for path, order in default_settings.EXTENSIONS_BASE.items() if path not in EXTENSIONS_OFF}
+
+
 def scrapy_settings(config: CrawlerConfig) -> dict[str, Any]:
     return {
         "TWISTED_REACTOR": ASYNCIO_REACTOR,
@@ -74,7 +95,7 @@ def scrapy_settings(config: CrawlerConfig) -> dict[str, Any]:
             "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
             "crawler.fetch.middleware.MetaRefreshMiddleware": 580,
         },
-        "EXTENSIONS": {"scrapy.extensions.logstats.LogStats": None},
+        "EXTENSIONS_BASE": extensions_base(),
     }
 
 
@@ -95,7 +116,7 @@ def load_components(config: CrawlerConfig) -> None:
                                                     "LOG_FORMATTER", "REQUEST_FINGERPRINTER_CLASS",
                                                     "ROBOTSTXT_PARSER")]
     for name in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "EXTENSIONS", "ITEM_PIPELINES"):
-        paths += settings.getwithbase(name)  # the disabled too: Scrapy imports them to match them up
+        paths += settings.getwithbase(name)  # an override's disabled keys too: Scrapy imports them to match them up
     paths += settings.getwithbase("DOWNLOAD_HANDLERS").values()  # Scrapy loads every scheme's at once
     for path in paths:
         if isinstance(path, str):

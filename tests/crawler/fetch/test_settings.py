@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from scrapy.utils import misc
 from scrapy.utils.test import get_crawler
@@ -9,6 +13,7 @@ from scrapy.utils.test import get_crawler
 from crawler.config import CrawlerConfig
 from crawler.fetch.settings import scrapy_settings
 from crawler.spiders.source import SourceSpider
+from tests.support.crawl import crawl_config
 
 
 def test_a_feed_response_does_not_make_scrapy_read_the_callbacks_source(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,3 +29,21 @@ def test_a_feed_response_does_not_make_scrapy_read_the_callbacks_source(monkeypa
 
     monkeypatch.setattr(misc, "is_generator_with_return_value", parsed)
     misc.warn_on_generator_with_return_value(spider, spider.parse_source)
+
+
+def test_a_crawl_imports_neither_of_the_scrapy_consoles_it_turns_off(tmp_path: Path) -> None:
+    # Scrapy 2.19's remote-control extension imports aiohttp's client and server (about 0.1 s
+    # of every crawl process's start-up) even when REMOTE_CONTROL_ENABLED turns it off.
+    config = crawl_config(tmp_path, f"sqlite:///{tmp_path}/m.db",
+                          [{"name": "dead", "kind": "feed", "url": "http://127.0.0.1:9/f"}])
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('loaded:', sorted(m for m in ('aiohttp', 'scrapy.extensions.remote_control',"
+        " 'scrapy.extensions.telnet') if m in sys.modules)))\n"
+        f"sys.argv = ['mediawatch', '--config', {str(config)!r}, 'crawl']\n"
+        "from scheduler.cli.main import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert "dead" in done.stdout, done.stderr  # the crawl ran
+    assert done.stdout.strip().splitlines()[-1] == "loaded: []"
