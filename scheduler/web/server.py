@@ -1,8 +1,9 @@
 """Serving the console with uvicorn: alone (`mediawatch web`) or as a task on the daemon's loop.
 
 Both run on Scrapy's asyncio reactor, so "crawl now" can crawl in the same process.
-The embedded server leaves signals to its host (the daemon owns SIGTERM and drains
-its crawls); the standalone one stops on SIGTERM/SIGINT like any server. Before
+uvicorn's own signal handling is off in both: the daemon owns SIGTERM and drains its
+crawls, and `mediawatch web` stops serving on SIGTERM/SIGINT, then waits for the crawls
+it started. Before
 serving, articles the search index does not hold yet (stored before it existed, or
 by a process without it) are indexed in the background.
 """
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
@@ -30,8 +32,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class EmbeddedServer(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to the process it runs in."""
+class ServerWithoutSignals(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the process it runs in.
+
+    uvicorn's own raises the signal it caught again once the server has stopped, with the
+    previous handler back: `mediawatch web` died of it (exit 143, or 130 on Ctrl-C) before
+    it could let the crawls it started finish, and the daemon's console would end the
+    daemon before its drain.
+    """
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -40,7 +48,6 @@ class EmbeddedServer(uvicorn.Server):
 
 def build_server(
     app: App, trigger: CrawlTrigger, *, host: str, port: int, environ: Mapping[str, str] = os.environ,
-    embedded: bool = False,
 ) -> uvicorn.Server:
     """The configured uvicorn server for the console (raises ConfigError when no sign-in is configured)."""
     asgi = create_app(app, trigger, environ)
@@ -51,7 +58,7 @@ def build_server(
         asgi, host=host, port=port, log_config=None, log_level="warning", access_log=False, lifespan="off",
         proxy_headers=False, server_header=False, date_header=True,
     )
-    return EmbeddedServer(config) if embedded else uvicorn.Server(config)
+    return ServerWithoutSignals(config)
 
 
 async def backfill_search_index(app: App) -> int:
@@ -78,11 +85,22 @@ async def serve_standalone(
     trigger = StandaloneCrawls(app)
     server = build_server(app, trigger, host=host, port=port, environ=environ)
     backfill = asyncio.ensure_future(backfill_search_index(app))
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:  # as the daemon: stop taking requests, then up to `shutdown_timeout` for the crawls
+        server.should_exit = True
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop)
     try:
         await server.serve(sockets=sockets)
     finally:
         backfill.cancel()
-        await trigger.drain(app.config.daemon.shutdown_timeout.total_seconds())
+        try:
+            await trigger.drain(app.config.daemon.shutdown_timeout.total_seconds())
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
 
 
 def bound_port(server: uvicorn.Server) -> int | None:
@@ -111,8 +129,7 @@ class EmbeddedConsole:
         self.app = app
         self.address = f"{web.host}:{web.port}"
         self.url = console_url(web.host, web.port)
-        self.server = build_server(app, DaemonCrawls(daemon), host=web.host, port=web.port, environ=environ,
-                                   embedded=True)
+        self.server = build_server(app, DaemonCrawls(daemon), host=web.host, port=web.port, environ=environ)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:

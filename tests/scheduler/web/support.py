@@ -41,7 +41,7 @@ class ConsoleServer:
     def __init__(self, app: App, *, trigger: CrawlTrigger | None = None, environ: Mapping[str, str] | None = None) -> None:
         self.app = app
         self.server = build_server(app, trigger or RequestCrawls(app), host="127.0.0.1", port=0,
-                                   environ=environ if environ is not None else console_environ(), embedded=True)
+                                   environ=environ if environ is not None else console_environ())
         self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
         self.port = 0
 

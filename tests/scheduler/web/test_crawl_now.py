@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from scheduler.demo import DEMO_TOPIC, demo_sources
@@ -22,6 +23,7 @@ from scheduler.demo.site import StaticSite
 from storage.db import create_engine
 from tests.conftest import REPO_ROOT, run_cli, write_config
 from tests.digest.support import free_port
+from tests.scheduler.test_leases import articles_fetched, slow_site
 from tests.scheduler.web.support import console_environ, csrf_from, sign_in
 
 
@@ -140,3 +142,35 @@ def test_with_the_daemon_running_both_consoles_crawl_through_the_daemon(
         _, stderr = daemon.communicate(timeout=20)
     assert daemon.returncode == 0, stderr[-3000:]
     assert f"web console at {daemon_url}/" in stderr  # the operator is told where it is
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_stopping_the_standalone_console_lets_the_crawl_it_started_finish(
+    tmp_path: Path, database_url: str, stop: signal.Signals
+) -> None:
+    # uvicorn re-raises the signal it caught once its server has stopped, which killed the
+    # process (exit 143, or 130 with Ctrl-C) before the console could wait for its crawls.
+    with StaticSite(slow_site(articles=6, delay=0.5)) as site:
+        config = write_config(tmp_path / "mediawatch.toml", {
+            "database": {"url": database_url},
+            "crawler": {"autothrottle": False, "retry_times": 0, "concurrency_per_host": 2},
+            "daemon": {"shutdown_timeout": "60s"},
+            "topics": [{"name": "t", "keywords": ["六小龙"]}],
+            "sources": [{"name": "slow", "kind": "feed", "url": f"{site.base_url}/feed.xml", "allow_private": True}],
+            "digest": {"recipients": [], "archive_dir": str(tmp_path / "digests")},
+            "web": {"secure_cookies": False},
+        })
+        assert run_cli("db", "upgrade", config=config).returncode == 0
+        port = free_port()
+        with _process(config, "web", "--port", str(port)) as web:
+            url = f"http://127.0.0.1:{port}"
+            _wait_for(url, web)
+            assert "crawl started" in _press_crawl_now(url, "slow")
+            deadline = time.monotonic() + 60
+            while not articles_fetched(site) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            web.send_signal(stop)
+            _, stderr = web.communicate(timeout=90)
+    assert web.returncode == 0, stderr[-2000:]
+    assert _runs(database_url, "slow", "manual") == [("ok", 6)]
+    assert "Traceback" not in stderr
