@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
+from crawler.fetch.policy import host_literal, is_public_address
 from storage.durations import format_duration
 from storage.settings import CssSelector, Duration, HttpUrl, Section, Selector, TimeZoneName, XPathExpression
 
@@ -158,7 +159,21 @@ class SourceConfig(Section):
                              f"{format_duration(MIN_EVERY)} between crawls of a site")
         if self.kind == "rsshub" and not self.route:
             raise ValueError("an rsshub source needs route, e.g. '/zaobao/realtime/china'")
+        if (private := self._private_host()) is not None:
+            raise ValueError(f"{private} is a private or loopback address, which crawls refuse; "
+                             "set allow_private = true on the source to crawl your own server")
         return self
+
+    def _private_host(self) -> str | None:
+        """The URL's host when it is a private or loopback IP address and that is not allowed.
+
+        A name is resolved, and refused if it points inside the network, when it is fetched;
+        an address is refused here, so `config check` does not pass a source that never works.
+        """
+        if self.allow_private or self.kind == "rsshub":
+            return None
+        literal = host_literal(self.url)
+        return literal if literal is not None and not is_public_address(literal) else None
 
     @property
     def silence_limit(self) -> timedelta:

@@ -16,7 +16,7 @@ MINIMAL = {"topics": [{"name": "t", "keywords": ["六小龙"]}]}
 
 
 def _source(**overrides: object) -> dict[str, object]:
-    source = {"name": "s1", "kind": "feed", "url": "http://127.0.0.1:9/feed.xml", "every": "30m"}
+    source = {"name": "s1", "kind": "feed", "url": "https://news.example.org/feed.xml", "every": "30m"}
     source.update(overrides)
     return source
 
@@ -222,6 +222,11 @@ def test_config_file_can_come_from_environment(tmp_path: Path) -> None:
         ({"discovery": {"render_timeout": float("inf")}}, "discovery.render_timeout: Input should be a finite number"),
         # A crawl every second passed: a site polled 86,400 times a day.
         ({"sources": [_source(every="1s")]}, "sources[0] (s1): every '1s' is too often"),
+        # Passed, then every crawl was refused ("host resolves to non-public address").
+        ({"sources": [_source(url="http://127.0.0.1:9/feed.xml")]},
+         "sources[0] (s1): 127.0.0.1 is a private or loopback address, which crawls refuse; set allow_private = true"),
+        ({"sources": [_source(url="http://192.168.1.5/feed.xml")]}, "sources[0] (s1): 192.168.1.5 is a private"),
+        ({"sources": [_source(url="http://[::1]:8080/feed.xml")]}, "sources[0] (s1): ::1 is a private"),
         ({"daemon": {"jitter": "-1s"}}, "daemon.jitter: '-1s' is not a duration"),
         # TOML's true is a Python bool, an int to pydantic: port 1, one retry, a 1 s timeout.
         ({"smtp": {"port": True}}, "smtp.port: expected a number, got true"),
@@ -255,6 +260,15 @@ def test_crawl_refuses_an_infinite_retry_backoff_instead_of_waiting_for_ever(tmp
         result = run_cli("crawl", config=config, env={"MEDIAWATCH_CRAWLER_RETRY_BACKOFF": "inf"}, timeout=60)
     assert result.returncode == 2, result.stderr
     assert "crawler.retry_backoff: Input should be a finite number" in result.stderr
+
+
+def test_a_source_on_a_private_address_passes_when_allowed_and_an_rsshub_instance_always() -> None:
+    config = config_from_mapping({**MINIMAL, "sources": [
+        _source(url="http://127.0.0.1:9/feed.xml", allow_private=True),
+        _source(name="hub", kind="rsshub", url="http://192.168.1.5:1200", route="/zaobao/realtime/china"),
+        _source(name="public", url="http://93.184.215.14/feed.xml"),
+    ]}, environ={})
+    assert [s.name for s in config.sources] == ["s1", "hub", "public"]
 
 
 def test_valid_selectors_cron_and_addresses_pass() -> None:

@@ -63,7 +63,7 @@ def test_digest_schedule_keeps_local_wall_clock_across_daylight_saving() -> None
 
 
 def _config(**source: object):  # type: ignore[no-untyped-def]
-    src = {"name": "s", "kind": "feed", "url": "http://127.0.0.1:9/f", "every": "10m", **source}
+    src = {"name": "s", "kind": "feed", "url": "http://127.0.0.1:9/f", "every": "10m", "allow_private": True, **source}
     return config_from_mapping({"topics": [TOPIC], "sources": [src]}, environ={}).sources[0]
 
 
@@ -90,7 +90,7 @@ def test_a_source_failing_for_weeks_stays_backed_off_at_the_cap(database_url: st
 
     config = config_from_mapping(
         {"database": {"url": database_url}, "topics": [TOPIC],
-         "sources": [{"name": "dead", "kind": "feed", "url": "http://127.0.0.1:9/f", "every": "30m"}]},
+         "sources": [{"name": "dead", "kind": "feed", "url": "http://127.0.0.1:9/f", "every": "30m", "allow_private": True}]},
         environ={},
     )
     now = datetime(2025, 2, 10, 9, 0, tzinfo=UTC)
@@ -309,7 +309,7 @@ def test_second_poll_of_unchanged_feed_is_answered_304_and_adds_nothing(tmp_path
 @pytest.mark.parametrize("kill", [True])
 def test_interrupted_run_is_closed_on_next_start(tmp_path: Path, database_url: str, kill: bool) -> None:
     config = config_from_mapping({"database": {"url": database_url}, "topics": [TOPIC],
-                                  "sources": [{"name": "s", "kind": "feed", "url": "http://127.0.0.1:9/f"}]}, environ={})
+                                  "sources": [{"name": "s", "kind": "feed", "url": "http://127.0.0.1:9/f", "allow_private": True}]}, environ={})
     app = build_app(config)
     app.repository.sync_sources([("s", "feed", "http://127.0.0.1:9/f")])
     run_id = app.repository.start_run("s", "scheduled")  # a process died here
@@ -332,7 +332,7 @@ def test_restart_resumes_from_the_last_run_and_honours_a_changed_interval(databa
 
     def daemon_for(every: str) -> Daemon:
         config = config_from_mapping({"database": {"url": database_url}, "topics": [TOPIC], "sources": [
-            {"name": "s", "kind": "feed", "url": "http://127.0.0.1:9/f", "every": every}]}, environ={})
+            {"name": "s", "kind": "feed", "url": "http://127.0.0.1:9/f", "every": every, "allow_private": True}]}, environ={})
         return Daemon(build_app(config, clock=lambda: now))
 
     daemon = daemon_for("1h")

@@ -62,7 +62,7 @@ def test_status_on_sqlite_imports_neither_sqlalchemy_nor_alembic_nor_the_orm_nor
 
 
 def test_status_checks_css_selectors_without_parsel(tmp_path: Path) -> None:
-    listing = {"name": "l", "kind": "listing", "url": "http://127.0.0.1:9/", "every": "1h",
+    listing = {"name": "l", "kind": "listing", "url": "http://127.0.0.1:9/", "every": "1h", "allow_private": True,
                "link_selector": "a[href*='/news/']::attr(href)", "selectors": {"body": "article .text"}}
     config = write_config(tmp_path / "mediawatch.toml", {**MINIMAL, "sources": [listing]})
     assert run_cli("db", "upgrade", config=config).returncode == 0

@@ -110,7 +110,7 @@ def test_a_run_whose_crawl_ended_without_closing_it_shows_as_interrupted(databas
     # holds the source's lease.
     now = datetime(2025, 2, 10, 9, 0, tzinfo=UTC)
     moment = [now]
-    source = {"name": "s", "kind": "feed", "url": "http://127.0.0.1:9/feed.xml"}
+    source = {"name": "s", "kind": "feed", "url": "http://127.0.0.1:9/feed.xml", "allow_private": True}
     app = build_app(config_from_mapping({"database": {"url": database_url}, **MINIMAL, "sources": [source]},
                                         environ={}), clock=lambda: moment[0])
     try:
