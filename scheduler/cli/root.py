@@ -10,7 +10,8 @@ they change the same `Options` the root callback filled in; a second, different
 
 typer 0.29 prints a type for every option in its rich help, so flags read
 `--serve <bool>`; `TyperOption.display_type_rich` is wrapped to print none for flags,
-as its plain-text help already does.
+as its plain-text help already does. And the option parser of typer's copy of click
+is wrapped so that every usage error it raises names the command it was parsing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 import typer
 import typer.core
+from typer._click import parser as click_parser
+from typer._click.exceptions import UsageError
 
 from scheduler.cli.common import not_empty, options
 from scheduler.logs import LOG_LEVELS, configure_logging
@@ -42,6 +45,27 @@ if not getattr(typer.core.TyperOption.display_type_rich, "_flags_untyped", False
         typer.core.TyperOption.display_type_rich
     )
     typer.core.TyperOption.display_type_rich._flags_untyped = True  # type: ignore[attr-defined]
+
+
+def _parse_args_with_context(original: Callable[..., Any]) -> Callable[..., Any]:
+    def parse_args(self: Any, args: list[str]) -> Any:
+        try:
+            return original(self, args)
+        except UsageError as exc:
+            if exc.ctx is None and self.ctx is not None:  # "Option '--limit' requires an argument."
+                exc.ctx, exc.cmd = self.ctx, self.ctx.command
+            raise
+
+    return parse_args
+
+
+# click's option parser raises some usage errors (an option without its value) without the
+# command's context, so they named the root: "mediawatch: …", "Try 'mediawatch --help'".
+if not getattr(click_parser._OptionParser.parse_args, "_with_context", False):
+    click_parser._OptionParser.parse_args = _parse_args_with_context(  # type: ignore[method-assign]
+        click_parser._OptionParser.parse_args
+    )
+    click_parser._OptionParser.parse_args._with_context = True  # type: ignore[attr-defined]
 
 
 def _given(ctx: Any, param: Any) -> bool:

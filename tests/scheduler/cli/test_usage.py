@@ -300,3 +300,16 @@ def test_a_database_error_says_what_to_try_for_that_error(tmp_path: Path, action
     line = database_error_line(_sqlite_error(tmp_path, action))
     assert line.startswith("database error: ") and line.endswith(hint)
     assert line.count("(") == 1
+
+
+def test_an_option_without_its_value_names_the_command_and_its_help(tmp_path: Path) -> None:
+    # It named the root ("mediawatch: …", "Try 'mediawatch --help'"): click's parser raises
+    # this error without the command's context.
+    for args, command in ((("articles", "--limit"), "mediawatch articles"),
+                          (("digest", "send", "--retries"), "mediawatch digest send")):
+        result = run_cli(*args, cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            f"{command}: Option '{args[-1]}' requires an argument.",
+            f"Try '{command} --help' for help.",
+        ]
