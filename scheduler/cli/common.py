@@ -21,9 +21,12 @@ from rich import table as rich_table
 from rich.console import Console
 
 from storage.durations import parse_duration
+from storage.errors import ConfigError
 from storage.text import strip_controls
 
 if TYPE_CHECKING:
+    from crawler.config import SourceConfig
+    from crawler.topics.config import TopicConfig
     from scheduler.app import App
     from scheduler.config import Config
 
@@ -186,3 +189,23 @@ def print_articles(stored: list[Any], title: str, tz: tzinfo) -> None:
         published = a.published_at.astimezone(tz).date().isoformat() if a.published_at else "?"
         table.add_row(str(a.id), published, a.source_name, a.language or "?", headline(a.title), matched, a.url)
     out.print(table)
+
+
+TOPIC_OPTION = "'--topic' / '-t'"
+SOURCE_OPTION = "'--source' / '-s'"
+
+
+def chosen_topic(ctx: typer.Context, config: Config, name: str | None) -> TopicConfig:
+    """The topic `--topic` names (the first when None); an unknown name is a usage error, not a configuration error."""
+    try:
+        return config.topic(name)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), ctx=ctx, param_hint=TOPIC_OPTION) from None
+
+
+def chosen_sources(ctx: typer.Context, config: Config, names: list[str] | None) -> list[SourceConfig]:
+    """The sources `--source` names (every enabled one when none); an unknown name is a usage error."""
+    try:
+        return config.select_sources(names)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), ctx=ctx, param_hint=SOURCE_OPTION) from None

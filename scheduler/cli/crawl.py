@@ -11,7 +11,16 @@ from typing import Annotated, Any
 
 import typer
 
-from scheduler.cli.common import Table, err, load_config, open_app, options, out, print_crawl_table
+from scheduler.cli.common import (
+    Table,
+    chosen_sources,
+    err,
+    load_config,
+    open_app,
+    options,
+    out,
+    print_crawl_table,
+)
 from scheduler.records import source_records
 from storage.errors import ConfigError, MediawatchError
 
@@ -30,6 +39,7 @@ def crawl(
     """Crawl sources now and print what each one yielded."""
     application = open_app(ctx)
     try:
+        chosen_sources(ctx, application.config, source)  # an unknown name is a usage error, before any crawl
         # With --log-json, stderr is one JSON object per line: the table on stdout says the same.
         results = crawl_with_progress(application, source, progress=not options(ctx).log_json)
     finally:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from scheduler.cli.common import MAX_LISTED, Table, err, not_empty, open_app, out
+from scheduler.cli.common import MAX_LISTED, Table, chosen_topic, err, not_empty, open_app, out
 from scheduler.records import digest_record
 from storage.errors import DeliveryError
 
@@ -30,9 +30,9 @@ def register(app: typer.Typer) -> None:
     app.command("digests")(digests)
 
 
-def _topics(application: Any, topic: str | None) -> list[str]:
+def _topics(ctx: typer.Context, application: Any, topic: str | None) -> list[str]:
     if topic is not None:
-        return [application.config.topic(topic).name]
+        return [chosen_topic(ctx, application.config, topic).name]
     return [t.name for t in application.config.topics]
 
 
@@ -50,7 +50,7 @@ def build(
     application = open_app(ctx, create=False)
     try:
         context = application.digest_context()
-        rendered = [build_digest(context, name) for name in _topics(application, topic)]
+        rendered = [build_digest(context, name) for name in _topics(ctx, application, topic)]
     finally:
         application.close()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -83,7 +83,7 @@ def send(
     try:
         context = application.digest_context()
         mailer = SmtpMailer(context.settings.smtp, attempts=retries + 1)
-        for name in _topics(application, topic):
+        for name in _topics(ctx, application, topic):
             try:
                 outcome = send_digest(context, name, sender=mailer)
             except DeliveryError as exc:
@@ -142,7 +142,7 @@ def digests(
     tz = ZoneInfo(application.config.digest.timezone)
     try:
         if topic is not None:
-            application.config.topic(topic)
+            chosen_topic(ctx, application.config, topic)
         ledger = DigestLedger(application.engine)
         rows = ledger.list_digests(topic, limit=limit)
         channels = {d.id: ledger.deliveries(d.id) for d in rows if d.id is not None}

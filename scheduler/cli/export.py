@@ -17,6 +17,8 @@ from scheduler.cli.common import (
     FetchedSinceOption,
     SinceOption,
     TopicOption,
+    chosen_sources,
+    chosen_topic,
     not_empty,
     open_app,
     out,
@@ -75,10 +77,10 @@ def articles(
     try:
         # `is not None`: an empty name (`-t "$UNSET"`) is refused like any unknown one, not a filter matching nothing.
         if topic is not None:
-            application.config.topic(topic)
+            chosen_topic(ctx, application.config, topic)
         # A source removed from the configuration still names the articles it stored.
         if source is not None and not application.repository.has_articles_from(source):
-            application.config.select_sources([source])
+            chosen_sources(ctx, application.config, [source])
         if search is not None:
             # Imported here: the ORM queries would load with every command (status's start-up, --help).
             from storage.console import ConsoleQueries, CoverageFilter
@@ -137,7 +139,7 @@ def export(
     tz = ZoneInfo(application.config.digest.timezone)
     try:
         if topic is not None:
-            application.config.topic(topic)
+            chosen_topic(ctx, application.config, topic)
         stored = application.repository.list_articles(
             topic=topic, since=parse_since(fetched_since, tz=tz), published_since=parse_since(since, tz=tz),
             relevant_only=topic is not None, limit=None,

@@ -19,7 +19,7 @@ from typing import IO, Annotated, Any
 import typer
 
 from crawler.topics.dates import latest_day
-from scheduler.cli.common import load_config, not_empty
+from scheduler.cli.common import chosen_topic, load_config, not_empty
 from storage.errors import MediawatchError
 
 
@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         from crawler.topics.matcher import build_matcher
 
         config = load_config(ctx)
-        matcher = build_matcher(config.topic(topic), config.folder)
+        matcher = build_matcher(chosen_topic(ctx, config, topic), config.folder)
         label = "<stdin>" if source == "-" else source
         bad = 0
         with _open_input(source) as handle:

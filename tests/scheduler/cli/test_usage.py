@@ -313,3 +313,26 @@ def test_an_option_without_its_value_names_the_command_and_its_help(tmp_path: Pa
             f"{command}: Option '{args[-1]}' requires an argument.",
             f"Try '{command} --help' for help.",
         ]
+
+
+@pytest.mark.parametrize("args", [
+    ("articles", "-t", "nosuch"), ("articles", "-s", "nosuch"), ("export", "-t", "nosuch"),
+    ("digests", "-t", "nosuch"), ("digest", "build", "-t", "nosuch"), ("digest", "send", "-t", "nosuch"),
+    ("crawl", "-s", "nosuch"), ("classify", "-t", "nosuch"),
+])
+def test_an_unknown_topic_or_source_is_a_bad_option_value_not_a_configuration_error(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    # It said "mediawatch: configuration error:" about a configuration that was fine.
+    config = write_config(tmp_path / "mediawatch.toml", {"topics": [TOPIC], "sources": [
+        {"name": "a", "kind": "feed", "url": "https://news.example.org/feed.xml"}]})
+    assert run_cli("db", "upgrade", config=config, cwd=tmp_path).returncode == 0
+    result = run_cli(*args, config=config, cwd=tmp_path)
+    command = "mediawatch " + " ".join(a for a in args if not a.startswith("-") and a != "nosuch")
+    option = "'--topic' / '-t'" if "-t" in args else "'--source' / '-s'"
+    assert result.returncode == 2, result.stderr
+    configured = "configured: t" if "-t" in args else "configured: a"
+    mistake, where_help = result.stderr.splitlines()
+    assert mistake.startswith(f"{command}: Invalid value for {option}: ") and "'nosuch'" in mistake, mistake
+    assert configured in mistake
+    assert where_help == f"Try '{command} --help' for help."
