@@ -36,7 +36,7 @@ from crawler.writer import ArticleWriter, write_batch
 from storage.clock import Clock
 from storage.models import Source
 from storage.repository import Repository
-from storage.types import RunOutcome
+from storage.types import TROUBLED_STATUSES, RunOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,11 @@ class SourceResult:
     @property
     def succeeded(self) -> bool:
         return self.status in ("ok", "partial", "not_modified", "skipped")
+
+    @property
+    def error_is_a_note(self) -> bool:
+        """Whether `error` only notes something about a run that went well (links deferred for later)."""
+        return self.status not in TROUBLED_STATUSES
 
 
 def run_status(tally: SourceTally, previous_found: int = 0) -> tuple[str, str | None]:

@@ -337,7 +337,7 @@ class Daemon:
         line = (f"source={result.source} status={result.status} found={t.found} new={t.new} "
                 f"duplicate={t.duplicate} failed={t.failed} seconds={result.seconds:.1f}")
         if result.error:
-            line += f" error={' '.join(result.error.split())[:200]}"
+            line += f" {'note' if result.error_is_a_note else 'error'}={' '.join(result.error.split())[:200]}"
         (logger.warning if result.status == "failed" else logger.info)("%s", line)
 
     def _after_crawl(self, source: SourceConfig) -> None:

@@ -63,6 +63,11 @@ class TopicMatch:
     matched: tuple[str, ...] = field(default_factory=tuple)
 
 
+# A run that ended in one of these did not do all it should have, and its error says why; a
+# run that went well may carry a note in the same field ("3 link(s) deferred ...").
+TROUBLED_STATUSES = frozenset({"failed", "partial", "skipped", "interrupted"})
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     """How one crawl run ended: what `Repository.finish_runs` records for its source."""

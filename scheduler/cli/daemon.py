@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from scheduler.cli.common import Table, load_config, open_app, out
+from storage.types import TROUBLED_STATUSES
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +53,7 @@ def status(
             table.add_column(column)
         for s in report.sources:
             health = "disabled" if not s.enabled else ("ok" if s.healthy else "UNHEALTHY")
-            why = s.reason or (s.last_error if s.last_status in ("failed", "partial", "skipped", "interrupted") else "") or ""
+            why = s.reason or (s.last_error if s.last_status in TROUBLED_STATUSES else "") or ""
             table.add_row(
                 s.name, health, s.last_run or "never", s.last_status or "-", _n(s.last_found), _n(s.last_new),
                 _n(s.last_duplicate), _n(s.last_failed), s.next_run or "-", why,

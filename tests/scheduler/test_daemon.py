@@ -345,3 +345,21 @@ def test_restart_resumes_from_the_last_run_and_honours_a_changed_interval(databa
     assert shorter._first_run(shorter.config.sources[0], now + timedelta(minutes=10)) == now + timedelta(minutes=15)
     overdue = shorter._first_run(shorter.config.sources[0], now + timedelta(hours=5))
     assert now + timedelta(hours=5) <= overdue <= now + timedelta(hours=5, seconds=30)
+
+
+@pytest.mark.parametrize(("status", "key"), [("ok", "note"), ("partial", "error"), ("failed", "error")])
+def test_a_runs_line_calls_a_successful_runs_note_a_note(
+    database_url: str, caplog: pytest.LogCaptureFixture, status: str, key: str
+) -> None:
+    # "status=ok … error=6 link(s) deferred" read as a failure to anyone grepping for error=.
+    from crawler.runner import SourceResult
+    from crawler.spiders.context import SourceTally
+
+    config = config_from_mapping({"database": {"url": database_url}, "topics": [TOPIC], "sources": [
+        {"name": "s", "kind": "feed", "url": "http://127.0.0.1:9/f", "allow_private": True}]}, environ={})
+    daemon = Daemon(build_app(config))
+    with caplog.at_level(logging.INFO):
+        daemon._finished_run(SourceResult("s", 1, status, SourceTally(found=6), 0.4, "6 link(s) deferred\n(backing off)"))
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("source=s ")]
+    assert line.endswith(f" {key}=6 link(s) deferred (backing off)"), line
+    daemon.app.close()
