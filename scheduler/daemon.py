@@ -442,10 +442,13 @@ class Daemon:
                                               is_alive=alive)
         if holder is not None:
             tz = ZoneInfo(self.config.digest.timezone)
+            # On this host a killed daemon's pid is gone and it is taken over at once; on another,
+            # only its heartbeat going stale tells.
+            elsewhere = "" if holder.host == socket.gethostname() else (
+                f"; one that was killed is taken over {int((interval * 3).total_seconds()) + 5} s after its last heartbeat")
             raise DaemonRunningError(
                 f"another daemon is running on this database (pid {holder.pid} on {holder.host}, last heartbeat "
-                f"{holder.heartbeat_at.astimezone(tz).isoformat(timespec='seconds')}): stop it first; one that was "
-                f"killed is taken over {int((interval * 3).total_seconds()) + 5} s after its last heartbeat"
+                f"{holder.heartbeat_at.astimezone(tz).isoformat(timespec='seconds')}): stop it first{elsewhere}"
             )
 
     async def _heartbeat(self) -> None:

@@ -363,3 +363,20 @@ def test_a_runs_line_calls_a_successful_runs_note_a_note(
     [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("source=s ")]
     assert line.endswith(f" {key}=6 link(s) deferred (backing off)"), line
     daemon.app.close()
+
+
+def test_a_daemon_held_from_another_host_is_refused_with_when_it_would_be_taken_over(database_url: str) -> None:
+    from storage.errors import DaemonRunningError
+
+    now = datetime(2025, 2, 10, 9, 0, tzinfo=UTC)
+    config = config_from_mapping({"database": {"url": database_url}, "topics": [TOPIC],
+                                  "daemon": {"heartbeat": "30s"}}, environ={})
+    first, second = Daemon(build_app(config, clock=lambda: now)), Daemon(build_app(config, clock=lambda: now))
+    # A daemon on another machine, its heartbeat fresh: only its heartbeat going stale would tell.
+    first.repository.claim_daemon(first.name, 4242, "elsewhere.example", now, is_alive=lambda _: True)
+    with pytest.raises(DaemonRunningError) as refused:
+        second._claim()
+    assert "pid 4242 on elsewhere.example" in str(refused.value)
+    assert str(refused.value).endswith("stop it first; one that was killed is taken over 95 s after its last heartbeat")
+    first.app.close()
+    second.app.close()
