@@ -9,7 +9,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = (
+BENCHMARKS: tuple[tuple[str, str, list[str]], ...] = (
     ("scale", "speed and scale: the issue-16 figures as ratios, PASS or SHORT", []),
     ("classify_speed", "topic matching throughput", []),
     # 100k takes about 25 minutes to seed on 2 cores: `python -m bench.storylines` for the full run.

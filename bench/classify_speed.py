@@ -50,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             read_seed_text(topic, config.folder)
         except ConfigError as exc:
             print(f"note: {exc}; using the seed summary", file=sys.stderr)
+            assert topic.seed is not None  # read_seed_text raised about its text file
             topic = topic.model_copy(update={"seed": topic.seed.model_copy(update={"text_file": None})})
             note = "rules + similarity to the seed summary"
 

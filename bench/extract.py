@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import trafilatura
 
@@ -172,7 +173,7 @@ def run_decoded_trafilatura(page: Page) -> Output:
     elapsed = time.perf_counter() - started
     if document is None:
         return Output(seconds=elapsed)
-    found = document.as_dict()
+    found = document if isinstance(document, dict) else document.as_dict()
     published = None
     if found.get("date"):
         try:
@@ -377,7 +378,7 @@ def print_metadata(runs: Sequence[Run], names: Sequence[str], details: bool) -> 
         for name in names:
             counts = {"title": [0, 0], "date": [0, 0], "author": [0, 0], "zh-date": [0, 0]}
             for page, output in zip(pages, run.outputs[name], strict=True):
-                checks = []
+                checks: list[tuple[str, bool, Any, Any]] = []
                 if page.title:
                     checks.append(
                         ("title", title_matches(output.title, page.title), output.title, page.title)

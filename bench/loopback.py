@@ -20,6 +20,7 @@ import multiprocessing
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 
@@ -99,7 +100,7 @@ class LoopbackSites:
     async def _main(self, ready: Any) -> None:
         loop = asyncio.get_running_loop()
         servers = [
-            await loop.create_server(lambda host=host: _Http(self, host), host, self.port, backlog=512)
+            await loop.create_server(partial(_Http, self, host), host, self.port, backlog=512)
             for host in self.routes
         ]
         ready.set()

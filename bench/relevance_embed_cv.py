@@ -598,7 +598,7 @@ def cv(
         if not base:
             base = runs
         elif show:  # the English pages the design decides differently from the base (construction 0)
-            for i in np.flatnonzero((runs[0] != base[0]) & (langs == "en")):
+            for i in map(int, np.flatnonzero((runs[0] != base[0]) & (langs == "en"))):
                 verdict = "fixed" if runs[0][i] == labels[i] else "broken"
                 kind = "fp" if not labels[i] else "fn"
                 print(f"    {verdict} {kind} {examples[i].id}: {examples[i].title[:90]!r}")

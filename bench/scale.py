@@ -177,7 +177,7 @@ def run_child(scenario: str, args: dict[str, Any], timeout: float = 900) -> dict
     if done.returncode != 0 or not lines:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise RuntimeError(f"{scenario} child failed: {' | '.join(tail)}")
-    return json.loads(lines[-1])  # type: ignore[no-any-return]
+    return json.loads(lines[-1])
 
 
 def rss_mb() -> float:
@@ -304,7 +304,8 @@ def child_polls(args: dict[str, Any]) -> dict[str, Any]:
                                          for h in range(hosts)}
     server = LoopbackSites(routes)
     snippets = corpus_snippets() if CORPUS_ROOT.is_dir() else []
-    sources, stored = [], []
+    sources: list[dict[str, Any]] = []
+    stored: list[str] = []
     for f in range(feeds):
         host = f"127.0.0.{40 + f % hosts}"
         base = f"http://{host}:{server.port}"

@@ -360,7 +360,7 @@ def _database_size(engine: sa.Engine) -> str:
             table: connection.execute(sa.text("SELECT pg_total_relation_size(:t)"), {"t": table}).scalar()
             for table in ("article", "storyline", "storyline_signature", "storyline_band")
         }
-    return ", ".join(f"{table} {size / 2**20:.0f} MiB" for table, size in sizes.items())
+    return ", ".join(f"{table} {(size or 0) / 2**20:.0f} MiB" for table, size in sizes.items())
 
 
 def _ms(values: Sequence[float]) -> str:

@@ -140,7 +140,7 @@ def load(engine: sa.Engine, articles: int, *, seed: int = 20250212) -> None:
 
 
 class _Server:
-    """The console on 127.0.0.1 in a thread (the embedded uvicorn server)."""
+    """The console on 127.0.0.1 in a thread (a uvicorn server that leaves signals alone)."""
 
     def __init__(self, app: Any) -> None:
         from scheduler.web.auth import hash_password
@@ -148,7 +148,7 @@ class _Server:
         from scheduler.web.server import build_server
 
         environ = {"MEDIAWATCH_WEB_PASSWORD_HASH": hash_password(PASSWORD), "MEDIAWATCH_WEB_SECRET_KEY": "bench"}
-        self.server = build_server(app, RequestCrawls(app), host="127.0.0.1", port=0, environ=environ, embedded=True)
+        self.server = build_server(app, RequestCrawls(app), host="127.0.0.1", port=0, environ=environ)
         self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
 
     def __enter__(self) -> str:
@@ -164,7 +164,7 @@ class _Server:
         self.thread.join(timeout=10)
 
 
-REQUESTS = (
+REQUESTS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("coverage, first page", "/", {}),
     ("coverage, topic + outlet filter", "/", {"topic": TOPIC, "source": "outlet-07"}),
     ("coverage, page 50", "/", {"page": "50"}),
