@@ -170,10 +170,10 @@ class SourceConfig(Section):
         A name is resolved, and refused if it points inside the network, when it is fetched;
         an address is refused here, so `config check` does not pass a source that never works.
         """
-        if self.allow_private or self.kind == "rsshub":
-            return None
         literal = host_literal(self.url)
-        return literal if literal is not None and not is_public_address(literal) else None
+        if literal is None or literal.lower() in self.private_hosts or is_public_address(literal):
+            return None
+        return literal
 
     @property
     def silence_limit(self) -> timedelta:
