@@ -13,7 +13,7 @@ reads it. Configurations (the n-grams are always character 1-3-grams plus Latin 
 word pairs of the normalised title and opening, TF-IDF, 8,000 kept by chi², `min_df` 2):
 
     shared         one pool of n-grams for both scripts (the design before issue 13's third round)
-    split          every n-gram tagged with the page's script group (what `model.text_features` does)
+    split          every n-gram tagged with the page's script group (shipped until stop 31)
     augment        both: the shared n-grams and the tagged copies
     script         shared n-grams plus a 0/1 "English page" feature
     words3000      shared, but Latin words chosen apart from characters (8,000 + 3,000)
@@ -22,11 +22,18 @@ word pairs of the normalised title and opening, TF-IDF, 8,000 kept by chi², `mi
     split+rules    split, plus the rule features and the script feature repeated for English pages
     split+group-weights  split, classes balanced within each script group (English has fewer positives)
     split+words3   split, plus Latin word triples (longer English phrases: "why can't", "little dragons")
+    split+en-words  split, but an English page gives only words and word pairs (what `model.text_features` does since stop 31)
+    split+en-words3 the same, plus Latin word triples
+
+`--fold-seed N` (N > 0) shuffles the order in which whole groups are dealt into the folds
+within each (language, label) stratum, so a design can be compared over several fold
+constructions, not just `learn._folds`' fixed one.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.evaluation_topic import load_evaluation_config
-from crawler.topics.learn import THRESHOLD_GRID, _folds, _prepare, example_group, f1, load_examples
+from crawler.topics.learn import THRESHOLD_GRID, Example, _folds, _prepare, example_group, f1, load_examples
 from crawler.topics.model import _LATIN_WORD, char_ngrams, script_group
 from crawler.topics.rules import Rules
 
@@ -53,6 +60,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "split+rules": {"split": True, "rule_copy": True, "script": True},
     "split+group-weights": {"split": True, "group_weights": True},
     "split+words3": {"split": True, "word_triples": True},
+    "split+en-words": {"split": True, "english_words_only": True},
+    "split+en-words3": {"split": True, "english_words_only": True, "word_triples": True},
 }
 
 
@@ -63,6 +72,8 @@ def analyzer(options: Mapping[str, Any]) -> Callable[[str], list[str]]:
         if options.get("word_triples"):
             grams += [f"w:{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:], strict=False)]
         group = script_group(text)
+        if options.get("english_words_only") and group == "en":
+            grams = [g for g in grams if g.startswith("w:")]
         if options.get("augment"):
             return grams + [f"{group}|{g}" for g in grams]
         if options.get("split"):
@@ -70,6 +81,27 @@ def analyzer(options: Mapping[str, Any]) -> Callable[[str], list[str]]:
         return grams
 
     return features
+
+
+def seeded_folds(examples: Sequence[Example], k: int, seed: int) -> list[list[int]]:
+    """`learn._folds` with the groups of each (language, label) stratum dealt in a shuffled order."""
+    groups: dict[str, list[int]] = {}
+    for index, e in enumerate(examples):
+        groups.setdefault(e.group or e.id, []).append(index)
+    buckets: dict[tuple[str, bool], list[str]] = {}
+    for key, members in groups.items():
+        first = examples[min(members, key=lambda i: examples[i].id)]
+        buckets.setdefault((first.lang, first.label), []).append(key)
+    rng = random.Random(seed)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    position = 0
+    for stratum in sorted(buckets):
+        keys = sorted(buckets[stratum])
+        rng.shuffle(keys)
+        for key in keys:
+            folds[position % k].extend(groups[key])
+            position += 1
+    return folds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("configs", nargs="*", choices=[[], *CONFIGS], default=[])
+    parser.add_argument("--fold-seed", type=int, default=0, help="shuffle the fold deal (0: learn._folds as is)")
     args = parser.parse_args(argv)
     topic = load_evaluation_config(TOPIC_CONFIG).topics[0]
     assert topic.examples
@@ -89,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     groups = [example_group(e) for e in examples]
     labels = np.array([1 if e.label else 0 for e in examples])
     rule_names = sorted(rule_features[0].values)
-    folds = _folds(examples, 5)
+    folds = seeded_folds(examples, 5, args.fold_seed) if args.fold_seed else _folds(examples, 5)
 
     def rules_matrix(rows: Sequence[int], options: Mapping[str, Any]) -> Any:
         matrix = []

@@ -101,6 +101,16 @@ def test_shipped_model_loads_without_scikit_learn_and_knows_its_topic(topic):
     assert "en|w:hangzhou" in text_features("why hangzhou")
 
 
+def test_english_pages_are_read_as_words_and_chinese_pages_as_characters():
+    # Three letters say little about English and crowd its words out of the kept n-grams;
+    # a Chinese page keeps its character n-grams and the words of its Latin parts.
+    english = text_features("why hangzhou and not nanjing")
+    assert english and all(g.startswith("en|w:") for g in english)
+    assert "en|w:not nanjing" in english
+    chinese = text_features("南京为何没有deepseek")
+    assert "zh|南京" in chinese and "zh|w:deepseek" in chinese and "zh|dee" in chinese
+
+
 @pytest.mark.parametrize(
     ("item_id", "why"),
     [
