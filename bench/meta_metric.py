@@ -43,8 +43,11 @@ def title_matches(ours: str | None, truth: str) -> bool:
     a, b = _fold(ours), _fold(truth)
     if a == b:
         return True
-    rest = b[len(a) :].lstrip() if b.startswith(a) else ""
-    return bool(rest) and rest.startswith(_TITLE_SUFFIX_START)
+    if not b.startswith(a):
+        return False
+    rest = b[len(a) :]
+    # "@" ends a headline only as " @ blog name" (a blog platform's <title>), never in "me@".
+    return rest.lstrip().startswith(_TITLE_SUFFIX_START) or rest.startswith(" @ ")
 
 
 def _fold_name(value: str) -> str:

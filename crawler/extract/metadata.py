@@ -30,6 +30,8 @@ _AUTHOR_META = ("author", "article:author", "byl", "dc.creator", "sailthru.autho
 _UNSPACED_SITE_SUFFIX = re.compile(
     r"(?<![-\s])-[^-\s]{1,12}(?:网|网站|官网|日报|晚报|早报|新闻|频道|在线|门户|客户端)$"
 )
+_SITE_SEPARATORS = " @|｜-–—_:·•»/"  # what may stand between a headline and the site's name
+_SITE_TAIL_CHARS = 32  # at most this much after the declared site name (":: 痞客邦 PIXNET ::")
 _TITLE_SEPARATOR = re.compile(r"\s*(?:[_|｜]|::|\s[-–—·]\s|--)\s*")
 _CJK_NAME = re.compile(r"^(?:[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}·[\u4e00-\u9fff]{1,8})$")
 # "对记者表示", "告诉记者", "仅代表作者本人观点", "版权归原作者所有": a reporter or
@@ -86,6 +88,27 @@ def strip_site_suffix(title: str) -> str:
     return head[: match.start()] if match and match.start() >= 4 else head
 
 
+def strip_declared_site_name(title: str, site_name: str) -> str:
+    """Cut the site name the page declares (og:site_name), and the little after it, off a title.
+
+    A blog platform's <title> reads "post @ blog name :: platform ::": no separator rule can
+    tell the blog's name from the headline, but the page says what its name is.
+
+    >>> strip_declared_site_name("秋日賞楓 (2) @ 山居小記_阿明 :: 痞客邦 PIXNET ::", "山居小記_阿明")
+    '秋日賞楓 (2)'
+    """
+    title, site = squash(title), squash(site_name)
+    at = title.rfind(site) if len(site) >= 2 else -1
+    if at <= 0 or len(title) - at - len(site) > _SITE_TAIL_CHARS:
+        return title
+    head = title[:at]
+    kept = head.rstrip(_SITE_SEPARATORS)
+    # Only a separator ends a headline: "Why Mountain Notes readers…" names the site inside it.
+    if not head[len(kept) :].strip() or len(kept) < 4:
+        return title
+    return kept
+
+
 def _looks_like_site_name(segment: str, first: str) -> bool:
     # "… -- STOLEN!!!" is the end of a headline, not a site.
     if len(segment) >= len(first) or segment.endswith(("!", "?", "！", "？")):
@@ -107,12 +130,17 @@ def choose_title(tree: lxml.html.HtmlElement, meta: dict[str, str], hint: str | 
     """The feed's title, else the headline element or og:title that agrees with <title>, else <title>."""
     if hint and hint.strip():
         return squash(hint)
-    page_title = squash(tree.findtext(".//title"))
-    stripped = strip_site_suffix(page_title)
+    site_name = squash(meta.get("og:site_name", ""))
+
+    def headline(title: str) -> str:
+        title = squash(title)
+        return title if title == site_name else strip_site_suffix(strip_declared_site_name(title, site_name))
+
+    stripped = headline(tree.findtext(".//title") or "")
     candidates = [squash(h1.text_content()) for h1 in tree.iter("h1")]
     candidates += [meta.get("og:title", ""), meta.get("twitter:title", "")]
     for candidate in candidates:
-        candidate = strip_site_suffix(candidate)
+        candidate = headline(candidate)
         if stripped and overlaps(candidate, stripped):
             # A headline cut short by a broken attribute (og:title="…"…) is a
             # prefix of the <title>; the <title> is then the better text.
@@ -125,7 +153,7 @@ def choose_title(tree: lxml.html.HtmlElement, meta: dict[str, str], hint: str | 
         return stripped
     for candidate in candidates:
         if candidate:
-            return strip_site_suffix(candidate)
+            return headline(candidate)
     return ""
 
 

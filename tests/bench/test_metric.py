@@ -142,6 +142,9 @@ def test_bootstrap_spread_is_zero_when_every_page_scores_the_same() -> None:
             "LWN.net Weekly Edition for March 26, 2015 [LWN.net]",
             True,
         ),
+        # A blog platform's "post @ blog :: platform ::" <title>.
+        ("秋日賞楓 (2)", "秋日賞楓 (2) @ 山居小記_阿明 :: 痞客邦 PIXNET ::", True),
+        ("Meet me", "Meet me@the station", False),  # "@" is a separator only with a space before it
         (
             "宇航员",
             "宇航员在太空中喝酒会怎么样？",

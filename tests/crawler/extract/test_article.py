@@ -163,6 +163,31 @@ def test_site_suffixes_are_recognised(raw: str, title: str) -> None:
     assert strip_site_suffix(raw) == title
 
 
+def _page_titled(title: str, site_name: str) -> bytes:
+    paragraph = "山路一路蜿蜒，雲霧停在山頭，營地的楓葉在低溫裡一夜轉紅，清晨的光從林間斜斜照下來。"
+    return (
+        f'<html><head><meta charset="utf-8"><title>{title}</title>'
+        f'<meta property="og:site_name" content="{site_name}"><meta property="og:title" content="{title}">'
+        f"</head><body><article>{''.join(f'<p>{paragraph}</p>' for _ in range(6))}</article></body></html>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "site_name", "title"),
+    [
+        # A blog platform's <title>: post @ blog name :: platform ::, the blog name declared as the site.
+        ("尖石鄉_秋日營地賞楓 (2) @ 山居小記_阿明 :: 痞客邦 PIXNET ::", "山居小記_阿明", "尖石鄉_秋日營地賞楓 (2)"),
+        ("Why the hills turn red in autumn » Mountain Notes", "Mountain Notes", "Why the hills turn red in autumn"),
+        # The declared name inside the headline itself is not a suffix.
+        ("Why Mountain Notes readers love autumn", "Mountain Notes", "Why Mountain Notes readers love autumn"),
+        ("山居小記_阿明", "山居小記_阿明", "山居小記_阿明"),
+    ],
+)
+def test_the_site_name_a_page_declares_is_cut_from_its_title(raw: str, site_name: str, title: str) -> None:
+    article = extract_article(_page_titled(raw, site_name), "https://blog.example.tw/post/1", "text/html")
+    assert article.title == title
+
+
 # --- date -------------------------------------------------------------------------------------
 
 
