@@ -65,7 +65,8 @@ class StatusReport:
     daemon_heartbeat: str | None
     daemon_pid: int | None
     sources: list[SourceStatus]
-    last_digest_sent: str | None
+    last_digest_sent: str | None  # that went to someone
+    last_digest_archived: str | None  # that only went to the archive: nobody to send it to
     next_digest_due: str | None
     unhealthy: int
     failing_digests: list[FailingDigest]  # topics whose latest digest failed (nobody got it yet)
@@ -151,6 +152,7 @@ def _report(config: Config, timetable: TimetableState, database: str, now: datet
         daemon_pid=daemon.pid if daemon else None,
         sources=sources,
         last_digest_sent=_local(last_sent, tz),
+        last_digest_archived=_local(timetable.last_digest_archived, tz),
         next_digest_due=_local(next_due, tz),
         unhealthy=sum(1 for s in sources if s.enabled and not s.healthy),
         failing_digests=[FailingDigest(d.topic, _local(d.created_at, tz) or "", d.error)

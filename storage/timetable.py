@@ -1,7 +1,7 @@
 """Where the timetable stands, read with plain SQL over a DB-API connection: what `mediawatch status` shows.
 
 Each source's health and next run, its latest crawl run, the daemon's heartbeat, when
-a scheduled job is next due and when the last digest went out, read in one short
+a scheduled job is next due and when the last digest went out (or only to the archive), read in one short
 connection. The connection is the standard library's `sqlite3` on a SQLite database
 at head (`storage.sqlite.connect_at_head`: status then imports neither SQLAlchemy nor
 the ORM) or an engine's raw connection otherwise (PostgreSQL, the web console). The
@@ -76,8 +76,15 @@ class TimetableState:
     last_runs: dict[str, LastRun]
     daemon: Heartbeat | None
     job_next_run: datetime | None  # of the job asked for; None if it never ran or has no next time
-    last_digest_sent: datetime | None  # of any topic
+    last_digest_sent: datetime | None  # of any topic, that went to someone (email or a channel)
+    last_digest_archived: datetime | None  # of any topic, that only went to the archive (nobody to send to)
     failing_digests: list[FailedDigest]  # topics whose latest digest failed, by topic
+
+
+# A sent digest that reached someone: a Message-ID (email digests from before deliveries) or a
+# delivery row; the SQL of `storage.ledger._delivered`, which tests/storage/test_timetable.py compares.
+_DELIVERED = ("(d.message_id IS NOT NULL OR EXISTS "
+              "(SELECT 1 FROM digest_delivery AS dd WHERE dd.digest_id = d.id))")
 
 
 def read_timetable(connection: Connection, *, job_id: str, daemon: str = "daemon") -> TimetableState:
@@ -94,8 +101,12 @@ def read_timetable(connection: Connection, *, job_id: str, daemon: str = "daemon
         heartbeats = {row[0]: Heartbeat(*_typed(Heartbeat, row[1:])) for row in cursor.fetchall()}
         cursor.execute("SELECT job_id, next_run_at FROM job_state")
         next_runs = {row[0]: _utc(row[1]) for row in cursor.fetchall()}
-        cursor.execute("SELECT MAX(sent_at) FROM digest WHERE status = 'sent'")
+        # A digest "sent" with nobody to send to was only archived: `storage.ledger._delivered`
+        # tells the two apart by its Message-ID or a delivery row, and so does this.
+        cursor.execute(f"SELECT MAX(sent_at) FROM digest AS d WHERE status = 'sent' AND {_DELIVERED}")
         ((last_sent,),) = cursor.fetchall()
+        cursor.execute(f"SELECT MAX(sent_at) FROM digest AS d WHERE status = 'sent' AND NOT {_DELIVERED}")
+        ((last_archived,),) = cursor.fetchall()
         # Each topic's latest digest that was sent or failed (not empty, not being sent now).
         cursor.execute(f"SELECT {_columns(FailedDigest, 'd.')} FROM digest AS d JOIN "
                        "(SELECT MAX(id) AS id FROM digest WHERE status IN ('sent', 'failed') GROUP BY topic) "
@@ -109,6 +120,7 @@ def read_timetable(connection: Connection, *, job_id: str, daemon: str = "daemon
         daemon=heartbeats.get(daemon),
         job_next_run=next_runs.get(job_id),
         last_digest_sent=_utc(last_sent),
+        last_digest_archived=_utc(last_archived),
         failing_digests=failing,
     )
 

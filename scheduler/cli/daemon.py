@@ -60,6 +60,8 @@ def status(
             )
         out.print(table)
         out.print(f"last digest sent: {report.last_digest_sent or 'never'}", markup=False)
+        if report.last_digest_archived:
+            out.print(f"last digest archived: {report.last_digest_archived} (no recipients or channels)", markup=False)
         out.print(f"next digest due:  {report.next_digest_due or '-'}", markup=False)
         for failing in report.failing_digests:
             out.print(f"digest failing: {failing.topic}, last tried {failing.tried_at}: {failing.error or 'no error recorded'}",

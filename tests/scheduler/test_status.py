@@ -16,14 +16,17 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from digest.service import send_digest
 from scheduler.app import App, build_app
 from scheduler.config import config_from_mapping
 from scheduler.status import CUT_RUN_REASON, build_status
 from scheduler.web.crawls import StandaloneCrawls
 from tests.conftest import run_cli, write_config
+from tests.digest.support import TOPIC, FixedClock, SmtpSink, digest_config, make_app, store
 
 MINIMAL = {"topics": [{"name": "t", "keywords": ["六小龙"]}]}
 READ_ONLY = (("status",), ("sources",), ("articles",), ("export",), ("digests",), ("digest", "build"), ("db", "current"))
@@ -168,3 +171,39 @@ def test_a_topic_whose_latest_digest_failed_is_shown_and_fails_the_check(tmp_pat
     digest("sent")  # the next one went out: the topic is fine again
     again = run_cli("status", "--check", config=config)
     assert again.returncode == 0 and "digest failing" not in again.stdout
+
+
+def test_status_tells_a_digest_archived_for_nobody_from_one_sent(tmp_path: Path, clock: FixedClock, sink: SmtpSink) -> None:
+    # A digest with no recipients is only written to the archive, yet status said "last digest
+    # sent: …" for it: an operator read that somebody had received the morning's digest.
+    url = f"sqlite:///{tmp_path}/m.db"
+    for_nobody = digest_config(url, tmp_path, smtp_port=sink.port, recipients=())
+    config = write_config(tmp_path / "mediawatch.toml", for_nobody)
+    nobody = make_app(for_nobody, clock)
+    try:
+        store(nobody.repository, "南京为什么没有六小龙？")
+        assert send_digest(nobody.digest_context(), TOPIC).status == "archived"
+    finally:
+        nobody.close()
+    archived_at = clock.now.astimezone(ZoneInfo("Asia/Shanghai")).isoformat(timespec="seconds")
+
+    shown = run_cli("status", config=config)
+    assert shown.returncode == 0, shown.stderr
+    assert "last digest sent: never\n" in shown.stdout
+    assert f"last digest archived: {archived_at} (no recipients or channels)\n" in shown.stdout
+    report = json.loads(run_cli("status", "--json", config=config).stdout)
+    assert (report["last_digest_sent"], report["last_digest_archived"]) == (None, archived_at)
+
+    clock.advance(hours=24)
+    desk = make_app(digest_config(url, tmp_path, smtp_port=sink.port, recipients=("desk@example.org",)), clock)
+    try:
+        store(desk.repository, "江苏官媒再问六小龙")
+        assert send_digest(desk.digest_context(), TOPIC).status == "sent"
+    finally:
+        desk.close()
+    assert len(sink.messages) == 1
+    sent_at = clock.now.astimezone(ZoneInfo("Asia/Shanghai")).isoformat(timespec="seconds")
+
+    again = run_cli("status", config=config)
+    assert f"last digest sent: {sent_at}\n" in again.stdout
+    assert f"last digest archived: {archived_at} (no recipients or channels)\n" in again.stdout

@@ -107,15 +107,20 @@ def test_the_timetable_reads_what_the_repository_and_the_ledger_wrote(database_u
         next_digest = datetime(2025, 2, 10, 0, 0, tzinfo=UTC)
         repository.save_job_state("digest", next_run_at=next_digest)
         sent_at = {}
-        for topic in ("robots", "nanjing"):  # the later one is the last digest sent, whatever its topic
+        # The later one is the last digest sent, whatever its topic and whether by email or a channel.
+        for topic, message_id in (("robots", "<1.robots@mediawatch.test>"), ("nanjing", None)):
             digest = ledger.claim(topic, now=clock(), period_start=None, allow_empty=True)
             assert digest is not None and digest.id is not None
             sent_at[topic] = clock()
-            assert ledger.mark_sent(digest.id, sent_at=sent_at[topic], message_id=None)
+            if message_id is None:  # a channel's delivery, no email
+                ledger.open_deliveries(digest.id, topic, [("newsroom", "{}")])
+                ledger.record_delivery(digest.id, "newsroom", "sent", at=sent_at[topic])
+            assert ledger.mark_sent(digest.id, sent_at=sent_at[topic], message_id=message_id)
         unsent = ledger.claim("hefei", now=clock(), period_start=None, allow_empty=True)
         assert unsent is not None and unsent.id is not None
         ledger.release(unsent.id, "smtp refused")
-        # A topic is failing while its latest digest attempt failed; one sent later clears it.
+        # A topic is failing while its latest digest attempt failed; one sent later clears it. These
+        # go to nobody (no Message-ID, no delivery row): archived, never the last digest sent.
         for topic, outcomes in (("suzhou", ("failed", "sent")), ("wuxi", ("sent", "failed"))):
             for outcome in outcomes:
                 attempt = ledger.claim(topic, now=clock(), period_start=None, allow_empty=True)
@@ -141,11 +146,17 @@ def test_the_timetable_reads_what_the_repository_and_the_ledger_wrote(database_u
         daemon = repository.daemon_state()
         assert daemon is not None and state.daemon == Heartbeat(pid=4242, host=daemon.host, heartbeat_at=daemon.heartbeat_at)
         assert state.job_next_run == next_digest
-        assert state.last_digest_sent > sent_at["nanjing"]  # suzhou's, sent after
+        assert state.last_digest_sent == sent_at["nanjing"]  # suzhou's and wuxi's, later, went to nobody
+        topics = ("robots", "nanjing", "hefei", "suzhou", "wuxi")
+        assert state.last_digest_sent == max(d.sent_at for t in topics if (d := ledger.last_delivered(t)) and d.sent_at)
+        archived = ledger.archive_only([d.id for d in ledger.list_digests() if d.id is not None])
+        assert state.last_digest_archived == max(d.sent_at for d in ledger.list_digests() if d.id in archived and d.sent_at)
+        assert state.last_digest_archived > sent_at["nanjing"]
         assert [(d.topic, d.error) for d in state.failing_digests] == [
             ("hefei", "smtp refused"), ("wuxi", "wuxi: connection refused")]
         assert state.failing_digests[0].created_at == unsent.created_at
-        assert all(t.tzinfo is not None for t in (state.job_next_run, state.last_digest_sent, state.daemon.heartbeat_at))
+        assert all(t.tzinfo is not None for t in (state.job_next_run, state.last_digest_sent,
+                                               state.last_digest_archived, state.daemon.heartbeat_at))
 
         nothing = _read(database_url, engine, via, job_id="digest:robots", daemon="elsewhere")
         assert nothing.daemon is None and nothing.job_next_run is None
