@@ -6,6 +6,7 @@ stderr); nothing else in mediawatch prints.
 
 from __future__ import annotations
 
+import errno
 import os
 import shlex
 import shutil
@@ -30,9 +31,19 @@ if TYPE_CHECKING:
     from scheduler.app import App
     from scheduler.config import Config
 
+class _StdoutConsole(Console):
+    """rich's console, except that a reader going away (`| head -1`) is left to the entry point."""
+
+    def on_broken_pipe(self) -> None:
+        # rich's own answer is SystemExit(1): `mediawatch articles | head -1` failed. The
+        # BrokenPipeError goes on to `scheduler.cli.main`, which ends quietly with 0.
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
 # Piped output (tests, scripts) gets wide tables instead of rich's 80-column default. No markup:
 # table cells hold scraped headlines and server errors, where "[/]" would raise and "[b]" vanish.
-out = Console(highlight=False, soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 200)
+out = _StdoutConsole(highlight=False, soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 200)
 
 
 class Table(rich_table.Table):

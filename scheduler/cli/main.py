@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import gc
 import io
+import os
 import sys
 from typing import Annotated
 
@@ -24,7 +25,7 @@ import typer
 
 from scheduler.cli import admin, crawl, daemon, digest, export, topics, web, worker
 from scheduler.cli.common import Options, err, not_empty
-from scheduler.cli.root import RootGroup, check_log_level
+from scheduler.cli.root import OutputClosed, RootGroup, check_log_level
 from scheduler.logs import configure_logging
 from storage.errors import ConfigError, MediawatchError
 
@@ -170,11 +171,24 @@ def _escape_what_the_terminal_cannot_show() -> None:
             stream.reconfigure(errors="mediawatch-json-escape")
 
 
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null: Python flushes it again at exit, and with the reader gone that
+    printed "Exception ignored … BrokenPipeError" (the way Python's signal documentation does it)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main() -> None:
     """Console-script entry point: turn project errors into one line and an exit status."""
     _escape_what_the_terminal_cannot_show()
     try:
-        sys.exit(run())
+        status = run()
+        sys.stdout.flush()  # a reader that has gone is found here, not in Python's flush at exit
+        sys.exit(status)
+    except (OutputClosed, BrokenPipeError):
+        # `mediawatch articles | head -1`: the reader took what it wanted, as with any unix tool.
+        _discard_stdout()
+        sys.exit(0)
     except ConfigError as exc:
         err.print(f"mediawatch: configuration error:\n{exc}", markup=False)
         sys.exit(2)

@@ -113,8 +113,22 @@ _LATE: dict[str, Callable[..., None]] = {
 }
 
 
+class OutputClosed(Exception):
+    """Standard output's reader went away (`mediawatch articles --json | head -1`): not a failure.
+
+    Not an OSError, so that click lets it through: click turns a BrokenPipeError into
+    a silent exit 1 of its own, where `scheduler.cli.main` ends with 0 as other tools do.
+    """
+
+
 class RootGroup(typer.core.TyperGroup):
     """`mediawatch`: its global options may also follow the command's name."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise OutputClosed() from exc
 
     def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from crawler.search_terms import SearchAnalyzer
@@ -178,3 +182,27 @@ def test_a_search_with_no_word_in_it_is_a_usage_error(tmp_path: Path, database_u
         assert "no word to search for" in result.stderr and "Traceback" not in result.stderr, (query, result.stderr)
         assert len(result.stderr.splitlines()) == 2, result.stderr
     assert run_cli("articles", "-q", "六小龙", config=config).returncode == 0
+
+
+@pytest.mark.parametrize("command", [("articles", "--json", "--limit", "200"), ("export",)])  # rich's console, sys.stdout
+def test_articles_piped_into_head_stop_quietly(
+    tmp_path: Path, database_url: str, repository: Repository, command: tuple[str, ...]
+) -> None:
+    # `mediawatch articles --json | head -1` ended with exit 1 once head had read its line (and
+    # "Exception ignored … BrokenPipeError" when the last write was Python's flush at exit): a
+    # reader that stops early is not a failure.
+    for n in range(200):  # far more than a pipe holds (64 KiB), so writing goes on after head has gone
+        store(repository, f"南京六小龙之问 {n}", text="南京能否培育出自己的六小龙？" * 40)
+    config = write_config(tmp_path / "mediawatch.toml", {
+        "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}]})
+    mediawatch = Path(sys.executable).parent / "mediawatch"  # the console script users run
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
+    listing = subprocess.Popen([str(mediawatch), "--config", str(config), *command],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert listing.stdout is not None and listing.stderr is not None
+    head = subprocess.run(["head", "-1"], stdin=listing.stdout, capture_output=True, text=True, timeout=60)
+    listing.stdout.close()  # head has gone: only the writer still holds the pipe, and its next write fails
+    stderr = listing.stderr.read().decode()
+    assert listing.wait(timeout=60) == 0, stderr
+    assert stderr == ""
+    assert json.loads(head.stdout)["title"].startswith("南京六小龙之问")
