@@ -36,11 +36,25 @@ def _topics(ctx: typer.Context, application: Any, topic: str | None) -> list[str
     return [t.name for t in application.config.topics]
 
 
+def _preview_folder(value: str) -> str:
+    """`--out` names a folder: one that is a file, or lies under one, is refused before any work.
+
+    It said only "notes.txt: File exists" (mkdir's words, exit 1), naming neither the option
+    nor what it takes.
+    """
+    not_empty(value)
+    blocker = next((p for p in (Path(value), *Path(value).parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise typer.BadParameter(f"{blocker} is a file; --out takes a folder for the preview files (made if missing)")
+    return value
+
+
 @digest_app.command("build")
 def build(
     ctx: typer.Context,
     topic: TopicOption = None,
-    out_name: Annotated[str, typer.Option("--out", metavar="DIR", help="Folder for the preview files.", callback=not_empty)] = "digest-preview",
+    out_name: Annotated[str, typer.Option("--out", metavar="DIR", help="Folder for the preview files (made if missing).",
+                                          callback=_preview_folder)] = "digest-preview",
 ) -> None:
     """Render the next digest to HTML and text files without sending or recording anything."""
     out_dir = Path(out_name)

@@ -96,6 +96,27 @@ def test_digest_build_writes_a_preview_and_records_nothing(tmp_path: Path, datab
     assert not (tmp_path / "site" / "digests").exists()
 
 
+@pytest.mark.parametrize("out", ["notes.txt", "notes.txt/preview"])
+def test_digest_build_out_naming_a_file_is_a_usage_error_that_says_out_is_a_folder(
+    tmp_path: Path, database_url: str, repository: Repository, out: str
+) -> None:
+    # `--out notes.txt`, an existing file, said only "mediawatch: notes.txt: File exists" (exit 1):
+    # neither that --out takes a folder nor that the mistake was the command line's.
+    stored_articles(repository)
+    config = config_file(tmp_path, database_url, free_port())
+    (tmp_path / "notes.txt").write_text("my notes\n", encoding="utf-8")
+
+    built = run_cli("digest", "build", "--out", out, config=config, cwd=tmp_path)
+
+    assert built.returncode == 2, built.stderr
+    assert built.stderr.splitlines() == [
+        "mediawatch digest build: Invalid value for '--out': notes.txt is a file; --out takes a folder for the "
+        "preview files (made if missing)",
+        "Try 'mediawatch digest build --help' for help.",
+    ]
+    assert built.stdout == "" and (tmp_path / "notes.txt").read_text(encoding="utf-8") == "my notes\n"
+
+
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_the_smtp_password_comes_from_the_environment(tmp_path: Path, database_url: str, repository: Repository) -> None:
     stored_articles(repository)

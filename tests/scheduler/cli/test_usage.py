@@ -194,13 +194,13 @@ def test_an_empty_file_or_folder_argument_is_a_usage_error(tmp_path: Path, args:
 
 
 def test_an_output_path_that_cannot_be_written_is_one_line_and_exit_1(tmp_path: Path) -> None:
-    # Both once ended in a Python traceback (FileNotFoundError, FileExistsError).
+    # Both once ended in a Python traceback (FileNotFoundError, FileExistsError). An `--out` that
+    # is a file is the command line's mistake, exit 2: test_digest_build_out_naming_a_file_is_a_usage_error….
     config = write_config(tmp_path / "mediawatch.toml", {"topics": [TOPIC]})
     assert run_cli("db", "upgrade", config=config, cwd=tmp_path).returncode == 0
-    (tmp_path / "a-file").write_text("not a folder")
     for args, named in (
         (("export", "--format", "csv", "-o", str(tmp_path / "missing" / "x.csv")), "missing"),
-        (("digest", "build", "--out", str(tmp_path / "a-file")), "a-file"),
+        (("digest", "build", "--out", "/proc/mediawatch-preview"), "/proc/mediawatch-preview"),  # nothing may create it
     ):
         result = run_cli(*args, config=config, cwd=tmp_path)
         assert result.returncode == 1, (args, result.stderr)
