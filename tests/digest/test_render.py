@@ -498,13 +498,19 @@ def test_bidi_overrides_in_a_stored_title_reach_neither_the_email_nor_its_subjec
     assert rendered.subject.endswith("— 南京六小龙之问")
 
 
-def test_an_empty_digest_says_nothing_is_new() -> None:
+def test_an_empty_digest_says_once_that_nothing_is_new() -> None:
+    # The headline said "No new articles, since the previous digest, …" and an empty "New coverage"
+    # section under it said "Nothing new since …" again.
     view = select_digest("t", [], now=NOW, tz=SHANGHAI, since=NOW - timedelta(days=1), seed=SEED, outlets={}, coverage=[])
 
     rendered = render_digest(view)
 
     assert rendered.subject == "t: no new articles, 2025-02-12"
-    assert "Nothing new since 2025-02-11 08:00." in rendered.text
+    assert re.findall(r"(?i)nothing new|no new articles", rendered.text) == ["No new articles"]
+    assert "No new articles\nsince the previous digest, 2025-02-11 08:00\n" in rendered.text
+    body = rendered.html.split("<body", 1)[1]
+    assert re.findall(r"(?i)nothing new|no new articles", body) == ["No new articles"] * 2  # the inbox preview line, the headline
+    assert "No new articles</div>" in body and "2025-02-11 08:00" in body
     assert SEED.title in rendered.text
 
 
