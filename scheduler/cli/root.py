@@ -10,7 +10,8 @@ they change the same `Options` the root callback filled in; a second, different
 
 typer 0.29 prints a type for every option in its rich help, so flags read
 `--serve <bool>`; `TyperOption.display_type_rich` is wrapped to print none for flags,
-as its plain-text help already does. And the option parser of typer's copy of click
+as its plain-text help already does; an argument's metavar is printed as written, in the
+usage line and without a type beside it. And the option parser of typer's copy of click
 is wrapped so that every usage error it raises names the command it was parsing.
 """
 
@@ -45,6 +46,37 @@ if not getattr(typer.core.TyperOption.display_type_rich, "_flags_untyped", False
         typer.core.TyperOption.display_type_rich
     )
     typer.core.TyperOption.display_type_rich._flags_untyped = True  # type: ignore[attr-defined]
+
+
+def _usage_display_name(original: Callable[..., str]) -> Callable[..., str]:
+    def usage_display_name(self: typer.core.TyperArgument) -> str:
+        if self.metavar is not None:
+            return self.metavar  # written for the usage line already: `FILE_OR_URL...`, `[FILE|-]`
+        return original(self)
+
+    return usage_display_name
+
+
+def _argument_type_rich(original: Callable[..., str | None]) -> Callable[..., str | None]:
+    def display_type_rich(self: typer.core.TyperArgument, ctx: Any) -> str | None:
+        if self.metavar is not None:
+            return None  # the metavar says what it takes, as an option's does: no `<list[str]>` beside it
+        return original(self, ctx)
+
+    return display_type_rich
+
+
+# typer 0.29 wraps an argument's name in braces (required) or brackets (optional) and adds "..."
+# for several, also around a metavar written that way: `extract [OPTIONS] {FILE_OR_URL...}...`,
+# `classify [OPTIONS] [[FILE|-]]`. A metavar is printed as written, as click did.
+if not getattr(typer.core.TyperArgument._usage_display_name, "_metavar_as_written", False):
+    typer.core.TyperArgument._usage_display_name = _usage_display_name(  # type: ignore[method-assign]
+        typer.core.TyperArgument._usage_display_name
+    )
+    typer.core.TyperArgument._usage_display_name._metavar_as_written = True  # type: ignore[attr-defined]
+    typer.core.TyperArgument.display_type_rich = _argument_type_rich(  # type: ignore[method-assign]
+        typer.core.TyperArgument.display_type_rich
+    )
 
 
 def _parse_args_with_context(original: Callable[..., Any]) -> Callable[..., Any]:

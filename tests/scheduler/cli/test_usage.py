@@ -111,6 +111,22 @@ def test_every_option_that_takes_a_value_names_it() -> None:
     assert unnamed == []
 
 
+def test_usage_prints_an_arguments_metavar_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    # typer 0.29 wraps a required argument in braces, an optional one in brackets, and adds "..."
+    # for several, metavar or not: `extract [OPTIONS] {FILE_OR_URL...}...`, `classify [OPTIONS] [[FILE|-]]`.
+    # Its arguments panel added the Python type beside the metavar too (`FILE_OR_URL... <list[str]>`).
+    usage = {}
+    for path in command_paths():
+        status, out, _ = _run_in_process((*path, "--help"), capsys)
+        assert status == 0, path
+        [line] = [line.strip(" │") for line in out.splitlines() if "Usage:" in line]
+        usage[path] = line
+        assert "{" not in line and "[[" not in line and "]]" not in line, (path, line)
+        assert not re.search(r"<(?:list\[)?(?:str|int|Path)\]?>", out), (path, out)
+    assert usage[("extract",)] == "Usage: mediawatch extract [OPTIONS] FILE_OR_URL..."
+    assert usage[("classify",)] == "Usage: mediawatch classify [OPTIONS] [FILE|-]"
+
+
 def test_help_prints_every_option_help_whole(capsys: pytest.CaptureFixture[str]) -> None:
     # Help is rich markup: "(default: [web] port, 8080)" came out as "(default:  port, 8080)".
     for path in command_paths():
