@@ -23,6 +23,7 @@ import fcntl
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -100,11 +101,22 @@ def schema_lock(engine: Engine) -> Iterator[None]:
     yield
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+@dataclass(frozen=True)
+class SchemaChange:
+    """What an upgrade did: the revision before (None: there was no schema) and after."""
+
+    before: str | None
+    after: str | None
+
+
+def upgrade(engine: Engine, revision: str = "head") -> SchemaChange:
     """Apply every pending migration (one process at a time)."""
     with schema_lock(engine):
+        before = current_revision(engine)  # inside the lock: another process may have just upgraded it
         _upgrade_unlocked(engine, revision)
-    logger.info("database upgraded to %s", current_revision(engine))
+        change = SchemaChange(before=before, after=current_revision(engine))
+    logger.info("database upgraded from %s to %s", change.before or "no schema", change.after)
+    return change
 
 
 def _upgrade_unlocked(engine: Engine, revision: str = "head") -> None:

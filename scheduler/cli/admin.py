@@ -86,12 +86,21 @@ def config_settings(
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply pending schema migrations."""
     from storage.db import create_engine, describe
-    from storage.migrate import current_revision, upgrade
+    from storage.migrate import upgrade
 
     config = load_config(ctx)
     engine = create_engine(config.database.url)
-    upgrade(engine)
-    out.print(f"{describe(engine)}: at revision {current_revision(engine)}", markup=False)
+    change = upgrade(engine)
+    out.print(f"{describe(engine)}: {_schema_change(change.before, change.after)}", markup=False)
+
+
+def _schema_change(before: str | None, after: str | None) -> str:
+    """What `db upgrade` did, in words: "at revision 0007" alone did not say whether it did anything."""
+    if before is None:
+        return f"created the schema at revision {after}"
+    if before == after:
+        return f"already at revision {after}; nothing to do"
+    return f"upgraded from revision {before} to {after}"
 
 
 @db_app.command("current")
