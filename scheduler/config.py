@@ -169,15 +169,12 @@ class Config(Section):
         for index, source in enumerate(self.sources):
             for topic in source.topics or []:
                 if topic not in known:
-                    raise ValueError(
-                        f"sources[{index}] ({source.name}): topics names unknown topic {topic!r}; "
-                        f"known topics: {', '.join(sorted(known))}"
-                    )
+                    raise _ErrorAt(("sources", index, "topics"),
+                                  f"unknown topic {topic!r}; known topics: {', '.join(sorted(known))}")
         for topic in self.digest.topics:
             if topic not in known:
-                raise ValueError(
-                    f"digest.topics.{topic}: no topic named {topic!r}; known topics: {', '.join(sorted(known))}"
-                )
+                raise _ErrorAt(("digest", "topics", topic),
+                              f"no topic named {topic!r}; known topics: {', '.join(sorted(known))}")
         return self
 
     def topic(self, name: str | None) -> TopicConfig:
@@ -217,12 +214,24 @@ class Config(Section):
         return self.path.parent / path
 
 
+class _ErrorAt(ValueError):
+    """A check across sections that failed at one key: `loc` as pydantic writes a location.
+
+    A model validator's own errors are located at the top of the configuration; raised with
+    the key they are about, they read like every other error ("sources[1] (s1).name: …").
+    """
+
+    def __init__(self, loc: tuple[int | str, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
 def _require_unique(section: str, names: list[str]) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise ValueError(f"{section}: name {name!r} is used twice")
-        seen.add(name)
+    first: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name in first:
+            raise _ErrorAt((section, index, "name"), f"{name!r} is already the name of {section}[{first[name]}]")
+        first[name] = index
 
 
 def find_config_file(explicit: str | Path | None, environ: Mapping[str, str] = os.environ) -> Path:
@@ -429,8 +438,10 @@ def _format_validation_error(
 ) -> str:
     lines = []
     for error in exc.errors():
-        location = _format_location(error["loc"], data)
-        variable = (overridden or {}).get(tuple(str(part) for part in error["loc"][:2]))  # type: ignore[arg-type]
+        raised = (error.get("ctx") or {}).get("error")
+        loc = raised.loc if isinstance(raised, _ErrorAt) else error["loc"]
+        location = _format_location(loc, data)
+        variable = (overridden or {}).get(tuple(str(part) for part in loc[:2]))  # type: ignore[arg-type]
         if variable is not None:
             # The value came from the environment: blame the variable, not a file that is fine.
             message = error["msg"].removeprefix("Value error, ")

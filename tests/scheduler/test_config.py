@@ -73,9 +73,29 @@ def test_source_naming_unknown_topic_is_rejected() -> None:
         config_from_mapping({**MINIMAL, "sources": [_source(topics=["nope"])]}, environ={})
 
 
-def test_duplicate_source_names_are_rejected() -> None:
-    with pytest.raises(ConfigError, match="used twice"):
-        config_from_mapping({**MINIMAL, "sources": [_source(), _source()]}, environ={})
+def test_duplicate_source_names_are_rejected_naming_the_source(tmp_path: Path) -> None:
+    # It said "mediawatch.toml: (top level): sources: name 's1' is used twice": neither which entry nor
+    # in the form of every other error, where the key's place comes first.
+    config = write_config(tmp_path / "mediawatch.toml",
+                          {**MINIMAL, "sources": [_source(), _source(url="https://other.example.org/feed.xml")]})
+    result = run_cli("config", "check", config=config)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "mediawatch: configuration error:",
+        f"{config}: sources[1] (s1).name: 's1' is already the name of sources[0]",
+    ]
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    ({"topics": MINIMAL["topics"] * 2}, "topics[1] (t).name: 't' is already the name of topics[0]"),
+    ({**MINIMAL, "sources": [_source(topics=["nope"])]}, "sources[0] (s1).topics: unknown topic 'nope'; known topics: t"),
+    ({**MINIMAL, "digest": {"topics": {"nope": {}}}}, "digest.topics.nope: no topic named 'nope'; known topics: t"),
+])
+def test_an_error_between_sections_names_its_key_like_any_other(data: dict[str, object], expected: str) -> None:
+    # Checks across sections ran on the whole configuration, and their errors read "(top level): …".
+    with pytest.raises(ConfigError) as raised:
+        config_from_mapping(data, environ={})
+    assert str(raised.value) == f"<config>: {expected}"
 
 
 def test_environment_overrides_file_values() -> None:
