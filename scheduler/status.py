@@ -66,7 +66,7 @@ class StatusReport:
     daemon_pid: int | None
     sources: list[SourceStatus]
     last_digest_sent: str | None  # that went to someone
-    last_digest_archived: str | None  # that only went to the archive: nobody to send it to
+    last_digest_archived: str | None  # that only went to the archive (nobody to send it to), if later than the last sent
     next_digest_due: str | None
     unhealthy: int
     failing_digests: list[FailingDigest]  # topics whose latest digest failed (nobody got it yet)
@@ -140,6 +140,11 @@ def _report(config: Config, timetable: TimetableState, database: str, now: datet
     running = daemon is not None and heartbeat_is_alive(daemon.host, daemon.pid, daemon.heartbeat_at, now=now,
                                                         interval=config.daemon.heartbeat)
     last_sent = timetable.last_digest_sent
+    # An archive-only digest is worth a line only while it is the latest: once one reaches
+    # someone, "last digest archived" from before SMTP was set up would read as news.
+    last_archived = timetable.last_digest_archived
+    if last_archived is not None and last_sent is not None and last_sent >= last_archived:
+        last_archived = None
     next_due = timetable.job_next_run if timetable.job_next_run and timetable.job_next_run > now else None
     if next_due is None:
         next_due = digest_trigger(config.digest.schedule, config.digest.timezone).get_next_fire_time(None, now)
@@ -152,7 +157,7 @@ def _report(config: Config, timetable: TimetableState, database: str, now: datet
         daemon_pid=daemon.pid if daemon else None,
         sources=sources,
         last_digest_sent=_local(last_sent, tz),
-        last_digest_archived=_local(timetable.last_digest_archived, tz),
+        last_digest_archived=_local(last_archived, tz),
         next_digest_due=_local(next_due, tz),
         unhealthy=sum(1 for s in sources if s.enabled and not s.healthy),
         failing_digests=[FailingDigest(d.topic, _local(d.created_at, tz) or "", d.error)
