@@ -95,7 +95,8 @@ def make_subject(view: DigestView) -> str:
         counts = f"{_plural(view.article_count, 'new article')} from {_plural(view.outlet_count, 'outlet')}"
     else:
         counts = "no new articles"
-    subject = f"{view.display_title}: " + ", ".join([counts, *changed, day])
+    copies = [view.copies_line] if view.copies_count else []
+    subject = f"{view.display_title}: " + ", ".join([counts, *copies, *changed, day])
     if view.storylines.items:
         subject += " — " + shorten(one_line(view.storylines.items[0].lead.title_text), SUBJECT_TITLE_CHARS)
     elif view.removed.items or view.edited.items:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -33,11 +34,12 @@ from digest.view import (
     DigestView,
     Entry,
     OutletLink,
+    PickedUp,
     Section,
     SeedReport,
     SourceProblem,
 )
-from storage.ledger import CoveragePoint, LedgerArticle, LedgerChange
+from storage.ledger import CoveragePoint, LedgerArticle, LedgerChange, SentStory
 from storage.models import Article, CrawlRun, Source
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -63,14 +65,22 @@ def select_digest(
     core: Sequence[str] | None = None,
     title: str = "",
     description: str = "",
+    sent_before: Mapping[int, SentStory] | None = None,
 ) -> DigestView:
     """Group, rank and describe one digest's articles (uncapped; see `DigestView.capped`).
 
     `core` are the aliases a reader's eye is drawn to (`core_terms`); None marks every
     matched term. `title` and `description` are the topic's display title and line.
+    `sent_before` are the storylines an earlier digest sent (`DigestLedger.sent_storylines`):
+    their new articles are copies of a story the readers have, listed apart as reach
+    (`picked_up`), not as new coverage.
     """
     outlet_of = _outlet_namer(outlets)
-    storylines = group_storylines(articles, tz=tz, outlet_of=outlet_of, now=now, core=core)
+    sent_before = sent_before or {}
+    copies = [a for a in articles if a.article.storyline_id in sent_before]
+    fresh = [a for a in articles if a.article.storyline_id not in sent_before]
+    storylines = group_storylines(fresh, tz=tz, outlet_of=outlet_of, now=now, core=core)
+    picked_up = picked_up_stories(copies, sent_before, tz=tz, outlet_of=outlet_of)
     described = [describe_change(change, tz=tz, outlet_of=outlet_of) for change in changes]
     new_outlets = tuple(sorted({a.article.outlet for a in articles if a.article.new_outlet and a.article.outlet}))
     return DigestView(
@@ -81,12 +91,14 @@ def select_digest(
         generated_at=now,
         timezone=str(tz),
         seed=seed,
-        article_count=len(articles),
-        outlet_count=len({article_outlet(a.article, outlet_of) for a in articles}),
+        article_count=len(fresh),
+        outlet_count=len({article_outlet(a.article, outlet_of) for a in fresh}),
         new_outlets=new_outlets,
         notes=(f"New outlets this period: {', '.join(new_outlets)}",) if new_outlets else (),
         since=format_local(since, tz) if since else None,
         storylines=Section(tuple(storylines)),
+        picked_up=Section(tuple(picked_up)),
+        copies_count=len(copies),
         coverage=coverage_bars(coverage, tz=tz, outlet_of=outlet_of),
         health=Section(tuple(health)),
         removed=Section(tuple(c for c in described if c.kind == "removed")),
@@ -169,6 +181,43 @@ def group_storylines(
         ranked.append((storyline, newest.timestamp()))
     ranked.sort(key=lambda pair: (-pair[0].rank, -pair[0].score, -pair[1], pair[0].lead.article_id))
     return [storyline for storyline, _ in ranked]
+
+
+def picked_up_stories(
+    copies: Sequence[LedgerArticle],
+    sent_before: Mapping[int, SentStory],
+    *,
+    tz: ZoneInfo,
+    outlet_of: Callable[[str], str],
+) -> list[PickedUp]:
+    """One line per story sent before: its headline as sent, when, and the outlets copying it now.
+
+    Ordered by how many outlets took it up, then by when it was first sent (earliest first).
+    """
+    by_story: dict[int, list[LedgerArticle]] = defaultdict(list)
+    for item in copies:
+        assert item.article.storyline_id is not None
+        by_story[item.article.storyline_id].append(item)
+    stories = []
+    for storyline_id, members in by_story.items():
+        sent = sent_before[storyline_id]
+        outlets: dict[str, OutletLink] = {}
+        for member in sorted(members, key=lambda m: (_when(m), m.article.id or 0)):
+            name = article_outlet(member.article, outlet_of)
+            known = outlets.get(name)
+            outlets[name] = (replace(known, copies=known.copies + 1) if known
+                             else OutletLink(name, safe_url(member.article.url)))
+        stories.append(PickedUp(
+            title=headline(sent.article.title),
+            url=safe_url(sent.article.url),
+            outlet=article_outlet(sent.article, outlet_of),
+            first_sent=format_local(sent.sent_at, tz),
+            first_sent_iso=sent.sent_at.astimezone(tz).isoformat(timespec="seconds"),
+            also=tuple(outlets.values()),
+            copies=len(members),
+        ))
+    stories.sort(key=lambda p: (-len(p.also), p.first_sent_iso, p.title))
+    return stories
 
 
 def make_entry(item: LedgerArticle, *, tz: ZoneInfo, outlet: str, core: Sequence[str] | None = None) -> Entry:

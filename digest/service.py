@@ -209,7 +209,8 @@ def build_digest(context: DigestContext, topic_name: str, now: datetime | None =
     since = previous.period_end if previous else None
     changes = ledger.changes(topic.name, since=since, until=now, include_pending=True)
     owed = ledger.owed_to_readers(topic.name) if readers else []
-    view = _view(context, topic, [*owed, *ledger.pending(topic.name)], changes, now=now, since=since)
+    view = _view(context, topic, [*owed, *ledger.pending(topic.name)], changes, now=now, since=since,
+                 readers=readers)
     links = DigestLinks(
         index=f"{settings.archive_url}/index.html" if settings.archive_url else None,
         unsubscribe=envelope_address(settings.smtp.sender),
@@ -265,7 +266,8 @@ def send_digest(
     record: ArchivedDigest | None = None
     try:
         changes = ledger.changes(topic.name, since=digest.period_start, until=digest.period_end, digest_id=digest_id)
-        view = _view(context, topic, ledger.articles_of(digest_id), changes, now=now, since=since)
+        view = _view(context, topic, ledger.articles_of(digest_id), changes, now=now, since=since,
+                     readers=readers)
         record = archive.record_for(view, subject=make_subject(view), digest_id=digest_id, created_at=now)
         links = replace(archive.links_for(record), unsubscribe=envelope_address(settings.smtp.sender))
         # The archived page is complete, and links to its index relatively.
@@ -520,8 +522,15 @@ def _view(
     *,
     now: datetime,
     since: datetime | None,
+    readers: bool,
 ) -> DigestView:
     tz = context.settings.tz
+    # Stories the readers already got (archive-only digests do not count where there are
+    # readers: their articles are handed on to the next delivered digest).
+    sent_before = context.ledger.sent_storylines(
+        topic.name, (a.article.storyline_id for a in articles if a.article.storyline_id is not None),
+        delivered_only=readers,
+    )
     outlets = context.outlets
     problems = find_source_problems(
         context.topic_sources.get(topic.name, ()),
@@ -544,6 +553,7 @@ def _view(
         coverage=context.ledger.coverage(topic.name),
         health=problems,
         changes=changes,
+        sent_before=sent_before,
     )
 
 

@@ -57,6 +57,7 @@ class SeedReport:
 class OutletLink:
     outlet: str
     url: str | None
+    copies: int = 1  # articles of the story from this outlet (the link is to the first)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,29 @@ class DigestStory:
     def reach(self) -> int:
         """How many outlets carried it."""
         return 1 + len(self.also)
+
+    @property
+    def repeats(self) -> int:
+        """Articles of the story in this digest beyond one per outlet (an outlet's own copies)."""
+        return max(0, self.size - self.reach)
+
+
+@dataclass(frozen=True)
+class PickedUp:
+    """A story an earlier digest sent, copied since by more articles: reach, not new coverage."""
+
+    title: str  # the headline the readers got
+    url: str | None
+    outlet: str  # of the article the earlier digest listed
+    first_sent: str  # local time of that digest
+    first_sent_iso: str
+    also: tuple[OutletLink, ...]  # the outlets of the new copies, each once
+    copies: int  # new articles of the story in this digest
+
+    @property
+    def outlets_line(self) -> str:
+        """'东海观察 (2 copies), Haixi Times'."""
+        return ", ".join(o.outlet + (f" ({o.copies} copies)" if o.copies > 1 else "") for o in self.also)
 
 
 @dataclass(frozen=True)
@@ -174,6 +198,9 @@ class DigestView:
     description: str = ""  # one line saying what the topic follows
     notes: tuple[str, ...] = ()  # one-line remarks shown under the headline count
     new_outlets: tuple[str, ...] = ()  # outlets first seen this period (found by search, RSSHub or a citation)
+    # Stories an earlier digest sent, with new copies this period (not counted in `article_count`).
+    picked_up: Section[PickedUp] = field(default_factory=Section)
+    copies_count: int = 0  # the new articles `picked_up` stands for
 
     @property
     def display_title(self) -> str:
@@ -189,6 +216,7 @@ class DigestView:
         return replace(
             self,
             storylines=self.storylines.capped(limit),
+            picked_up=self.picked_up.capped(limit),
             removed=self.removed.capped(limit),
             edited=self.edited.capped(limit),
             health=self.health.capped(limit),
@@ -198,6 +226,15 @@ class DigestView:
     @property
     def storyline_count(self) -> int:
         return len(self.storylines.items) + self.storylines.more
+
+    @property
+    def copies_line(self) -> str:
+        """'2 copies of a story sent before', or "" when there are none (headline and subject)."""
+        if not self.copies_count:
+            return ""
+        stories = len(self.picked_up.items) + self.picked_up.more
+        copies = "1 copy" if self.copies_count == 1 else f"{self.copies_count} copies"
+        return f"{copies} of {'a story' if stories == 1 else f'{stories} stories'} sent before"
 
     @property
     def removed_count(self) -> int:

@@ -41,7 +41,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,6 +88,15 @@ class LedgerChange:
     versions: int = 0  # edited: versions kept during the period (one per substantive edit)
 
 
+@dataclass(frozen=True)
+class SentStory:
+    """A storyline as the readers first got it: the article a sent digest listed, and when."""
+
+    storyline_id: int
+    article: Article
+    sent_at: datetime
+
+
 class DigestLedger:
     """Claims, releases and records digests; the only place with digest queries."""
 
@@ -125,6 +134,36 @@ class DigestLedger:
         )
         with Session(self.engine) as session:
             return [_ledger_article(a, t) for a, t in session.exec(query).all()]
+
+    def sent_storylines(
+        self, topic: str, storyline_ids: Iterable[int], *, delivered_only: bool
+    ) -> dict[int, SentStory]:
+        """Which of these storylines an earlier sent digest of `topic` already listed, and how.
+
+        `delivered_only`: count only digests that reached someone (a topic with readers,
+        whose archive-only digests are handed on to the next delivered one), not those
+        archived for nobody.
+        """
+        wanted = sorted(set(storyline_ids))
+        if not wanted:
+            return {}
+        query = (
+            select(Article, Digest.sent_at)
+            .join(DigestItem, col(DigestItem.article_id) == col(Article.id))
+            .join(Digest, col(Digest.id) == col(DigestItem.digest_id))
+            .where(col(DigestItem.topic) == topic, col(Digest.status) == "sent")
+            .where(col(Article.storyline_id).in_(wanted))
+            .order_by(col(Digest.id), col(Article.id))
+        )
+        if delivered_only:
+            query = query.where(_delivered())
+        found: dict[int, SentStory] = {}
+        with Session(self.engine) as session:
+            for article, sent_at in session.exec(query).all():
+                assert article.storyline_id is not None and sent_at is not None
+                # The first digest that listed the story, and the article it listed first.
+                found.setdefault(article.storyline_id, SentStory(article.storyline_id, article, sent_at))
+        return found
 
     def coverage(self, topic: str) -> list[CoveragePoint]:
         """Every article ever relevant to `topic`, for the volume chart."""

@@ -18,6 +18,7 @@ from storage.ledger import DigestLedger
 from storage.models import Digest, Source
 from tests.digest.support import (
     SEED,
+    START,
     TITLE,
     TOPIC,
     FixedClock,
@@ -100,6 +101,51 @@ def test_after_new_articles_the_next_digest_holds_only_those(app: App, sink: Smt
     assert "1 new article from 1 outlet" in text
     assert "since the previous digest, 2025-02-12 08:00" in text
     assert "4 in all" in text  # the coverage chart still spans the topic's lifetime
+
+
+def test_a_reprint_of_a_story_already_sent_is_listed_as_picked_up_not_as_new_coverage(
+    app: App, sink: SmtpSink, clock: FixedClock
+) -> None:
+    # A copy of a story the readers already got was listed as new coverage, with no hint
+    # that it went out before: it looked like a second story, and the original was sent twice.
+    store(app.repository, "南京为什么没有六小龙？", source="jiangnan", storyline_id=7)
+    send(app)
+    clock.advance(hours=24)
+    store(app.repository, "南京为什么没有六小龙？（转载）", source="donghai", storyline_id=7,
+          url="https://donghai.example/reprint.html", fetched=clock() - timedelta(hours=2))
+    store(app.repository, "南京为什么没有六小龙？（再转）", source="donghai", storyline_id=7,
+          url="https://donghai.example/reprint-2.html", fetched=clock() - timedelta(hours=1))
+    store(app.repository, "第二天：南京回应六小龙之问", source="haixi", published=clock() - timedelta(hours=1))
+
+    outcome = send(app)
+
+    assert outcome.article_count == 3  # every claimed article is in the digest, once
+    message = sink.messages[1]
+    text, html = parts(message)
+    new = text[text.index("NEW COVERAGE"):text.index("SENT BEFORE, NOW ALSO ELSEWHERE")]
+    assert "第二天：南京回应六小龙之问" in new and "转载" not in new and "南京为什么没有六小龙" not in new
+    again = text[text.index("SENT BEFORE, NOW ALSO ELSEWHERE"):]
+    assert "南京为什么没有六小龙？\n" in again  # the headline the readers got, not the copy's
+    assert "first sent 2025-02-12 08:00" in again
+    assert "now also 东海观察 (2 copies)" in again
+    assert "1 new article from 1 outlet" in text and "2 copies of a story sent before" in text
+    assert message["Subject"].startswith(f"{TITLE}: 1 new article from 1 outlet")
+    assert html.index("第二天") < html.index("Sent before, now also elsewhere") < html.index("东海观察")
+
+
+def test_an_outlets_own_copies_of_a_story_are_counted_where_it_is_listed(app: App, sink: SmtpSink) -> None:
+    # "3 new articles in 1 storyline from 1 outlet" listed one article and said nothing of the
+    # other two, in the email and in the archive page that is meant to hold everything.
+    for n in range(3):
+        store(app.repository, f"南京为什么没有六小龙？第{n}稿", source="jiangnan", storyline_id=9,
+              url=f"https://jiangnan.example/round-{n}.html", fetched=START - timedelta(minutes=30 - n))
+
+    send(app)
+
+    text, html = parts(sink.messages[0])
+    assert "3 new articles in 1 storyline from 1 outlet" in text
+    assert "(2 more copies of it from the same outlet, not listed)" in text
+    assert "2 more copies of it from the same outlet, not listed" in html
 
 
 def test_with_smtp_down_nothing_is_recorded_as_sent_and_the_next_send_has_every_article(
