@@ -1,7 +1,8 @@
 """What a failed request was and why, in words an operator understands (for every spider's errback).
 
 Also the exception a request raises when its host asked us to wait (`HostWaiting`):
-spiders count such requests as deferred, not failed.
+spiders count such requests as deferred, not failed; and the one a page stopped part way
+at `max_page_bytes` raises (`PageTooLarge`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scrapy import Request
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -21,6 +22,19 @@ class HostWaiting(IgnoreRequest):
         super().__init__(f"{host} asked us to wait (Retry-After) until {until:%Y-%m-%d %H:%M:%S} UTC")
         self.host = host
         self.until = until
+
+
+class PageTooLarge(DownloadCancelledError):
+    """Stopped part way: a body with no Content-Length to refuse it by grew past the size limit.
+
+    Scrapy cancels such a download with a bare `DownloadCancelledError` (its message names
+    neither the page nor the limit); `crawler.fetch.middleware.PageSizeMiddleware` raises this
+    in its place. `limit` is the bound the body passed: it was stopped at the first read past it.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"page larger than max_page_bytes (stopped after {limit} bytes)")
+        self.limit = limit
 
 
 def failed_request(failure: Failure) -> Request:
@@ -61,6 +75,8 @@ def describe_failure(failure: Failure) -> str:
             # Scrapy follows only http(s) redirects; the rest arrive here as the 3xx itself.
             return f"HTTP {status} redirect to {location.decode('latin-1')[:200]} not followed (only http(s))"
         return f"HTTP {status}"
+    if isinstance(value, PageTooLarge):
+        return str(value)
     text = str(value) or type(value).__name__
     name = type(value).__name__
     if name == "IgnoreRequest" and "robots" in text.lower():

@@ -1,4 +1,5 @@
-"""Downloader middlewares: the fetch policy (`crawler.fetch.policy`) on every request, retries with backoff, decompression.
+"""Downloader middlewares: the fetch policy (`crawler.fetch.policy`) on every request, retries with backoff,
+decompression, and naming a page stopped at the size limit.
 
 Which hosts a request may reach on private addresses comes from its meta
 (`mediawatch_private_hosts`), else from its spider; redirects and robots.txt
@@ -21,11 +22,11 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as ScrapyMetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.utils.gz import gunzip as scrapy_gunzip
 
-from crawler.fetch.failures import HostWaiting
+from crawler.fetch.failures import HostWaiting, PageTooLarge
 from crawler.fetch.policy import check_url
 from storage.errors import ForbiddenURLError
 
@@ -111,6 +112,30 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if delay > 0:
             logger.info("retrying %s in %.1fs (attempt %d)", retry.url, delay, attempt)
             await asyncio.sleep(delay)
+
+
+class PageSizeMiddleware:
+    """Turns the bare `DownloadCancelledError` of a body that outgrew `DOWNLOAD_MAXSIZE` into `PageTooLarge`.
+
+    With a Content-Length Scrapy refuses an oversized page before its body, with a message
+    naming the limit; without one (chunked, or ended by closing the connection) it cancels
+    the download once the bytes pass the limit, and the message is empty. Scrapy's HTTP/1.1
+    handler cancels a download for nothing else (a timeout is a `DownloadTimeoutError`), so
+    an empty one under a size limit is that limit.
+    """
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PageSizeMiddleware:
+        return cls(crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        # A sitemap request carries its own, larger bound in its meta (see the source spider).
+        limit = int(request.meta.get("download_maxsize", self.max_size))
+        if type(exception) is DownloadCancelledError and not str(exception) and limit:
+            raise PageTooLarge(limit) from exception
 
 
 MAX_INLINE_WAIT = 60.0  # seconds: a longer Retry-After ends this run's requests to the host

@@ -94,6 +94,8 @@ def scrapy_settings(config: CrawlerConfig) -> dict[str, Any]:
             # Scrapy's, without decoding every page that cannot hold a refresh (see the class).
             "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
             "crawler.fetch.middleware.MetaRefreshMiddleware": 580,
+            # Sees a download's exception before the retry middleware: a page too large is not retried.
+            "crawler.fetch.middleware.PageSizeMiddleware": 600,
         },
         "EXTENSIONS_BASE": extensions_base(),
     }

@@ -3,9 +3,9 @@
 `FaultServer` answers on 127.0.0.1 with a healthy route table (`Route`s, as the demo
 site's `StaticSite`) plus the faults in `FAULTS`: error statuses, 429 with
 Retry-After, redirect loops and escapes, stalls, drips, truncated and oversized
-bodies, a gzip bomb, wrong content types, broken feeds and hostile markup. It
-records every request and the largest number it was answering at once, so tests can
-assert politeness as well as outcomes.
+bodies (with a Content-Length and chunked without one), a gzip bomb, wrong content
+types, broken feeds and hostile markup. It records every request and the largest
+number it was answering at once, so tests can assert politeness as well as outcomes.
 """
 
 from __future__ import annotations
@@ -137,6 +137,22 @@ def reset() -> Fault:
 def huge(megabytes: int = 20) -> Fault:
     body = b"<html><body><p>" + b"x" * (megabytes * 1024 * 1024) + b"</p></body></html>"
     return Fault(lambda h: _send(h, 200, body), f"{megabytes} MB page")
+
+
+def streamed(megabytes: int = 20) -> Fault:
+    """An oversized page sent in chunks, with no Content-Length: its size shows only as it arrives."""
+
+    def serve(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        chunk = b"<p>" + b"x" * (64 * 1024 - 7) + b"</p>"
+        for _ in range(megabytes * 16):
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        h.wfile.write(b"0\r\n\r\n")
+
+    return Fault(serve, f"{megabytes} MB page, chunked")
 
 
 _BOMB: list[bytes] = []

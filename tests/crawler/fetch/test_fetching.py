@@ -10,7 +10,8 @@ from pathlib import Path
 from scheduler.demo import DEMO_SITE, DEMO_TOPIC
 from scheduler.demo.site import Route, StaticSite
 from tests.conftest import run_cli, write_config
-from tests.support.faults import FaultServer, reset
+from tests.support.crawl import crawl, crawl_config, last_run
+from tests.support.faults import FaultServer, huge, reset, streamed
 
 RSS = ("<rss version='2.0'><channel><title>t</title><item><title>南京六小龙</title><link>{base}/a.html</link>"
        "</item></channel></rss>")
@@ -122,3 +123,18 @@ def test_a_reset_or_refused_connection_is_said_in_words(tmp_path: Path) -> None:
         f"mediawatch: {server.url('reset')}: the connection closed before any answer arrived",
         f"mediawatch: {closed}: connection refused",
     ]
+
+
+def test_a_page_over_max_page_bytes_without_a_content_length_is_said_in_words(tmp_path: Path, database_url: str) -> None:
+    # With a Content-Length a large page is refused before its body; sent in chunks, Scrapy stops
+    # it part way with a bare DownloadCancelledError, and the run's note read "DownloadCancelledError".
+    feed = RSS.replace("</channel>", "<item><title>南京</title><link>{base}/b.html</link></item></channel>")
+    routes = {"feed.xml": Route(body=feed.encode(), content_type="application/rss+xml", templated=True)}
+    with FaultServer(routes, {"a.html": streamed(4), "b.html": huge(4)}) as site:
+        config = crawl_config(tmp_path, database_url, [{"name": "f", "kind": "feed", "url": site.url("feed.xml")}],
+                              max_page_bytes=1024 * 1024)
+        crawl(config)
+    run = last_run(database_url, "f")
+    assert (run.status, run.failed) == ("partial", 2), run
+    assert f"{site.url('a.html')}: page larger than max_page_bytes (stopped after 1048576 bytes)" in (run.error or "")
+    assert f"{site.url('b.html')}: page larger than max_page_bytes (refused)" in (run.error or "")
