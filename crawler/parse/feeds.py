@@ -129,6 +129,30 @@ def advertised_feeds(body: bytes, base_url: str, content_type: str | None = None
     return feeds
 
 
+# What comes before a document's first element (a BOM, blanks, an XML declaration, comments),
+# and first elements that settle what the document is, whatever its Content-Type says.
+_PROLOGUE = re.compile(rb"(?:\xef\xbb\xbf|\s|<\?.*?\?>|<!--.*?-->)*", re.S)
+_PAGE_START = re.compile(rb"<!doctype\s+html|<html[\s>]", re.I)
+_FEED_START = re.compile(rb"<(?:rss|feed|rdf:rdf|channel)[\s>/]", re.I)
+
+
+def is_web_page(body: bytes, content_type: str | None = None) -> bool:
+    """Whether bytes that are no feed are plainly an HTML page, not a feed that is broken.
+
+    Markup that opens with `<!DOCTYPE html` or `<html` is a page; markup that opens with a
+    feed's root element is a feed, broken or not, even under `text/html` (many servers send
+    feeds so). Anything else that is markup is a page when the server said `text/html`.
+    """
+    head = body[:65536]
+    start = head[_PROLOGUE.match(head).end():]  # type: ignore[union-attr]  # matches the empty prefix at least
+    if _PAGE_START.match(start):
+        return True
+    if _FEED_START.match(start):
+        return False
+    mime = (content_type or "").split(";")[0].strip().lower()
+    return mime == "text/html" and start.startswith(b"<")
+
+
 def decode_feed(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """(text, media type): a feed's bytes decoded with the page logic of `crawler.extract.decode`.
 

@@ -52,7 +52,7 @@ from crawler.fetch.failures import HostWaiting, describe_failure, failed_request
 from crawler.fetch.policy import conditional_headers
 from crawler.fetch.urls import canonicalize_url
 from crawler.health import url_retry_at
-from crawler.parse.feeds import NotAFeedError, advertised_feeds, read_feed
+from crawler.parse.feeds import NotAFeedError, advertised_feeds, is_web_page, read_feed
 from crawler.parse.garbled import looks_garbled
 from crawler.parse.links import shown_link, url_problem
 from crawler.parse.listings import pick_links
@@ -243,8 +243,9 @@ class SourceSpider(scrapy.Spider):
         try:
             entries, children = self._entries_from(context, response)
         except MediawatchError as exc:
-            feeds = advertised_feeds(response.body, response.url, _header(response, b"Content-Type")) if (
-                role == "source" and source.kind == "feed" and isinstance(exc, NotAFeedError)) else []
+            content_type = _header(response, b"Content-Type")
+            page_for_feed = role == "source" and source.kind == "feed" and isinstance(exc, NotAFeedError)
+            feeds = advertised_feeds(response.body, response.url, content_type) if page_for_feed else []
             if feeds:
                 # A site's address given for its feed: read the feed the page names (one hop), and say
                 # which, so the configuration can name it and save the page's request each run.
@@ -253,13 +254,17 @@ class SourceSpider(scrapy.Spider):
                 yield self.request(context, feeds[0], role="advertised-feed", callback=self.parse_source,
                                    errback=self.source_failed, dont_filter=True)
                 return
+            message = str(exc)
+            if page_for_feed and is_web_page(response.body, content_type):
+                # The XML parser's complaint about the page's first HTML-only token ("not well-formed
+                # (invalid token)") hides what is wrong: the source's url names a page.
+                message = f"{response.url} is a web page, not a feed, and advertises none (check the source's url)"
             if is_source:
-                tally.source_error = str(exc)
+                tally.source_error = message
             else:
                 # The parsers name the document they read (a child sitemap's URL, say): not twice.
-                message = str(exc)
                 tally.lost.append(message if message.startswith(response.url) else f"{response.url}: {message}")
-            logger.warning("source=%s url=%s error=%s", source.name, response.url, exc)
+            logger.warning("source=%s url=%s error=%s", source.name, response.url, message)
             return
         if role == "source":
             tally.etag = _header(response, b"ETag")

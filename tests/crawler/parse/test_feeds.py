@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crawler.parse.feeds import NotAFeedError, advertised_feeds, parse_feed, read_feed
+from crawler.parse.feeds import NotAFeedError, advertised_feeds, is_web_page, parse_feed, read_feed
 from scheduler.demo import DEMO_SITE
 
 BASE = "https://news.example/feeds/china.xml"
@@ -245,3 +245,15 @@ def test_a_web_page_names_the_feeds_it_advertises_in_page_order() -> None:
         "https://news.example/rss.xml", "https://other.example/atom", "https://news.example/china/feed.json"]
     assert advertised_feeds(b"<html><body><p>home</p></body></html>", "https://news.example/", "text/html") == []
     assert advertised_feeds(b"\x89PNG\r\n\x1a\n\0\0", "https://news.example/", "image/png") == []
+
+
+def test_a_web_page_is_told_from_a_broken_feed() -> None:
+    # Only a plain page gets "is a web page, not a feed": a broken feed must still read as one.
+    assert is_web_page(b"\xef\xbb\xbf <!-- cms --><!DOCTYPE HTML><html><body><p>a & b", None)
+    assert is_web_page(b"<?xml version='1.0'?><html xmlns='http://www.w3.org/1999/xhtml'>", "application/xml")
+    assert is_web_page(b"<head><title>home</title></head><p>a & b", "text/html; charset=utf-8")
+    # Many servers send feeds as text/html: a feed's root element settles it.
+    assert not is_web_page(b"<?xml version='1.0'?><rss version='2.0'><channel><<<>>>></rss>", "text/html")
+    assert not is_web_page(b"<feed xmlns='http://www.w3.org/2005/Atom'><entry>", "text/html")
+    assert not is_web_page(b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "text/html")
+    assert not is_web_page(b"<root><item/></root>", "application/xml")

@@ -52,7 +52,7 @@ SOURCE_FAULTS: dict[str, tuple[Any, str]] = {
     "s/500.xml": (status(500), "HTTP 500"),
     "s/404.xml": (status(404), "HTTP 404"),
     "s/403.xml": (status(403), "HTTP 403"),
-    "s/html.xml": (body(b"<html><body><p>home</p></body></html>", "text/html"), "not a readable feed"),
+    "s/html.xml": (body(b"<html><body><p>home</p></body></html>", "text/html"), "is a web page, not a feed"),
     "s/invalid.xml": (body(b"<rss version='2.0'><channel><<<>>>><item></rss>", RSS), "not well-formed"),
     "s/empty.xml": (body(b"", RSS), "empty response"),
     "s/stall.xml": (stall(), "took longer than 3.0 seconds"),

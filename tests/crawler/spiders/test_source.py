@@ -163,6 +163,34 @@ def test_a_feed_source_given_a_web_page_reads_the_feed_the_page_advertises(tmp_p
                          f"{site.url('feed.xml')} (set the source's url to it)")
 
 
+# A site's page that names no feed (the parse error it gave fell at the first HTML-only token).
+PLAIN_HOME = (b"<!DOCTYPE html>\n<html><head><title>Daily</title></head><body>"
+              b"<p>Tea &amp; toast <input checked disabled></p><script>if (a < b && c) {}</script></body></html>")
+BROKEN_RSS = b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>t</title><<<>>>></rss>"
+
+
+def test_a_feed_source_given_a_web_page_advertising_no_feed_says_so(tmp_path: Path, database_url: str) -> None:
+    # It read "not a readable feed (not well-formed XML: <unknown>:2:79: not well-formed (invalid
+    # token))": an XML parser's complaint about a page that was never meant to be XML.
+    routes = {"index.html": Route(body=PLAIN_HOME, content_type="text/html; charset=utf-8"),
+              "undeclared.html": Route(body=PLAIN_HOME, content_type="application/octet-stream"),
+              # Many servers send feeds as text/html: a malformed one is still a malformed feed.
+              "feed.xml": Route(body=BROKEN_RSS, content_type="text/html; charset=utf-8")}
+    with FaultServer(routes) as site:
+        config = crawl_config(tmp_path, database_url, [
+            {"name": "page", "kind": "feed", "url": site.url("index.html")},
+            {"name": "undeclared", "kind": "feed", "url": site.url("undeclared.html")},
+            {"name": "broken", "kind": "feed", "url": site.url("feed.xml")}])
+        crawl(config)
+    for name, path in (("page", "index.html"), ("undeclared", "undeclared.html")):
+        run = last_run(database_url, name)
+        assert run.status == "failed", run
+        assert run.error == f"{site.url(path)} is a web page, not a feed, and advertises none (check the source's url)"
+    broken = last_run(database_url, "broken")
+    assert broken.status == "failed", broken
+    assert (broken.error or "").startswith(f"{site.url('feed.xml')}: not a readable feed (not well-formed XML"), broken
+
+
 def test_an_advertised_feed_that_fails_fails_the_source(tmp_path: Path, database_url: str) -> None:
     routes = {"index.html": Route(body=HOME, content_type="text/html", templated=True)}
     with FaultServer(routes) as site:
