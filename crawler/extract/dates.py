@@ -10,7 +10,7 @@ are not. A naive value is read in the publisher's time zone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, tzinfo
 from email.utils import parsedate_to_datetime
 
@@ -58,27 +58,57 @@ def choose_published(
     hint: datetime | None,
     local_tz: tzinfo,
 ) -> datetime | None:
-    """Feed date, then publication meta/JSON-LD, then a byline date, then a <time> element."""
+    """Feed date, then publication meta/JSON-LD, then a byline date, then a <time> element.
+
+    A day without a time of day gives way to the first later candidate that names the same
+    day with one: CMSs write the day in one meta and the time in another (publishdate
+    "2020-01-02", og:release_date "2020-01-02 17:11"), and the bare day read as a midnight
+    nobody published at. A candidate on another day never replaces it.
+    """
     if hint is not None:
         return hint if hint.tzinfo is not None else hint.replace(tzinfo=local_tz)
+    candidates = _published_candidates(tree, meta, byline_texts, local_tz)
+    first = next(candidates, None)
+    if first is None:
+        return None
+    published, timed = first
+    if timed:
+        return published
+    return next((later for later, has_time in candidates if has_time and _same_day(later, published)), published)
+
+
+def _published_candidates(
+    tree: lxml.html.HtmlElement, meta: dict[str, str], byline_texts: Iterable[str], local_tz: tzinfo
+) -> Iterator[tuple[datetime, bool]]:
+    """(date, whether it gives a time of day) for every publication date the page states, best first.
+
+    Lazy: a first candidate with a time of day is the answer, and the rest are never parsed.
+    """
     for key in DATE_META:
         if key in meta and (parsed := parse_datetime(meta[key], local_tz)):
-            return parsed
+            yield parsed, has_time_of_day(meta[key])
     for item in json_ld(tree):
         value = item.get("datePublished")
         if isinstance(value, str) and (parsed := parse_datetime(value, local_tz)):
-            return parsed
+            yield parsed, has_time_of_day(value)
     for element in tree.iter("time"):
         marked = element.get("pubdate") is not None or element.get("itemprop") == "datePublished"
-        if marked and (parsed := parse_datetime(element.get("datetime") or element.text_content(), local_tz)):
-            return parsed
+        written = element.get("datetime") or element.text_content()
+        if marked and (parsed := parse_datetime(written, local_tz)):
+            yield parsed, has_time_of_day(written)
     for text in byline_texts:
         if parsed := first_byline_date(text, local_tz):
-            return parsed
+            # find_dates reads a date written without a time as midnight: only another time is one.
+            yield parsed, parsed.time() != time()
     for element in tree.iter("time"):
-        if not in_skipped(element) and (parsed := parse_datetime(element.get("datetime") or "", local_tz)):
-            return parsed
-    return None
+        written = element.get("datetime") or ""
+        if not in_skipped(element) and (parsed := parse_datetime(written, local_tz)):
+            yield parsed, has_time_of_day(written)
+
+
+def _same_day(candidate: datetime, day: datetime) -> bool:
+    """Whether `candidate` falls on `day`'s date in the zone the day was read in."""
+    return candidate.astimezone(day.tzinfo).date() == day.date()
 
 
 # A time of day as dates are written: 10:00 (ISO 8601, RFC 2822, W3CDTF), 20250212T1000 (ISO basic), 10时.

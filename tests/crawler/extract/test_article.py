@@ -212,6 +212,19 @@ def test_pubdate_meta_without_zone_is_local() -> None:
     assert article.published == datetime(2025, 4, 1, 9, 0, tzinfo=SHANGHAI)
 
 
+def test_a_date_only_meta_takes_the_time_another_candidate_gives_the_same_day() -> None:
+    # publishdate "2020-01-02" stood first, and og:release_date "2020-01-02 17:11" was never read:
+    # digests showed a made-up "00:00".
+    article = extract("zh_day_meta_and_timed_meta.html")
+    assert article.published == datetime(2025, 5, 6, 17, 11, tzinfo=SHANGHAI)
+
+
+def test_a_date_only_meta_never_moves_to_another_day_for_a_time() -> None:
+    page = load("zh_day_meta_and_timed_meta.html").replace(b'content="2025-05-06 17:11"', b'content="2025-05-07 17:11"')
+    article = extract_article(page, "https://news.example.cn/a.html", "text/html")
+    assert article.published == datetime(2025, 5, 6, tzinfo=SHANGHAI)
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
