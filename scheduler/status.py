@@ -48,6 +48,15 @@ class SourceStatus:
     next_run: str | None
     consecutive_failures: int
 
+    @property
+    def note(self) -> str | None:
+        """What a list of sources says beside the source: why it is unhealthy, else its last run's note.
+
+        Any status: a partial run says what was lost, and a run that went well may still say
+        something ("6 link(s) deferred …", "read the feed it advertises").
+        """
+        return self.reason or self.last_error or None
+
 
 @dataclass(frozen=True)
 class FailingDigest:

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from scheduler.cli.common import Table, load_config, open_app, out
-from storage.types import TROUBLED_STATUSES
 
 
 def register(app: typer.Typer) -> None:
@@ -53,10 +52,9 @@ def status(
             table.add_column(column)
         for s in report.sources:
             health = "disabled" if not s.enabled else ("ok" if s.healthy else "UNHEALTHY")
-            why = s.reason or (s.last_error if s.last_status in TROUBLED_STATUSES else "") or ""
             table.add_row(
                 s.name, health, s.last_run or "never", s.last_status or "-", _n(s.last_found), _n(s.last_new),
-                _n(s.last_duplicate), _n(s.last_failed), s.next_run or "-", why,
+                _n(s.last_duplicate), _n(s.last_failed), s.next_run or "-", s.note or "",
             )
         out.print(table)
         out.print(f"last digest sent: {report.last_digest_sent or 'never'}", markup=False)

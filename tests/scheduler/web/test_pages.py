@@ -372,3 +372,19 @@ def test_an_article_without_a_headline_is_still_a_link(console: ConsoleServer) -
         page = client.get(f"/articles/{stored}").text
     assert f'<a href="/articles/{stored}">(untitled)</a>' in listed
     assert "<h1>(untitled)</h1>" in page and "<title>(untitled) · mediawatch</title>" in page
+
+
+def test_the_sources_list_shows_the_note_of_a_partial_run_and_of_a_run_that_went_well(coverage_app: App) -> None:
+    # A partial run showed "partial (200)" and an empty Note column, while `status` and the
+    # source's own page said which article page failed and why.
+    partial = "1 article page(s) failed; first: https://jiangnan.example/a.html: the host name does not resolve"
+    deferred = "6 link(s) deferred (backing off, capped or host waiting)"
+    runs = coverage_app.repository
+    for source, status, note in (("jiangnan", "partial", partial), ("haixi", "ok", deferred)):
+        run = runs.start_run(source, "scheduled")
+        runs.finish_run(run, status=status, found=4, new=3, duplicate=0, failed=1, http_status=200, error=note)
+    with ConsoleServer(coverage_app) as console, signed_in(console) as client:
+        page = html.unescape(client.get("/sources").text)
+    notes = re.findall(r'<td class="note">([^<]*)</td>', page)
+    assert partial in notes and deferred in notes
+    assert "HTTP 503 Service Unavailable" in notes
