@@ -28,6 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config import SourceConfig
 from crawler.health import backoff_interval
+from digest.text import one_line, shorten
 from scheduler.app import App, crawl_now, recheck_now
 from scheduler.digest_jobs import DIGEST_JOB, DigestSchedule, digest_schedules, digest_trigger
 from scheduler.metrics import Metrics
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CRAWL_REQUEST_POLL_SECONDS = 3  # how soon a "crawl now" asked for by a separate web console starts
+ERROR_CHARS = 200  # of a run's error or note in its log line: enough to say what, and the line stays one line
 DigestRunner = Callable[[datetime, tuple[str, ...]], object]  # (scheduled time, topics due)
 
 
@@ -337,7 +339,8 @@ class Daemon:
         line = (f"source={result.source} status={result.status} found={t.found} new={t.new} "
                 f"duplicate={t.duplicate} failed={t.failed} seconds={result.seconds:.1f}")
         if result.error:
-            line += f" {'note' if result.error_is_a_note else 'error'}={' '.join(result.error.split())[:200]}"
+            # One line per run, however long the error: cut at a word, and the ellipsis says so.
+            line += f" {'note' if result.error_is_a_note else 'error'}={shorten(one_line(result.error), ERROR_CHARS)}"
         (logger.warning if result.status == "failed" else logger.info)("%s", line)
 
     def _after_crawl(self, source: SourceConfig) -> None:

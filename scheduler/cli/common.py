@@ -171,6 +171,14 @@ TopicOption = typer.Option("--topic", "-t", metavar="TOPIC", help="Only articles
 NOTE_CHARS = 300
 
 
+def table_note(note: str) -> str:
+    """A note for a table's last column: the table wraps it to the terminal, so only a runaway
+    message is cut, at a word, and the ellipsis says so."""
+    from digest.text import shorten  # here: every command imports this module, few print notes
+
+    return shorten(note, NOTE_CHARS)
+
+
 def print_crawl_table(results: list[Any]) -> None:
     """One row per source crawled: what it found, stored and failed."""
     table = Table(title="crawl results")
@@ -178,9 +186,7 @@ def print_crawl_table(results: list[Any]) -> None:
         table.add_column(column, justify="right" if column in ("found", "new", "duplicates", "failed", "seconds") else "left")
     for r in results:
         t = r.tally
-        note = r.error or (t.errors[0] if t.errors else "")
-        if len(note) > NOTE_CHARS:  # the table wraps the rest; only a runaway message is cut, and says so
-            note = note[: NOTE_CHARS - 1] + "…"
+        note = table_note(r.error or (t.errors[0] if t.errors else ""))
         table.add_row(
             r.source, r.status, str(t.found), str(t.new), str(t.duplicate), str(t.failed), f"{r.seconds:.1f}", note
         )

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from scheduler.cli.common import MAX_LISTED, Table, chosen_topic, err, not_empty, open_app, out
+from scheduler.cli.common import MAX_LISTED, Table, chosen_topic, err, not_empty, open_app, out, table_note
 from scheduler.records import digest_record
 from storage.errors import DeliveryError
 
@@ -175,6 +175,6 @@ def digests(
         table.add_row(
             str(d.id), d.topic, "archived" if d.id in archive_only else d.status, d.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
             d.sent_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if d.sent_at else "-", str(d.article_count),
-            (d.error or _owed(channels.get(d.id or 0, [])) or d.message_id or "")[:80],
+            table_note(d.error or _owed(channels.get(d.id or 0, [])) or d.message_id or ""),
         )
     out.print(table)

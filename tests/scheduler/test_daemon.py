@@ -365,6 +365,27 @@ def test_a_runs_line_calls_a_successful_runs_note_a_note(
     daemon.app.close()
 
 
+def test_a_long_error_in_a_runs_line_is_cut_at_a_word_and_says_so(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    # The line cut the error at 200 characters wherever that fell: "… took longer than 20.0 seco",
+    # with nothing to say that more was left out.
+    from crawler.runner import SourceResult
+    from crawler.spiders.context import SourceTally
+
+    config = config_from_mapping({"database": {"url": database_url}, "topics": [TOPIC], "sources": [
+        {"name": "s", "kind": "feed", "url": "http://127.0.0.1:9/f", "allow_private": True}]}, environ={})
+    daemon = Daemon(build_app(config))
+    timeout = "https://slow.example/a.html: the server took longer than 20.0 seconds to answer"
+    error = f"all 3 article pages failed; first: {timeout}; {timeout}; {timeout}"
+    with caplog.at_level(logging.INFO):
+        daemon._finished_run(SourceResult("s", 1, "failed", SourceTally(found=3), 0.4, error))
+    daemon.app.close()
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("source=s ")]
+    shown = line.split(" error=", 1)[1]
+    assert shown.endswith("…") and len(shown) <= 200, shown
+    head = shown.removesuffix("…")
+    assert error.startswith(head) and error[len(head)] in " ;", shown  # it ends with a whole word
+
+
 def test_a_daemon_held_from_another_host_is_refused_with_when_it_would_be_taken_over(database_url: str) -> None:
     from storage.errors import DaemonRunningError
 

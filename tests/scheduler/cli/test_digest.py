@@ -178,3 +178,30 @@ def test_digests_says_archived_for_a_digest_sent_to_nobody(tmp_path: Path, datab
     assert listed.returncode == 0, listed.stderr
     [row] = [line for line in listed.stdout.splitlines() if TOPIC in line]
     assert " archived " in row and " sent " not in row
+
+
+def test_digests_shows_a_long_note_whole_and_wraps_it_to_the_terminal(
+    tmp_path: Path, database_url: str, repository: Repository
+) -> None:
+    # The note was cut at 80 characters whatever the terminal's width, mid-word and without an
+    # ellipsis: "refused the connection (is it running?) (after 3 atte".
+    from datetime import UTC, datetime
+
+    from storage.ledger import DigestLedger
+
+    stored_articles(repository)
+    error = ("SMTP 127.0.0.1:8025: the mail server refused the connection (is it running?) "
+             "(after 3 attempts)")
+    ledger = DigestLedger(repository.engine)
+    digest = ledger.claim(TOPIC, now=datetime.now(UTC), period_start=None)
+    assert digest is not None and digest.id is not None
+    ledger.release(digest.id, error)
+    config = config_file(tmp_path, database_url, free_port())
+
+    wide = run_cli("digests", config=config, env={"COLUMNS": "300"})
+    narrow = run_cli("digests", config=config, env={"COLUMNS": "100"})
+
+    assert wide.returncode == 0 and narrow.returncode == 0, wide.stderr + narrow.stderr
+    assert error in wide.stdout
+    assert "atte" not in narrow.stdout.replace("attempts", "")  # wrapped at words, never cut
+    assert " ".join(narrow.stdout.split()).count("(after 3 attempts)") == 1
