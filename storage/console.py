@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from storage.clock import Clock, utc_now
 from storage.models import Article, ArticleTopic, CrawlRequest, CrawlRun, Storyline
 from storage.repository import StoredArticle, with_matches
-from storage.search import Analyzer, join_matches
+from storage.search import Analyzer, SearchQuery, join_matches, matching_ids, parse_query
 
 
 def language_tag(tag: str) -> str:
@@ -65,6 +65,7 @@ class CoveragePage:
     limit: int
     has_more: bool
     terms: tuple[str, ...] = field(default_factory=tuple)  # what the search looked for
+    excluded: tuple[str, ...] = field(default_factory=tuple)  # the words after a minus, left out
     searched_nothing: bool = False  # a query was given but held no searchable term (only punctuation, say)
 
 
@@ -75,17 +76,21 @@ class ConsoleQueries:
         self.clock = clock
 
     # -- coverage ------------------------------------------------------------
-    def query_terms(self, query: str | None) -> list[str]:
-        if not query or not query.strip() or self.analyzer is None:
-            return []
-        return self.analyzer.query_terms(query)
+    def search_query(self, query: str | None) -> SearchQuery | None:
+        """What `query` asks for; None when there is no search. A query given blank is a search with
+        no word in it, as one of only punctuation is: the caller says so rather than list everything."""
+        if query is None:
+            return None
+        if self.analyzer is None:
+            return SearchQuery(())
+        return parse_query(self.analyzer, query)
 
     def find_articles(self, wanted: CoverageFilter, *, offset: int = 0, limit: int = 50) -> CoveragePage:
-        """Articles matching `wanted`, newest fetched first."""
-        terms = self.query_terms(wanted.query)
-        if wanted.query and wanted.query.strip() and not terms:
+        """Articles matching `wanted`, newest fetched first (a search's: newest stored first)."""
+        search = self.search_query(wanted.query)
+        if search is not None and search.has_no_word:
             return CoveragePage([], {}, offset, limit, False, searched_nothing=True)
-        query, search_order = self._matching(wanted, terms)
+        query, search_order = self._matching(wanted, search)
         if search_order is not None:
             # Search results come newest stored first (ids grow as articles are stored): the order
             # the index can walk without sorting every match.
@@ -99,21 +104,22 @@ class ConsoleQueries:
             articles = articles[:limit]
             items = with_matches(session, articles)
             sizes = self._storyline_sizes(session, [a.storyline_id for a in articles if a.storyline_id])
-        return CoveragePage(items, sizes, offset, limit, has_more, tuple(terms))
+        return CoveragePage(items, sizes, offset, limit, has_more, search.terms if search else (),
+                            tuple(" ".join(group) for group in search.excluded) if search else ())
 
     def count_articles(self, wanted: CoverageFilter) -> int:
         """How many articles `find_articles` would list over all its pages: for a page past the end only,
         as it costs a walk over every match."""
-        terms = self.query_terms(wanted.query)
-        if wanted.query and wanted.query.strip() and not terms:
+        search = self.search_query(wanted.query)
+        if search is not None and search.has_no_word:
             return 0
-        query = select(sa.func.count()).select_from(self._matching(wanted, terms)[0].subquery())
+        query = select(sa.func.count()).select_from(self._matching(wanted, search)[0].subquery())
         with Session(self.engine) as session:
             return int(session.exec(query).one())
 
-    def _matching(self, wanted: CoverageFilter, terms: list[str]) -> tuple[Any, Any]:
-        """The articles `wanted` selects that contain every one of `terms`, unordered; with terms, also
-        the column the search index walks in order (None without)."""
+    def _matching(self, wanted: CoverageFilter, search: SearchQuery | None) -> tuple[Any, Any]:
+        """The articles `wanted` selects that contain every term of `search` and none of its excluded
+        words, unordered; with terms, also the column the search index walks in order (None without)."""
         query = select(Article)
         if wanted.topic is not None:
             on_topic = [col(ArticleTopic.article_id) == col(Article.id), col(ArticleTopic.topic) == wanted.topic]
@@ -148,9 +154,12 @@ class ConsoleQueries:
         for column, flag in ((Article.removed_at, wanted.removed), (Article.edited_at, wanted.edited)):
             if flag is not None:
                 query = query.where(col(column).is_not(None) if flag else col(column).is_(None))
-        if not terms:
+        dialect = self.engine.dialect.name
+        for group in search.excluded if search else ():
+            query = query.where(col(Article.id).not_in(matching_ids(dialect, group)))
+        if search is None or not search.terms:
             return query, None
-        return join_matches(query, col(Article.id), self.engine.dialect.name, terms)
+        return join_matches(query, col(Article.id), dialect, search.terms)
 
     def get_article(self, article_id: int) -> StoredArticle | None:
         with Session(self.engine) as session:

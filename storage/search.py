@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
@@ -99,6 +100,43 @@ def write_terms(connection: sa.Connection, article_id: int, terms: Sequence[str]
         connection.execute(_pg_upsert(), {"article_id": article_id, "terms": wanted})
     else:  # pragma: no cover - only the two supported backends exist
         raise NotImplementedError(f"no search index for {connection.dialect.name}")
+
+
+# A word after one of these (at its start) is left out of the results: the ASCII hyphen-minus,
+# and the full-width minus a Chinese keyboard types. A minus inside or after a word is its own.
+EXCLUDE_MARKS = "-－"
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What a typed query asks for: the terms an article must contain, and the words it must not."""
+
+    terms: tuple[str, ...]
+    # Each entry is one excluded word's terms: an article containing all of them is left out
+    # (a Chinese word may segment into several terms, as it does in the index).
+    excluded: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def has_no_word(self) -> bool:
+        """Nothing to search for: blank, only punctuation, or a minus with no word after it."""
+        return not self.terms and not self.excluded
+
+
+def parse_query(analyzer: Analyzer, text: str) -> SearchQuery:
+    """Split a query into the words wanted and the words after a minus, each through the analyzer.
+
+    Exclusion is cheap here: an excluded word is the same index lookup as a wanted one
+    (`matching_ids`), negated.
+    """
+    wanted, unwanted = [], []
+    for word in text.split():
+        if len(word) > 1 and word[0] in EXCLUDE_MARKS:
+            unwanted.append(word[1:])
+        else:
+            wanted.append(word)
+    terms = analyzer.query_terms(" ".join(wanted)) if wanted else []
+    excluded = (tuple(unique_terms(analyzer.query_terms(word))[:MAX_QUERY_TERMS]) for word in unwanted)
+    return SearchQuery(tuple(unique_terms(terms)), tuple(dict.fromkeys(group for group in excluded if group)))
 
 
 def fts5_query(terms: Sequence[str]) -> str:

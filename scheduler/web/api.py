@@ -81,6 +81,7 @@ async def articles(request: Request) -> Response:
         "articles": article_list_records(page.items),
         "storyline_sizes": {str(k): v for k, v in page.storyline_sizes.items()},
         "offset": offset, "limit": limit, "has_more": page.has_more, "terms": list(page.terms),
+        "excluded": list(page.excluded),
     })
 
 

@@ -170,12 +170,17 @@ async def coverage(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    return await _coverage(request, "Search", "/search")
+    return await _coverage(request, "Search", "/search", searching=True)
 
 
-async def _coverage(request: Request, title: str, base: str) -> Response:
+async def _coverage(request: Request, title: str, base: str, *, searching: bool = False) -> Response:
+    """The coverage list, or with `searching` the search page: there the query is always a search, and
+    a blank one lists nothing ("Nothing to search for"), as one of only punctuation does; on the
+    coverage list a blank search box (the filter form always sends it) is no search."""
     console = console_of(request)
     parsed = parse_filter(request)
+    if searching and parsed.wanted.query is None:
+        parsed = replace(parsed, wanted=replace(parsed.wanted, query=""))
     size = console.page_size
     result = await run_in_threadpool(
         console.queries.find_articles, parsed.wanted, offset=(parsed.page - 1) * size, limit=size

@@ -154,3 +154,21 @@ def test_a_crawl_on_sqlite_loads_no_postgresql_dialect() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_word_after_a_minus_excludes_the_articles_containing_it(engine: sa.Engine) -> None:
+    # "芯片 -华为" dropped the minus and found the articles that do contain 华为.
+    repository = Repository(engine, analyzer=SearchAnalyzer())
+    repository.add_article(_article("u:simplified", "南京为何发展不出杭州六小龙", "江苏官媒连发三问，南京市长江大桥。"), [])
+    repository.add_article(_article("u:traditional", "六小龍從哪裡來", "台灣媒體關注城市競爭。"), [])
+    repository.add_article(_article("u:english", "Six little dragons", "DeepSeek and Unitree, in Hangzhou."), [])
+
+    assert _found(engine, "六小龙 -南京") == ["u:traditional"]
+    assert _found(engine, "六小龙 －南京") == ["u:traditional"]  # the full-width minus a Chinese keyboard types
+    assert _found(engine, "六小龍 -台灣 -南京") == []
+    assert _found(engine, "-南京") == ["u:english", "u:traditional"]  # only exclusions: everything else
+    assert _found(engine, "dragons -deepseek") == []
+    assert _found(engine, "dragons hangzhou-") == _found(engine, "six-little") == ["u:english"]  # not a minus before a word
+    page = ConsoleQueries(engine, SearchAnalyzer()).find_articles(CoverageFilter(query="六小龙 -南京", relevant_only=False))
+    assert page.terms == tuple(SearchAnalyzer().query_terms("六小龙")) and page.excluded == ("南京",)
+    assert ConsoleQueries(engine, SearchAnalyzer()).count_articles(CoverageFilter(query="-南京", relevant_only=False)) == 2

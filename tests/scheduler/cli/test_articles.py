@@ -172,11 +172,12 @@ def test_an_article_with_a_blank_headline_says_untitled(tmp_path: Path, database
 
 def test_a_search_with_no_word_in_it_is_a_usage_error(tmp_path: Path, database_url: str, repository: Repository) -> None:
     # `-q '"'` or `-q '--'` printed "articles (0)" and exit 0, as if nothing matched, where the console
-    # says "Nothing to search for"; a script could not tell a typo from no coverage. A blank -q is no filter.
+    # says "Nothing to search for"; a script could not tell a typo from no coverage. A blank -q
+    # (`-q ''`, `-q "$EMPTY"`) listed every article, exit 0: it has no word in it either.
     store(repository, "南京为何养不出“六小龙”")
     config = write_config(tmp_path / "mediawatch.toml", {
         "database": {"url": database_url}, "topics": [{"name": "nanjing-six-dragons", "keywords": ["六小龙"]}]})
-    for query in ('"', "--", "。？", "“”"):
+    for query in ('"', "--", "。？", "“”", "", "   "):
         result = run_cli("articles", "-q", query, config=config)
         assert result.returncode == 2, (query, result.stdout)
         assert "no word to search for" in result.stderr and "Traceback" not in result.stderr, (query, result.stderr)

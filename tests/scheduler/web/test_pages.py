@@ -388,3 +388,31 @@ def test_the_sources_list_shows_the_note_of_a_partial_run_and_of_a_run_that_went
     notes = re.findall(r'<td class="note">([^<]*)</td>', page)
     assert partial in notes and deferred in notes
     assert "HTTP 503 Service Unavailable" in notes
+
+
+def test_a_blank_search_lists_nothing_as_a_search_with_no_word_does(console: ConsoleServer) -> None:
+    # /search?q=%20%20%20 listed every article while q=* said "Nothing to search for". The search
+    # page lists what a query finds, and a blank one finds nothing; the coverage list's search box
+    # left blank is no search (the filter form always sends it).
+    with signed_in(console) as client:
+        everything = headlines(client.get("/").text)
+        searches = [client.get("/search", params=params).text for params in ({"q": "   "}, {"q": ""}, {})]
+        star = client.get("/search", params={"q": "*"}).text
+        filtered = client.get("/", params={"q": "   "}).text
+    for page in (*searches, star):
+        assert "Nothing to search for: type a word." in page and not headlines(page)
+    assert everything and headlines(filtered) == everything
+
+
+def test_a_search_leaves_out_the_articles_with_a_word_after_a_minus(console: ConsoleServer) -> None:
+    # "芯片 -华为" dropped the minus: the articles with 华为 were listed, the opposite of what was asked.
+    with signed_in(console) as client:
+        everything = headlines(client.get("/search", params={"q": "六小龙"}).text)
+        without = client.get("/search", params={"q": "六小龙 -江苏"}).text
+        api = client.get("/api/articles", params={"q": "六小龙 -江苏"}).json()
+    assert any("江苏" in title for title in everything)
+    kept = headlines(without)
+    assert kept and all("江苏" not in title for title in kept)
+    assert kept == [title for title in everything if "江苏" not in title]
+    assert re.search(r'without: <span class="tag">江苏</span>', without)
+    assert [a["title"] for a in api["articles"]] == kept
