@@ -7,6 +7,7 @@ web), so a chart is as inert as the rest of the page. No JavaScript, no chart li
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -25,8 +26,36 @@ def coverage_per_day(moments: Sequence[datetime], tz: ZoneInfo, *, days: int = 3
     return [(start + timedelta(days=i), counts.get(start + timedelta(days=i), 0)) for i in range(days)]
 
 
+# A day label ("12-03", font-size 10) is about 28 units wide; labels are kept this far apart,
+# centre to centre, so neighbours never touch, and this far from the edges, so none is cut off.
+DAY_LABEL_WIDTH = 30
+DAY_LABEL_GAP = 6
+
+
+def day_label_positions(count: int, *, left: float, step: float, width: float) -> list[tuple[int, float]]:
+    """Which of `count` bars get a date label, and the label's centre: every k-th bar counted back
+    from the newest (always labelled), k as small as the bars' width allows.
+
+    Labelling every seventh day overlapped at the right edge (the newest day was added next to
+    the last seventh) and everywhere past a few months; a label at a bar's left edge ran off
+    the chart at the last bar. Centres are kept inside the viewBox by half a label.
+    """
+    if count == 0:
+        return []
+    low, high = DAY_LABEL_WIDTH / 2, width - DAY_LABEL_WIDTH / 2
+
+    def centre(i: int) -> float:
+        return min(max(left + (i + 0.5) * step, low), high)
+
+    # The newest label moved in from the right edge comes that much nearer its neighbour: k
+    # allows for it, so the labels stay evenly spaced.
+    moved_in = left + (count - 0.5) * step - centre(count - 1)
+    every = max(1, math.ceil((DAY_LABEL_WIDTH + DAY_LABEL_GAP + moved_in) / step))
+    return [(i, centre(i)) for i in reversed(range(count - 1, -1, -every))]
+
+
 def day_bars(series: Sequence[tuple[date, int]], *, title: str) -> Markup:
-    """A vertical bar per day, labelled every seventh day."""
+    """A vertical bar per day, labelled as often as the labels fit (`day_label_positions`)."""
     width, height, top, bottom, left = 640, 180, 16, 28, 32
     peak = max((n for _, n in series), default=0) or 1
     step = (width - left) / max(len(series), 1)
@@ -44,10 +73,11 @@ def day_bars(series: Sequence[tuple[date, int]], *, title: str) -> Markup:
             f'<rect x="{x + 1:.1f}" y="{height - bottom - bar:.1f}" width="{max(step - 2, 1):.1f}" height="{bar:.1f}" '
             f'fill="{BAR}"><title>{day.isoformat()}: {count}</title></rect>'
         )
-        if i % 7 == 0 or i == len(series) - 1:
-            parts.append(
-                f'<text x="{x:.1f}" y="{height - 10}" font-size="10" fill="{MUTED}">{day.strftime("%m-%d")}</text>'
-            )
+    for i, centre in day_label_positions(len(series), left=left, step=step, width=width):
+        parts.append(
+            f'<text x="{centre:.1f}" y="{height - 10}" font-size="10" fill="{MUTED}" text-anchor="middle">'
+            f'{series[i][0].strftime("%m-%d")}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 
