@@ -33,7 +33,6 @@ constructions, not just `learn._folds`' fixed one.
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -42,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.evaluation_topic import load_evaluation_config
-from crawler.topics.learn import THRESHOLD_GRID, Example, _folds, _prepare, example_group, f1, load_examples
+from crawler.topics.learn import THRESHOLD_GRID, _folds, _prepare, example_group, f1, load_examples
 from crawler.topics.model import _LATIN_WORD, char_ngrams, script_group
 from crawler.topics.rules import Rules
 
@@ -83,27 +82,6 @@ def analyzer(options: Mapping[str, Any]) -> Callable[[str], list[str]]:
     return features
 
 
-def seeded_folds(examples: Sequence[Example], k: int, seed: int) -> list[list[int]]:
-    """`learn._folds` with the groups of each (language, label) stratum dealt in a shuffled order."""
-    groups: dict[str, list[int]] = {}
-    for index, e in enumerate(examples):
-        groups.setdefault(e.group or e.id, []).append(index)
-    buckets: dict[tuple[str, bool], list[str]] = {}
-    for key, members in groups.items():
-        first = examples[min(members, key=lambda i: examples[i].id)]
-        buckets.setdefault((first.lang, first.label), []).append(key)
-    rng = random.Random(seed)
-    folds: list[list[int]] = [[] for _ in range(k)]
-    position = 0
-    for stratum in sorted(buckets):
-        keys = sorted(buckets[stratum])
-        rng.shuffle(keys)
-        for key in keys:
-            folds[position % k].extend(groups[key])
-            position += 1
-    return folds
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     import numpy as np
     from scipy.sparse import csr_matrix, hstack
@@ -122,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     groups = [example_group(e) for e in examples]
     labels = np.array([1 if e.label else 0 for e in examples])
     rule_names = sorted(rule_features[0].values)
-    folds = seeded_folds(examples, 5, args.fold_seed) if args.fold_seed else _folds(examples, 5)
+    folds = _folds(examples, 5, args.fold_seed)
 
     def rules_matrix(rows: Sequence[int], options: Mapping[str, Any]) -> Any:
         matrix = []

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
@@ -255,10 +256,12 @@ def choose_thresholds(
     return single, best[1], best[0][0]
 
 
-def _folds(examples: Sequence[Example], k: int) -> list[list[int]]:
+def _folds(examples: Sequence[Example], k: int, seed: int = 0) -> list[list[int]]:
     """Whole groups (an item and its reprints) per fold, stratified by the group's (language,
     label) and dealt round-robin in a fixed order: no randomness, and no reprint is scored by a
-    model that was trained on its copy."""
+    model that was trained on its copy. A `seed` above 0 deals each stratum's groups in a
+    shuffled order instead, so a design can be compared over several fold constructions
+    (`bench.relevance_cv --fold-seed`)."""
     groups: dict[str, list[int]] = {}
     for index, e in enumerate(examples):
         groups.setdefault(e.group or e.id, []).append(index)
@@ -268,8 +271,14 @@ def _folds(examples: Sequence[Example], k: int) -> list[list[int]]:
         buckets.setdefault((first.lang, first.label), []).append(key)
     folds: list[list[int]] = [[] for _ in range(k)]
     position = 0
+    shuffler = random.Random(seed) if seed else None
     for stratum in sorted(buckets):
-        for key in sorted(buckets[stratum], key=lambda g: min(examples[i].id for i in groups[g])):
+        if shuffler is None:
+            keys = sorted(buckets[stratum], key=lambda g: min(examples[i].id for i in groups[g]))
+        else:
+            keys = sorted(buckets[stratum])
+            shuffler.shuffle(keys)
+        for key in keys:
             folds[position % k].extend(groups[key])
             position += 1
     return folds
